@@ -1,0 +1,188 @@
+//! The command-line definition (clap only; no logic here).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kb",
+    version,
+    about = "An external brain for tech support: fix notes in markdown, found again by pasting the error",
+    long_about = None,
+    after_help = "Exit status: 0 found or done, 1 nothing found, 2 error.\n\
+                  The vault is --dir, else $KB_DIR, else the folder holding kb.toml above the current one, else ~/kb."
+)]
+pub struct Cli {
+    /// The vault (folder of notes) to use
+    #[arg(long, short = 'd', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Print no progress or status messages (errors and data only)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a vault (a git repository of notes), or adopt a folder of markdown
+    Init(InitArgs),
+    /// Record a fix: opens your editor on a template, or takes everything from flags and stdin
+    Add(AddArgs),
+    /// Find notes by pasted error text or words (reads stdin when QUERY is `-` or absent)
+    Search(SearchArgs),
+    /// Print a note
+    Show(ShowArgs),
+    /// Open a note in your editor, then re-index and commit it
+    Edit(EditArgs),
+    /// List notes, newest first
+    List(ListArgs),
+    /// Attach a new variant of an error to the note that fixes it
+    Link(LinkArgs),
+    /// Report which lines of a log match known fixes
+    Scan(ScanArgs),
+    /// Bring the search index up to date (it is a cache: --rebuild recreates it)
+    Index(IndexArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder for the vault (created if missing; default: the current folder)
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Title of the note (also its file name)
+    #[arg(long, short = 't')]
+    pub title: Option<String>,
+    /// An error message this note fixes (repeatable)
+    #[arg(long = "error", short = 'e', value_name = "TEXT")]
+    pub errors: Vec<String>,
+    /// A tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// What the customer saw
+    #[arg(long)]
+    pub problem: Option<String>,
+    /// Why it happened
+    #[arg(long)]
+    pub cause: Option<String>,
+    /// The steps that worked
+    #[arg(long)]
+    pub fix: Option<String>,
+    /// Folder inside the vault for the new note
+    #[arg(long, value_name = "FOLDER")]
+    pub folder: Option<String>,
+    /// Never open the editor (everything comes from flags and stdin)
+    #[arg(long)]
+    pub no_edit: bool,
+    /// Do not ask: add even if the error already matches a note
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The pasted error or words; `-` or nothing reads stdin. Taken literally: no syntax.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// At most this many results
+    #[arg(long, short = 'n', default_value_t = 5)]
+    pub limit: usize,
+    /// Only notes with this tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Print a JSON array of hits
+    #[arg(long)]
+    pub json: bool,
+    /// Show why each hit ranked where it did
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The note: its id (folder/name) or a unique file name
+    pub id: String,
+    /// Print only the Fix section
+    #[arg(long)]
+    pub fix: bool,
+    /// Print the note as JSON
+    #[arg(long, conflicts_with = "fix")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The note: its id (folder/name) or a unique file name
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only notes with this tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// At most this many notes
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The new error text (`-` reads stdin)
+    #[arg(allow_hyphen_values = true)]
+    pub error: String,
+    /// The note to attach it to (default: choose among the best matches)
+    pub note: Option<String>,
+    /// Without NOTE, attach to the best match without asking
+    #[arg(long)]
+    pub best: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The log file (`-` or nothing reads stdin)
+    pub file: Option<PathBuf>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// How close a line must be to a recorded error (0..1)
+    #[arg(long, default_value_t = 0.75)]
+    pub threshold: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Recreate the index from scratch
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

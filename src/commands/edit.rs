@@ -1,0 +1,29 @@
+//! `kb edit ID`: open a note in the editor, then re-index and commit it.
+
+use super::Context;
+use crate::cli::EditArgs;
+use crate::note::Note;
+use crate::output;
+use crate::vault;
+use anyhow::Result;
+
+pub fn run(ctx: &Context, args: EditArgs) -> Result<i32> {
+    let vault = ctx.require_vault()?;
+    let mut idx = super::open_index(ctx, &vault)?;
+    let rel = idx.resolve(&args.id)?;
+    let path = vault.abs(&rel);
+    let before = std::fs::read(&path)?;
+    crate::editor::edit(ctx.editor.as_deref(), &path)?;
+    let after = std::fs::read(&path).unwrap_or_default();
+    if after == before {
+        if !ctx.quiet {
+            output::status(&format!("kb: {} unchanged", vault::id_of(&rel)));
+        }
+        return Ok(0);
+    }
+    let report = idx.update_files(std::slice::from_ref(&rel))?;
+    super::report_warnings(ctx, &report);
+    let title = Note::parse_bytes(&after, vault::stem_of(&rel)).title;
+    super::commit(ctx, &vault, &[rel], &format!("Edit note: {}", output::one_line(&title)))?;
+    Ok(0)
+}

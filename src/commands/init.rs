@@ -1,0 +1,54 @@
+//! `kb init [DIR]`: create a vault, or adopt an existing folder of markdown.
+
+use super::Context;
+use crate::cli::InitArgs;
+use crate::index::NoteIndex;
+use crate::output;
+use crate::vault::{Vault, CONFIG_FILE, STATE_DIR};
+use anyhow::{Context as _, Result};
+use std::fs;
+
+const KB_TOML: &str = "# kb vault settings, shared with everyone who syncs this vault.\n\
+# See `kb --help`. Notes are the *.md files in this folder and below.\n";
+
+pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
+    let root = args.path.unwrap_or_else(|| std::path::PathBuf::from("."));
+    fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    let vault = Vault::open(&root)?;
+    let repo = crate::git::init(vault.root())?;
+    let mut created = Vec::new();
+    let ignore = vault.root().join(".gitignore");
+    let line = format!("/{STATE_DIR}/");
+    let existing = fs::read_to_string(&ignore).unwrap_or_default();
+    if !existing.lines().any(|l| l.trim() == line || l.trim() == format!("{STATE_DIR}/")) {
+        let mut text = existing.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# kb's search index: a cache rebuilt from the notes\n");
+        text.push_str(&line);
+        text.push('\n');
+        fs::write(&ignore, text).with_context(|| format!("cannot write {}", ignore.display()))?;
+        created.push(".gitignore".to_string());
+    }
+    let toml = vault.root().join(CONFIG_FILE);
+    if !toml.exists() {
+        fs::write(&toml, KB_TOML).with_context(|| format!("cannot write {}", toml.display()))?;
+        created.push(CONFIG_FILE.to_string());
+    }
+    let (idx, report) = NoteIndex::rebuild(&vault)?;
+    super::report_warnings(ctx, &report);
+    if !created.is_empty() {
+        let fresh = repo.head().is_err();
+        let msg = if fresh { "Start kb vault" } else { "Set up kb in this folder" };
+        super::commit(ctx, &vault, &created, msg)?;
+    }
+    if !ctx.quiet {
+        output::status(&format!(
+            "kb: vault ready at {} ({} notes indexed)",
+            vault.root().display(),
+            idx.num_notes()
+        ));
+    }
+    Ok(0)
+}

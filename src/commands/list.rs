@@ -1,0 +1,84 @@
+//! `kb list`: the notes, newest first.
+
+use super::Context;
+use crate::cli::ListArgs;
+use crate::index::StoredNote;
+use crate::output::{self, paint};
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Serialize)]
+struct JsonNote<'a> {
+    id: &'a str,
+    path: &'a str,
+    title: &'a str,
+    tags: &'a [String],
+    created: &'a Option<String>,
+    updated: &'a Option<String>,
+}
+
+/// Sort key: the newest of updated / created, else the file's modification time.
+fn when(n: &StoredNote) -> String {
+    let fm = [n.updated.as_deref(), n.created.as_deref()]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(str::to_string);
+    fm.unwrap_or_else(|| {
+        chrono::DateTime::from_timestamp_nanos(n.stamp.mtime as i64)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    })
+}
+
+pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
+    let vault = ctx.require_vault()?;
+    let idx = super::open_index(ctx, &vault)?;
+    let wanted: Vec<String> = args.tags.iter().map(|t| t.to_lowercase()).collect();
+    let mut notes: Vec<(String, StoredNote)> = idx
+        .all()?
+        .into_iter()
+        .filter(|n| wanted.iter().all(|t| n.tags.iter().any(|x| x == t)))
+        .map(|n| (when(&n), n))
+        .collect();
+    notes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.rel.cmp(&b.1.rel)));
+    if let Some(n) = args.limit {
+        notes.truncate(n);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let rows: Vec<JsonNote> = notes
+            .iter()
+            .map(|(_, n)| JsonNote {
+                id: n.id(),
+                path: &n.rel,
+                title: &n.title,
+                tags: &n.tags,
+                created: &n.created,
+                updated: &n.updated,
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        let c = ctx.color_out;
+        for (when, n) in &notes {
+            let date: String = when.chars().take(10).collect();
+            let tags = if n.tags.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", paint(c, output::DIM, &format!("#{}", n.tags.join(" #"))))
+            };
+            writeln!(
+                out,
+                "{}  {}  {}{tags}",
+                paint(c, output::DIM, &date),
+                paint(c, output::ID, &output::one_line(n.id())),
+                output::one_line(&n.title)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if notes.is_empty() { 1 } else { 0 })
+}

@@ -1,0 +1,82 @@
+//! One module per command. Each takes the resolved [`Context`] and its clap `Args`, does its
+//! work through the domain modules, and returns the exit status.
+
+mod add;
+mod edit;
+mod index;
+mod init;
+mod link;
+mod list;
+mod scan;
+mod search;
+mod show;
+
+use crate::cli::Command;
+use crate::context::Context;
+use crate::index::{NoteIndex, UpdateReport};
+use crate::output;
+use crate::vault::Vault;
+use anyhow::Result;
+use std::io::Read;
+
+pub fn run(ctx: &Context, command: Command) -> Result<i32> {
+    match command {
+        Command::Init(a) => init::run(ctx, a),
+        Command::Add(a) => add::run(ctx, a),
+        Command::Search(a) => search::run(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
+        Command::Edit(a) => edit::run(ctx, a),
+        Command::List(a) => list::run(ctx, a),
+        Command::Link(a) => link::run(ctx, a),
+        Command::Scan(a) => scan::run(ctx, a),
+        Command::Index(a) => index::run(ctx, a),
+    }
+}
+
+/// Open the vault's index, bringing it up to date, and report what reading the notes found.
+fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
+    let (idx, report) = NoteIndex::open(vault)?;
+    report_warnings(ctx, &report);
+    Ok(idx)
+}
+
+fn report_warnings(ctx: &Context, report: &UpdateReport) {
+    for w in &report.warnings {
+        output::warn(ctx.color_err, w);
+    }
+}
+
+/// Commit these notes if the vault is a git repository; say so on stderr.
+fn commit(ctx: &Context, vault: &Vault, rels: &[String], message: &str) -> Result<()> {
+    let Some(repo) = crate::git::open(vault.root()) else {
+        if !ctx.quiet {
+            output::status("kb: the vault is not a git repository; nothing committed (`kb init` makes it one)");
+        }
+        return Ok(());
+    };
+    match crate::git::commit_paths(&repo, vault.root(), rels, message)? {
+        Some(id) if !ctx.quiet => output::status(&format!("kb: committed {id} \"{message}\"")),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Text from an argument, or from stdin when it is `-`.
+fn arg_or_stdin(arg: &str) -> Result<String> {
+    if arg == "-" {
+        read_stdin()
+    } else {
+        Ok(arg.to_string())
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut buf = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The current time as RFC 3339 (UTC, seconds).
+fn now_rfc3339() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

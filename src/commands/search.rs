@@ -1,0 +1,208 @@
+//! `kb search QUERY`: the pasted error (or words) in, the notes that fixed it out.
+
+use super::Context;
+use crate::cli::SearchArgs;
+use crate::index::NoteIndex;
+use crate::note::Note;
+use crate::output::{self, paint};
+use crate::search::{self, Explanation, Hit, Prepared, SearchRequest};
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use tantivy::snippet::SnippetGenerator;
+
+/// Lines of the Fix section shown under each result.
+const FIX_LINES: usize = 3;
+
+#[derive(Serialize)]
+struct JsonHit<'a> {
+    rank: usize,
+    id: &'a str,
+    path: &'a str,
+    title: &'a str,
+    score: f32,
+    tags: &'a [String],
+    snippet: String,
+    fix: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explain: Option<&'a Explanation>,
+}
+
+pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
+    let text = query_text(ctx, &args.query)?;
+    let vault = ctx.require_vault()?;
+    let idx = super::open_index(ctx, &vault)?;
+    let req = SearchRequest {
+        text,
+        limit: args.limit.max(1),
+        tags: args.tags.clone(),
+    };
+    let prepared = search::prepare(&req.text);
+    let hits = search::search_prepared(&idx, &req, &prepared)?;
+    let details: Vec<Details> = hits.iter().map(|h| details(&idx, &prepared, h)).collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let rows: Vec<JsonHit> = hits
+            .iter()
+            .zip(&details)
+            .enumerate()
+            .map(|(i, (h, d))| JsonHit {
+                rank: i + 1,
+                id: h.note.id(),
+                path: &h.note.rel,
+                title: &h.note.title,
+                score: h.score,
+                tags: &h.note.tags,
+                snippet: d.plain_snippet(),
+                fix: d.fix.clone(),
+                explain: args.explain.then_some(&h.explanation),
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        for (i, (h, d)) in hits.iter().zip(&details).enumerate() {
+            print_hit(ctx, &mut out, i + 1, h, d, args.explain)?;
+        }
+    }
+    out.flush()?;
+    if hits.is_empty() && !ctx.quiet && !args.json {
+        output::status("kb: no note matches");
+    }
+    Ok(if hits.is_empty() { 1 } else { 0 })
+}
+
+/// The query: the arguments joined, or stdin for `-` / no arguments off a terminal.
+fn query_text(ctx: &Context, args: &[String]) -> Result<String> {
+    if args.is_empty() || (args.len() == 1 && args[0] == "-") {
+        if args.is_empty() && ctx.stdin_tty {
+            bail!(crate::error::KbError::InvalidInput(
+                "no query given: paste the error as an argument, or pipe it in".into()
+            ));
+        }
+        return super::read_stdin();
+    }
+    Ok(args.join(" "))
+}
+
+/// What a result shows beyond the index: read from the note itself.
+struct Details {
+    fragment: String,
+    highlights: Vec<std::ops::Range<usize>>,
+    fix: Vec<String>,
+}
+
+impl Details {
+    fn plain_snippet(&self) -> String {
+        output::one_line(&self.fragment)
+    }
+
+    fn painted_snippet(&self, color: bool) -> String {
+        let mut s = String::new();
+        let mut at = 0;
+        for r in &self.highlights {
+            if r.start < at || r.end > self.fragment.len() {
+                continue;
+            }
+            s.push_str(&output::one_line_keep_edges(&self.fragment[at..r.start]));
+            s.push_str(&paint(color, output::MATCH, &output::one_line(&self.fragment[r.clone()])));
+            at = r.end;
+        }
+        s.push_str(&output::one_line_keep_edges(&self.fragment[at..]));
+        s.trim().to_string()
+    }
+}
+
+fn details(idx: &NoteIndex, p: &Prepared, hit: &Hit) -> Details {
+    let Ok((bytes, _)) = idx.vault().read(&hit.note.rel) else {
+        return Details {
+            fragment: String::new(),
+            highlights: Vec::new(),
+            fix: Vec::new(),
+        };
+    };
+    let note = Note::parse_bytes(&bytes, crate::vault::stem_of(&hit.note.rel));
+    let terms: BTreeMap<String, f32> = search::highlight_terms(p)
+        .into_iter()
+        .map(|t| (t, 1.0))
+        .collect();
+    let generator = SnippetGenerator::new(
+        terms,
+        crate::index::text_analyzer(),
+        idx.fields().body,
+        200,
+    );
+    let snippet = generator.snippet(&note.body_text);
+    let (fragment, highlights) = if snippet.is_empty() {
+        let start: String = note.body_text.chars().take(200).collect();
+        (start, Vec::new())
+    } else {
+        (snippet.fragment().to_string(), snippet.highlighted().to_vec())
+    };
+    let fix = note
+        .fix_section()
+        .map(|s| {
+            s.text
+                .lines()
+                .map(output::one_line)
+                .filter(|l| !l.is_empty())
+                .take(FIX_LINES)
+                .collect()
+        })
+        .unwrap_or_default();
+    Details {
+        fragment,
+        highlights,
+        fix,
+    }
+}
+
+fn print_hit(
+    ctx: &Context,
+    out: &mut impl Write,
+    rank: usize,
+    h: &Hit,
+    d: &Details,
+    explain: bool,
+) -> std::io::Result<()> {
+    let c = ctx.color_out;
+    writeln!(
+        out,
+        "{} {}  {}",
+        paint(c, output::DIM, &format!("{rank}.")),
+        paint(c, output::ID, &output::one_line(h.note.id())),
+        paint(c, output::TITLE, &output::one_line(&h.note.title)),
+    )?;
+    writeln!(out, "   {}", paint(c, output::DIM, &output::one_line(&h.note.rel)))?;
+    let snippet = d.painted_snippet(c);
+    if !snippet.is_empty() {
+        writeln!(out, "   {snippet}")?;
+    }
+    for (i, line) in d.fix.iter().enumerate() {
+        let label = if i == 0 { "Fix:" } else { "    " };
+        writeln!(out, "   {} {line}", paint(c, output::LABEL, label))?;
+    }
+    if explain {
+        let e = &h.explanation;
+        writeln!(
+            out,
+            "   {} score {:.3} = text {:.3} (bm25 {:.2}{}) + error similarity {:.3} x {}",
+            paint(c, output::DIM, "why:"),
+            h.score,
+            e.text_part,
+            e.bm25,
+            if e.fuzzy { ", typo-tolerant" } else { "" },
+            e.error_similarity,
+            search::ERROR_WEIGHT
+        )?;
+        if let (Some(m), Some(q)) = (&e.matched_error, &e.pasted_line) {
+            writeln!(out, "        pasted:   {}", output::one_line(q))?;
+            writeln!(out, "        recorded: {}", output::one_line(m))?;
+        }
+        if !e.codes.is_empty() {
+            writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
+        }
+    }
+    writeln!(out)
+}

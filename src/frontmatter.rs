@@ -1,0 +1,437 @@
+//! YAML front matter: finding it, reading its known keys, and editing one field while every
+//! other byte of the file stays as it was.
+//!
+//! A note's front matter is the YAML between a first line `---` and the next line `---` (or
+//! `...`). Reading goes through `serde_yaml_ng`; editing works on the text itself, line by line,
+//! because re-serialising YAML would lose comments, quoting, key order and unknown keys. Every
+//! edit is verified by parsing the result again: if anything but the intended field changed,
+//! the edit is refused instead of written.
+
+use serde_yaml_ng::{Mapping, Value};
+
+/// Where the front matter and the body of a note's text are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The YAML between the fences, if the note has closed front matter.
+    pub yaml: Option<&'a str>,
+    /// 1-based line number of the first YAML line (for messages).
+    pub yaml_line: usize,
+    /// Byte offset in the text where the YAML begins.
+    pub yaml_offset: usize,
+    /// Byte offset in the text where the body begins.
+    pub body_offset: usize,
+    /// True when a first line `---` opened front matter that never closed.
+    pub unclosed: bool,
+}
+
+/// Split `text` (without BOM) into front matter and body.
+pub fn split(text: &str) -> Split<'_> {
+    let mut lines = text.split_inclusive('\n');
+    let none = Split {
+        yaml: None,
+        yaml_line: 0,
+        yaml_offset: 0,
+        body_offset: 0,
+        unclosed: false,
+    };
+    match lines.next() {
+        Some(first) if is_fence(first, false) => {}
+        _ => return none,
+    }
+    let yaml_start = text.split_inclusive('\n').next().map_or(0, str::len);
+    let mut offset = yaml_start;
+    for line in lines {
+        if is_fence(line, true) {
+            return Split {
+                yaml: Some(&text[yaml_start..offset]),
+                yaml_line: 2,
+                yaml_offset: yaml_start,
+                body_offset: offset + line.len(),
+                unclosed: false,
+            };
+        }
+        offset += line.len();
+    }
+    Split {
+        unclosed: true,
+        ..none
+    }
+}
+
+fn is_fence(line: &str, closing: bool) -> bool {
+    let l = line.trim_end();
+    l == "---" || (closing && l == "...")
+}
+
+/// The known keys of a note's front matter; unknown keys stay in `extra`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontMatter {
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    pub errors: Vec<String>,
+    pub aliases: Vec<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    /// Keys kb does not know, as parsed (the file keeps them byte for byte).
+    pub extra: Mapping,
+}
+
+/// Why front matter could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlProblem {
+    /// 1-based line in the YAML text, if known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Parse the YAML of a front matter block.
+pub fn parse(yaml: &str) -> Result<FrontMatter, YamlProblem> {
+    if yaml.trim().is_empty() {
+        return Ok(FrontMatter::default());
+    }
+    let value: Value = serde_yaml_ng::from_str(yaml).map_err(|e| YamlProblem {
+        line: e.location().map(|l| l.line()),
+        message: first_line(&e.to_string()),
+    })?;
+    let map = match value {
+        Value::Mapping(m) => m,
+        Value::Null => return Ok(FrontMatter::default()),
+        _ => {
+            return Err(YamlProblem {
+                line: Some(1),
+                message: "front matter is not a set of `key: value` lines".into(),
+            })
+        }
+    };
+    let mut fm = FrontMatter::default();
+    for (k, v) in map {
+        let key = match &k {
+            Value::String(s) => s.as_str(),
+            _ => {
+                fm.extra.insert(k, v);
+                continue;
+            }
+        };
+        match key {
+            "title" => fm.title = scalar(&v),
+            "tags" => fm.tags = list(&v, true),
+            "errors" => fm.errors = list(&v, false),
+            "aliases" => fm.aliases = list(&v, false),
+            "created" => fm.created = scalar(&v),
+            "updated" => fm.updated = scalar(&v),
+            _ => {
+                fm.extra.insert(k, v);
+            }
+        }
+    }
+    Ok(fm)
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Tagged(t) => scalar(&t.value),
+        _ => None,
+    }
+}
+
+/// A list of strings; a single string is one item, or for tags a comma/space separated list.
+fn list(v: &Value, split_words: bool) -> Vec<String> {
+    let items: Vec<String> = match v {
+        Value::Sequence(seq) => seq.iter().filter_map(scalar).collect(),
+        Value::Null => Vec::new(),
+        other => match scalar(other) {
+            Some(s) if split_words => s
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .map(str::to_string)
+                .collect(),
+            Some(s) => vec![s],
+            None => Vec::new(),
+        },
+    };
+    items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Append `error` to the `errors:` list and set `updated:` to `updated`, changing no other byte.
+///
+/// `text` is the whole note (a BOM, CRLF line ends and anything else are kept). Returns the new
+/// text, or why the edit is refused.
+pub fn append_error(text: &str, error: &str, updated: &str) -> Result<String, String> {
+    let (bom, rest) = match text.strip_prefix('\u{feff}') {
+        Some(r) => ("\u{feff}", r),
+        None => ("", text),
+    };
+    let eol = if rest.contains("\r\n") { "\r\n" } else { "\n" };
+    let item = yaml_string(error);
+    let sp = split(rest);
+    if sp.unclosed {
+        return Err("its front matter never closes (no second `---` line)".into());
+    }
+    let Some(yaml) = sp.yaml else {
+        return Ok(format!(
+            "{bom}---{eol}errors:{eol}  - {item}{eol}updated: {updated}{eol}---{eol}{rest}"
+        ));
+    };
+    let before = parse(yaml).map_err(|p| format!("its front matter is not valid YAML ({})", p.message))?;
+    let yaml_start = sp.yaml_offset;
+    let mut lines: Vec<String> = yaml.split_inclusive('\n').map(str::to_string).collect();
+    if let Some(last) = lines.last_mut() {
+        if !last.ends_with('\n') {
+            last.push_str(eol);
+        }
+    }
+    insert_error(&mut lines, &item, eol)?;
+    set_scalar(&mut lines, "updated", updated, eol);
+    let new_yaml: String = lines.concat();
+    let after = parse(&new_yaml).map_err(|p| format!("the edit would break the YAML ({})", p.message))?;
+    let mut expected = before.clone();
+    expected.errors.push(error.to_string());
+    expected.updated = Some(updated.to_string());
+    if after != expected {
+        return Err("the `errors:` list has a layout kb cannot extend safely".into());
+    }
+    Ok(format!(
+        "{bom}{}{}{}",
+        &rest[..yaml_start],
+        new_yaml,
+        &rest[yaml_start + yaml.len()..]
+    ))
+}
+
+/// A YAML double-quoted scalar (JSON's escaping is valid YAML).
+pub fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The index of the top-level line `key:` and the text after the colon.
+fn find_key(lines: &[String], key: &str) -> Option<(usize, String)> {
+    lines.iter().enumerate().find_map(|(i, l)| {
+        let rest = l.strip_prefix(key)?;
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let value = rest.strip_prefix(':')?;
+        Some((i, value.trim_end_matches(['\r', '\n']).to_string()))
+    })
+}
+
+fn strip_comment(s: &str) -> &str {
+    // A comment starts at ` #` outside quotes; the values we look at here are short.
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '#' && prev.is_whitespace() => return s[..i].trim_end(),
+            None => {}
+        }
+        prev = c;
+    }
+    s.trim_end()
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches([' ', '\t']).len()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), String> {
+    let Some((at, value)) = find_key(lines, "errors") else {
+        lines.push(format!("errors:{eol}"));
+        lines.push(format!("  - {item}{eol}"));
+        return Ok(());
+    };
+    let value = strip_comment(value.trim()).to_string();
+    if value.is_empty() {
+        // Block sequence (or null): find its last line.
+        let mut last = at;
+        let mut item_indent: Option<String> = None;
+        for (i, line) in lines.iter().enumerate().skip(at + 1) {
+            if is_blank_or_comment(line) {
+                continue;
+            }
+            let ind = indent_of(line);
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            if ind == 0 && !trimmed.starts_with("- ") && trimmed.trim_end() != "-" {
+                break;
+            }
+            if item_indent.is_none() && trimmed.starts_with('-') {
+                item_indent = Some(line[..ind].to_string());
+            }
+            last = i;
+        }
+        let indent = item_indent.unwrap_or_else(|| "  ".into());
+        lines.insert(last + 1, format!("{indent}- {item}{eol}"));
+        return Ok(());
+    }
+    if let Some(inner) = value.strip_prefix('[') {
+        let Some(close) = flow_close(inner) else {
+            return Err("its `errors:` list spans several lines in [brackets]".into());
+        };
+        let line = &lines[at];
+        let open_pos = line.find('[').unwrap_or(0);
+        let close_pos = open_pos + 1 + close;
+        let sep = if inner[..close].trim().is_empty() { "" } else { ", " };
+        let mut new = String::with_capacity(line.len() + item.len() + 2);
+        new.push_str(line[..close_pos].trim_end());
+        new.push_str(sep);
+        new.push_str(item);
+        new.push_str(&line[close_pos..]);
+        lines[at] = new;
+        return Ok(());
+    }
+    // A single scalar: turn it into a list holding the old value and the new one.
+    let line = lines[at].clone();
+    let colon = line.find(':').unwrap_or(0);
+    let old = line[colon + 1..].trim_end_matches(['\r', '\n']).trim().to_string();
+    if old.starts_with('|') || old.starts_with('>') || old.starts_with('&') || old.starts_with('!') {
+        return Err("its `errors:` value is a block scalar or an anchor".into());
+    }
+    lines[at] = format!("errors:{eol}");
+    lines.insert(at + 1, format!("  - {old}{eol}"));
+    lines.insert(at + 2, format!("  - {item}{eol}"));
+    Ok(())
+}
+
+/// Byte index of the `]` closing a flow sequence whose text starts after its `[`.
+fn flow_close(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '[' | '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ']' if depth == 0 => return Some(i),
+            ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Set a top-level scalar key, replacing its line or appending one.
+fn set_scalar(lines: &mut Vec<String>, key: &str, value: &str, eol: &str) {
+    match find_key(lines, key) {
+        Some((at, _)) => {
+            let keep_eol = if lines[at].ends_with("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            lines[at] = format!("{key}: {value}{keep_eol}");
+        }
+        None => lines.push(format!("{key}: {value}{eol}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_front_matter_and_body() {
+        let t = "---\ntitle: x\n---\n# Body\n";
+        let s = split(t);
+        assert_eq!(s.yaml, Some("title: x\n"));
+        assert_eq!(&t[s.body_offset..], "# Body\n");
+        assert!(!split("---\ntitle: x\n").yaml.is_some());
+        assert!(split("---\ntitle: x\n").unclosed);
+        assert_eq!(split("no front matter").yaml, None);
+    }
+
+    #[test]
+    fn parses_known_and_unknown_keys() {
+        let fm = parse("title: T\ntags: a, b\nerrors: one\nticket: 42\n").unwrap();
+        assert_eq!(fm.title.as_deref(), Some("T"));
+        assert_eq!(fm.tags, vec!["a", "b"]);
+        assert_eq!(fm.errors, vec!["one"]);
+        assert_eq!(fm.extra.len(), 1);
+    }
+
+    #[test]
+    fn broken_yaml_reports_a_line() {
+        let p = parse("title: x\ntags: [a, b\nerrors: y\n").unwrap_err();
+        assert!(p.line.is_some());
+    }
+
+    fn check_append(before: &str, after: &str) {
+        let got = append_error(before, "new \"err\"", "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(got, after);
+    }
+
+    #[test]
+    fn appends_to_block_list() {
+        check_append(
+            "---\ntitle: t # c\nerrors:\n  - \"a\"\n  - b\n# trailing\nx: 1\n---\nbody\n",
+            "---\ntitle: t # c\nerrors:\n  - \"a\"\n  - b\n  - \"new \\\"err\\\"\"\n# trailing\nx: 1\nupdated: 2026-01-01T00:00:00Z\n---\nbody\n",
+        );
+    }
+
+    #[test]
+    fn appends_to_flow_list_and_replaces_updated() {
+        check_append(
+            "---\r\nerrors: [\"a]\", b]\r\nupdated: 2020-01-01\r\n---\r\n",
+            "---\r\nerrors: [\"a]\", b, \"new \\\"err\\\"\"]\r\nupdated: 2026-01-01T00:00:00Z\r\n---\r\n",
+        );
+        check_append(
+            "---\nerrors: []\n---\n",
+            "---\nerrors: [\"new \\\"err\\\"\"]\nupdated: 2026-01-01T00:00:00Z\n---\n",
+        );
+    }
+
+    #[test]
+    fn adds_key_or_front_matter() {
+        check_append(
+            "\u{feff}---\ntitle: t\n---\nb",
+            "\u{feff}---\ntitle: t\nerrors:\n  - \"new \\\"err\\\"\"\nupdated: 2026-01-01T00:00:00Z\n---\nb",
+        );
+        check_append(
+            "# t\n",
+            "---\nerrors:\n  - \"new \\\"err\\\"\"\nupdated: 2026-01-01T00:00:00Z\n---\n# t\n",
+        );
+    }
+
+    #[test]
+    fn scalar_becomes_list_and_zero_indent_list_grows() {
+        check_append(
+            "---\nerrors: old one\n---\n",
+            "---\nerrors:\n  - old one\n  - \"new \\\"err\\\"\"\nupdated: 2026-01-01T00:00:00Z\n---\n",
+        );
+        check_append(
+            "---\nerrors:\n- a\n- |\n  multi\n  line\ntags: [x]\n---\n",
+            "---\nerrors:\n- a\n- |\n  multi\n  line\n- \"new \\\"err\\\"\"\ntags: [x]\nupdated: 2026-01-01T00:00:00Z\n---\n",
+        );
+    }
+
+    #[test]
+    fn refuses_unclosed_or_invalid() {
+        assert!(append_error("---\ntitle: x\n", "e", "u").is_err());
+        assert!(append_error("---\ntitle: [x\n---\n", "e", "u").is_err());
+    }
+}

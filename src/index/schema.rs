@@ -1,0 +1,164 @@
+//! The tantivy schema of the note index, its tokenizers, and how a note becomes a document.
+
+use crate::normalize;
+use crate::note::Note;
+use crate::vault::{self, Stamp};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    WhitespaceTokenizer,
+};
+use tantivy::{Index, TantivyDocument};
+
+/// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// Words: split on non-alphanumerics, lower-cased, English stems.
+pub const TOKENIZER_TEXT: &str = "kb_text";
+/// Normalised error keys are already tokens separated by spaces.
+pub const TOKENIZER_KEY: &str = "kb_key";
+
+/// The fields of a note document.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Relative path with `.md`: the document's identity (exact term), stored.
+    pub path: Field,
+    /// Lower-cased file stem, for `kb show STEM`.
+    pub stem: Field,
+    /// Title (stored, first value) and aliases.
+    pub title: Field,
+    /// Tags as words, for text search.
+    pub tags: Field,
+    /// Tags as exact lower-cased terms, for `--tag` filters; stored.
+    pub tag: Field,
+    /// Raw error text (front matter `errors:` and code blocks), as words.
+    pub errors: Field,
+    /// Normalised error keys (one value per error), stored for re-ranking.
+    pub errkey: Field,
+    /// Identifying codes found in the errors (`0x80070005`, `eacces`, `1603`).
+    pub codes: Field,
+    /// The body as words.
+    pub body: Field,
+    pub created: Field,
+    pub updated: Field,
+    pub mtime: Field,
+    pub size: Field,
+}
+
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tok: &str, rec: IndexRecordOption| {
+        TextOptions::default()
+            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tok).set_index_option(rec))
+    };
+    let freqs = IndexRecordOption::WithFreqs;
+    let fields = Fields {
+        path: b.add_text_field("path", STRING | STORED),
+        stem: b.add_text_field("stem", STRING),
+        title: b.add_text_field("title", text(TOKENIZER_TEXT, freqs) | STORED),
+        tags: b.add_text_field("tags", text(TOKENIZER_TEXT, freqs)),
+        tag: b.add_text_field("tag", STRING | STORED),
+        errors: b.add_text_field("errors", text(TOKENIZER_TEXT, freqs)),
+        errkey: b.add_text_field("errkey", text(TOKENIZER_KEY, freqs) | STORED),
+        codes: b.add_text_field("codes", STRING),
+        body: b.add_text_field("body", text(TOKENIZER_TEXT, freqs)),
+        created: b.add_text_field("created", STORED),
+        updated: b.add_text_field("updated", STORED),
+        mtime: b.add_u64_field("mtime", NumericOptions::default().set_stored()),
+        size: b.add_u64_field("size", NumericOptions::default().set_stored()),
+    };
+    (b.build(), fields)
+}
+
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+pub fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(TOKENIZER_TEXT, text_analyzer());
+    index.tokenizers().register(
+        TOKENIZER_KEY,
+        TextAnalyzer::builder(WhitespaceTokenizer::default())
+            .filter(RemoveLongFilter::limit(64))
+            .build(),
+    );
+}
+
+/// Error texts longer than this are cut before normalising (a pasted log in a code block).
+const MAX_ERROR_CHARS: usize = 2_000;
+/// At most this many error texts per note go into the error fields.
+const MAX_ERRORS: usize = 50;
+
+/// The document for a note read from `rel`.
+pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.path, rel);
+    doc.add_text(f.stem, vault::stem_of(rel).to_lowercase());
+    doc.add_text(f.title, &note.title);
+    for a in &note.aliases {
+        doc.add_text(f.title, a);
+    }
+    for t in &note.tags {
+        doc.add_text(f.tags, t);
+        doc.add_text(f.tag, t.to_lowercase());
+    }
+    let mut keys: Vec<String> = Vec::new();
+    for e in note.all_errors().take(MAX_ERRORS) {
+        let e = cut(e, MAX_ERROR_CHARS);
+        doc.add_text(f.errors, e);
+        for line in error_lines(e) {
+            let tokens = normalize::normalize(line);
+            for t in &tokens {
+                if let normalize::Token::Code(c) = t {
+                    doc.add_text(f.codes, c);
+                }
+            }
+            let k = normalize::join(&tokens);
+            if !k.is_empty() && !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    for k in &keys {
+        doc.add_text(f.errkey, k);
+    }
+    doc.add_text(f.body, &note.body_text);
+    if let Some(c) = &note.created {
+        doc.add_text(f.created, c);
+    }
+    if let Some(u) = &note.updated {
+        doc.add_text(f.updated, u);
+    }
+    doc.add_u64(f.mtime, stamp.mtime);
+    doc.add_u64(f.size, stamp.size);
+    doc
+}
+
+/// The lines of an error text that are worth a key of their own: a one-line error is one key;
+/// a multi-line one (a stack trace, a log excerpt) gives one key per distinct line, log
+/// prefixes stripped.
+pub fn error_lines(e: &str) -> Vec<&str> {
+    let lines: Vec<&str> = e
+        .lines()
+        .map(normalize::strip_log_prefix)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if lines.len() <= 1 {
+        return lines;
+    }
+    lines.into_iter().take(20).collect()
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

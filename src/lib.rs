@@ -1,0 +1,73 @@
+//! kb: an external brain for tech support.
+//!
+//! Fix notes are markdown files in a git repository (the vault); a tantivy index derived from
+//! them finds the note that fixed an error from a pasted message whose variable parts differ.
+//!
+//! Layout: [`cli`] is the clap definition; [`context`] resolves flags and environment once;
+//! [`commands`] holds one module per command; the domain modules ([`note`], [`frontmatter`],
+//! [`vault`], [`index`], [`normalize`], [`search`], [`git`], [`editor`]) know nothing of clap or
+//! terminals, except [`output`] which owns terminal presentation.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod editor;
+pub mod error;
+pub mod frontmatter;
+pub mod git;
+pub mod index;
+pub mod normalize;
+pub mod note;
+pub mod output;
+pub mod search;
+pub mod vault;
+
+use clap::Parser;
+use std::io::Write;
+
+/// Parse the command line, run the command, and return the process exit status.
+pub fn run() -> i32 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { error::EXIT_ERROR } else { error::EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let ctx = context::Context::from_cli(&cli);
+    match commands::run(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => error::EXIT_OK,
+        Err(e) => {
+            report(&ctx, &e);
+            error::EXIT_ERROR
+        }
+    }
+}
+
+/// A closed pipe (`kb search x | head -1`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `kb: error: ...` with the causes, then a `hint:` line when one helps.
+fn report(ctx: &context::Context, e: &anyhow::Error) {
+    let mut err = std::io::stderr().lock();
+    let c = ctx.color_err;
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let s = cause.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+    }
+    let _ = writeln!(err, "kb: {} {}", output::paint(c, output::ERROR, "error:"), output::sanitize(&msg));
+    if let Some(hint) = e.chain().find_map(|c| c.downcast_ref::<error::KbError>()).and_then(|k| k.hint()) {
+        let _ = writeln!(err, "kb: {} {hint}", output::paint(c, output::LABEL, "hint:"));
+    }
+}

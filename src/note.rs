@@ -1,0 +1,384 @@
+//! The note model: what kb reads out of one markdown file.
+//!
+//! Parsing never fails: a note with broken front matter, no front matter, CRLF line ends, a BOM
+//! or invalid UTF-8 is still a note; what could not be read becomes a [`Warning`] naming the
+//! line, and the text is indexed as body.
+
+use crate::frontmatter::{self, FrontMatter};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
+use std::sync::LazyLock;
+
+/// A problem found while reading a note (it is still indexed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line in the file, if known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// One heading and the plain text under it (up to the next heading of any level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub level: u8,
+    pub heading: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Wiki,
+    Markdown,
+}
+
+/// A link to another note: `[[target]]`, `[[target|label]]`, `[[target#heading]]`, `[x](other.md)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The note named, without `#heading` and (for markdown links) without `.md`.
+    pub target: String,
+    pub kind: LinkKind,
+}
+
+/// A parsed note.
+#[derive(Debug, Clone, Default)]
+pub struct Note {
+    pub title: String,
+    /// Front matter tags, then inline `#tags`, without duplicates (case-insensitive).
+    pub tags: Vec<String>,
+    /// The `errors:` list, verbatim.
+    pub errors: Vec<String>,
+    /// Text of fenced and indented code blocks in the body (quoted error text).
+    pub code_blocks: Vec<String>,
+    pub aliases: Vec<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub sections: Vec<Section>,
+    pub links: Vec<Link>,
+    /// The body as plain text (markup removed), for full-text indexing.
+    pub body_text: String,
+    pub front_matter: FrontMatter,
+    pub warnings: Vec<Warning>,
+}
+
+/// Headings that introduce the steps that fixed the problem.
+const FIX_HEADINGS: &[&str] = &[
+    "fix",
+    "the fix",
+    "solution",
+    "resolution",
+    "workaround",
+    "steps",
+    "how to fix",
+];
+
+impl Note {
+    /// Parse the bytes of a markdown file. `stem` is the file name without `.md`, the last
+    /// title fallback.
+    pub fn parse_bytes(bytes: &[u8], stem: &str) -> Note {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Note::parse(text, stem),
+            Err(e) => {
+                let text = String::from_utf8_lossy(bytes);
+                let mut note = Note::parse(&text, stem);
+                let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+                note.warnings.push(Warning {
+                    line: Some(line),
+                    message: "not valid UTF-8; unreadable bytes were replaced".into(),
+                });
+                note
+            }
+        }
+    }
+
+    /// Parse the text of a markdown file.
+    pub fn parse(text: &str, stem: &str) -> Note {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut warnings = Vec::new();
+        let sp = frontmatter::split(text);
+        let (fm, body, body_line) = match sp.yaml {
+            Some(yaml) => match frontmatter::parse(yaml) {
+                Ok(fm) => {
+                    let line = 1 + text[..sp.body_offset].matches('\n').count();
+                    (fm, &text[sp.body_offset..], line)
+                }
+                Err(p) => {
+                    warnings.push(Warning {
+                        line: Some(p.line.unwrap_or(1) + sp.yaml_line - 1),
+                        message: format!(
+                            "front matter is not valid YAML ({}); indexed as plain text",
+                            p.message
+                        ),
+                    });
+                    (FrontMatter::default(), text, 1)
+                }
+            },
+            None => {
+                if sp.unclosed {
+                    warnings.push(Warning {
+                        line: Some(1),
+                        message: "front matter opened by `---` never closes; indexed as plain text"
+                            .into(),
+                    });
+                }
+                (FrontMatter::default(), text, 1)
+            }
+        };
+        let _ = body_line;
+        let mut note = Note {
+            errors: fm.errors.clone(),
+            aliases: fm.aliases.clone(),
+            created: fm.created.clone(),
+            updated: fm.updated.clone(),
+            warnings,
+            ..Note::default()
+        };
+        let first_heading = note.read_body(body);
+        let mut tags: Vec<String> = Vec::new();
+        for t in fm.tags.iter().cloned().chain(inline_tags(&note.body_text)) {
+            if !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                tags.push(t);
+            }
+        }
+        note.tags = tags;
+        note.title = fm
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or(first_heading)
+            .unwrap_or_else(|| stem.to_string());
+        note.front_matter = fm;
+        note
+    }
+
+    /// Walk the markdown events; returns the first level-1 heading (or first heading).
+    fn read_body(&mut self, body: &str) -> Option<String> {
+        let opts = Options::ENABLE_WIKILINKS
+            | Options::ENABLE_TABLES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_TASKLISTS;
+        let mut heading: Option<(u8, String)> = None;
+        let mut code: Option<String> = None;
+        let mut first_h1: Option<String> = None;
+        let mut first_any: Option<String> = None;
+        let mut current = Section {
+            level: 0,
+            heading: String::new(),
+            text: String::new(),
+        };
+        for event in Parser::new_ext(body, opts) {
+            match event {
+                Event::Start(Tag::Heading { level, .. }) => {
+                    heading = Some((level_num(level), String::new()));
+                }
+                Event::End(TagEnd::Heading(_)) => {
+                    if let Some((level, text)) = heading.take() {
+                        let text = text.trim().to_string();
+                        if level == 1 && first_h1.is_none() {
+                            first_h1 = Some(text.clone());
+                        }
+                        if first_any.is_none() {
+                            first_any = Some(text.clone());
+                        }
+                        self.push_text(&text);
+                        let done = std::mem::replace(
+                            &mut current,
+                            Section {
+                                level,
+                                heading: text,
+                                text: String::new(),
+                            },
+                        );
+                        if done.level > 0 || !done.text.trim().is_empty() {
+                            self.sections.push(done);
+                        }
+                    }
+                }
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    let _ = matches!(kind, CodeBlockKind::Fenced(_));
+                    code = Some(String::new());
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some(c) = code.take() {
+                        let c = c.trim_end().to_string();
+                        current.text.push_str(&c);
+                        current.text.push('\n');
+                        self.body_text.push_str(&c);
+                        self.body_text.push('\n');
+                        if !c.trim().is_empty() {
+                            self.code_blocks.push(c);
+                        }
+                    }
+                }
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    ..
+                }) => {
+                    if let Some(link) = link_of(link_type, &dest_url) {
+                        self.links.push(link);
+                    }
+                }
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some(c) = code.as_mut() {
+                        c.push_str(&t);
+                    } else if let Some((_, h)) = heading.as_mut() {
+                        h.push_str(&t);
+                    } else {
+                        current.text.push_str(&t);
+                        self.push_text(&t);
+                    }
+                }
+                Event::SoftBreak | Event::HardBreak => {
+                    if let Some((_, h)) = heading.as_mut() {
+                        h.push(' ');
+                    } else {
+                        current.text.push('\n');
+                        self.body_text.push('\n');
+                    }
+                }
+                Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableRow) => {
+                    current.text.push('\n');
+                    self.body_text.push('\n');
+                }
+                Event::Start(Tag::Item) => {
+                    current.text.push_str("- ");
+                }
+                Event::Html(t) | Event::InlineHtml(t) => self.push_text(&t),
+                _ => {}
+            }
+        }
+        if current.level > 0 || !current.text.trim().is_empty() {
+            self.sections.push(current);
+        }
+        first_h1.or(first_any)
+    }
+
+    fn push_text(&mut self, t: &str) {
+        if !self.body_text.is_empty() && !self.body_text.ends_with(['\n', ' ']) {
+            self.body_text.push(' ');
+        }
+        self.body_text.push_str(t);
+    }
+
+    /// The Fix section (or Solution, Resolution, Workaround...), if the note has one.
+    pub fn fix_section(&self) -> Option<&Section> {
+        self.sections.iter().find(|s| {
+            let h = s.heading.trim().trim_end_matches(':').to_lowercase();
+            FIX_HEADINGS.iter().any(|f| h == *f || h.starts_with(&format!("{f} ")))
+        })
+    }
+
+    /// Every piece of error text: the `errors:` list, then code blocks.
+    pub fn all_errors(&self) -> impl Iterator<Item = &str> {
+        self.errors
+            .iter()
+            .chain(self.code_blocks.iter())
+            .map(String::as_str)
+    }
+}
+
+fn level_num(l: HeadingLevel) -> u8 {
+    match l {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+fn link_of(link_type: LinkType, dest: &str) -> Option<Link> {
+    let dest = dest.trim();
+    if dest.is_empty() {
+        return None;
+    }
+    match link_type {
+        LinkType::WikiLink { .. } => {
+            let target = dest.split('#').next().unwrap_or("").trim();
+            (!target.is_empty()).then(|| Link {
+                target: target.trim_end_matches(".md").to_string(),
+                kind: LinkKind::Wiki,
+            })
+        }
+        _ => {
+            if dest.contains("://") || dest.starts_with('#') || dest.starts_with("mailto:") {
+                return None;
+            }
+            let path = dest.split('#').next().unwrap_or("");
+            path.strip_suffix(".md").map(|t| Link {
+                target: t.to_string(),
+                kind: LinkKind::Markdown,
+            })
+        }
+    }
+}
+
+static INLINE_TAG: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?:^|[\s(,;])#([\p{L}_][\p{L}\p{N}_/-]*)").expect("valid tag regex")
+});
+
+/// Inline `#tags` in plain text (`#1`, `C#` and `a#b` are not tags).
+pub fn inline_tags(text: &str) -> Vec<String> {
+    INLINE_TAG
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str().trim_end_matches(['/', '-']).to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "---\ntitle: \"Outlook: ost\"\ntags: [outlook, windows]\nerrors:\n  - \"Cannot start\"\nticket: 7\n---\n\n# Heading title\n\n## Problem\nIt broke. #email\n\n```\n0x8004010F\n```\n\n## Fix\n1. Rebuild the profile.\n\nSee [[other-note|the other]] and [x](dir/third.md#h).\n";
+
+    #[test]
+    fn reads_front_matter_sections_links_tags() {
+        let n = Note::parse(SAMPLE, "stem");
+        assert_eq!(n.title, "Outlook: ost");
+        assert_eq!(n.tags, vec!["outlook", "windows", "email"]);
+        assert_eq!(n.errors, vec!["Cannot start"]);
+        assert_eq!(n.code_blocks, vec!["0x8004010F"]);
+        assert_eq!(
+            n.links.iter().map(|l| l.target.as_str()).collect::<Vec<_>>(),
+            vec!["other-note", "dir/third"]
+        );
+        let fix = n.fix_section().unwrap();
+        assert!(fix.text.contains("Rebuild the profile."), "{fix:?}");
+        assert!(n.warnings.is_empty());
+        assert_eq!(n.front_matter.extra.len(), 1);
+    }
+
+    #[test]
+    fn title_falls_back_to_heading_then_stem() {
+        assert_eq!(Note::parse("# Hello\ntext", "s").title, "Hello");
+        assert_eq!(Note::parse("just text", "s").title, "s");
+        assert_eq!(Note::parse("", "empty").title, "empty");
+    }
+
+    #[test]
+    fn broken_front_matter_is_body_with_warning() {
+        let n = Note::parse("---\ntitle: [broken\n---\n# T\nbody words\n", "s");
+        assert_eq!(n.warnings.len(), 1);
+        assert!(n.body_text.contains("body words"));
+        let n = Note::parse("---\ntitle: x\nno end\n", "s");
+        assert_eq!(n.warnings.len(), 1);
+        assert!(n.body_text.contains("no end"));
+    }
+
+    #[test]
+    fn crlf_bom_and_invalid_utf8() {
+        let n = Note::parse("\u{feff}---\r\ntitle: T\r\n---\r\n## Fix\r\nstep\r\n", "s");
+        assert_eq!(n.title, "T");
+        assert!(n.fix_section().unwrap().text.contains("step"));
+        let n = Note::parse_bytes(b"# T\n\xff\xfe bad", "s");
+        assert_eq!(n.title, "T");
+        assert_eq!(n.warnings.len(), 1);
+    }
+
+    #[test]
+    fn inline_tags_are_words_after_hash() {
+        assert_eq!(inline_tags("fix #vpn and #mac-os, C# or #1"), vec!["vpn", "mac-os"]);
+    }
+}

@@ -1,0 +1,328 @@
+//! Searching the index with pasted text.
+//!
+//! The query is always data: it is normalised ([`crate::normalize`]) and tokenized by kb, and
+//! the tantivy query is built term by term, so no character of it is syntax.
+//!
+//! Ranking has two stages. Stage one gathers candidates with BM25 over a disjunction of the
+//! query's constant parts in every field: identifying codes weigh most, then the normalised
+//! error keys, title, tags, raw error text and body. Stage two re-ranks the candidates by how
+//! well the paste's normalised lines match each note's recorded errors (an idf-weighted Dice
+//! similarity of tokens plus a similarity of token pairs, which rewards the same order), and
+//! adds the BM25 score scaled to the best candidate's. A natural-language question has no
+//! error structure and is ranked by the text fields; when nothing matches exactly, words are
+//! retried with one typo allowed.
+
+use crate::error::Result;
+use crate::index::{NoteIndex, StoredNote};
+use crate::normalize::{self, PasteLine, Token};
+use std::collections::HashMap;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{Searcher, Term};
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub text: String,
+    pub limit: usize,
+    /// Only notes carrying every one of these tags (case-insensitive).
+    pub tags: Vec<String>,
+}
+
+/// Why a hit ranked where it did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Explanation {
+    /// BM25 of the candidate query, and the same scaled to the best candidate (0..1).
+    pub bm25: f32,
+    pub text_part: f32,
+    /// Best similarity of a pasted line to one of the note's recorded errors (0..1).
+    pub error_similarity: f32,
+    /// The note's normalised error that matched best.
+    pub matched_error: Option<String>,
+    /// The pasted line that matched it (normalised).
+    pub pasted_line: Option<String>,
+    /// Identifying codes shared by the paste and the note.
+    pub codes: Vec<String>,
+    /// Whether typo-tolerant matching was used.
+    pub fuzzy: bool,
+}
+
+/// One result.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub note: StoredNote,
+    pub score: f32,
+    pub explanation: Explanation,
+}
+
+/// Candidates gathered by BM25 before re-ranking.
+const MIN_CANDIDATES: usize = 60;
+/// At most this many distinct words and error tokens go into the query.
+const MAX_TERMS: usize = 96;
+/// Weight of the error similarity against the scaled BM25 (which is at most 1).
+pub const ERROR_WEIGHT: f32 = 3.0;
+
+/// The analysed query, reusable for snippets and explanations.
+pub struct Prepared {
+    pub lines: Vec<PasteLine>,
+    /// Stemmed words for the text fields.
+    pub words: Vec<String>,
+    /// Normalised error tokens (no placeholders) for the error-key field.
+    pub key_tokens: Vec<String>,
+    pub codes: Vec<String>,
+}
+
+/// Analyse pasted text.
+pub fn prepare(text: &str) -> Prepared {
+    let mut lines = normalize::normalize_paste(text);
+    // A long paste: the lines that carry an error are the ones to match.
+    if lines.len() > 1 && lines.iter().any(|l| l.is_error) {
+        lines.sort_by_key(|l| !l.is_error);
+        let errors = lines.iter().filter(|l| l.is_error).count();
+        lines.truncate(errors.max(1).min(40));
+        lines.sort_by_key(|l| l.line);
+    }
+    let mut analyzer = crate::index::text_analyzer();
+    let mut words = Vec::new();
+    let mut key_tokens = Vec::new();
+    let mut codes = Vec::new();
+    for line in &lines {
+        for t in &line.tokens {
+            match t {
+                Token::Var(_) => continue,
+                Token::Code(c) => push_unique(&mut codes, c),
+                Token::Word(_) => {}
+            }
+            push_unique(&mut key_tokens, t.text());
+            let mut stream = analyzer.token_stream(t.text());
+            while stream.advance() {
+                let w = stream.token().text.clone();
+                push_unique(&mut words, &w);
+            }
+        }
+    }
+    words.truncate(MAX_TERMS);
+    key_tokens.truncate(MAX_TERMS);
+    Prepared {
+        lines,
+        words,
+        key_tokens,
+        codes,
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// Search the index; hits best first.
+pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
+    let prepared = prepare(&req.text);
+    search_prepared(idx, req, &prepared)
+}
+
+pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
+    let searcher = idx.searcher();
+    if p.words.is_empty() && p.key_tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let want = (req.limit * 5).max(MIN_CANDIDATES);
+    let mut fuzzy = false;
+    let mut top = searcher.search(
+        &build_query(idx, req, p, false),
+        &TopDocs::with_limit(want).order_by_score(),
+    )?;
+    if top.is_empty() {
+        fuzzy = true;
+        top = searcher.search(
+            &build_query(idx, req, p, true),
+            &TopDocs::with_limit(want).order_by_score(),
+        )?;
+    }
+    let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
+    let weights = TokenWeights::new(&searcher, idx.fields().errkey);
+    let mut hits = Vec::with_capacity(top.len());
+    for (bm25, addr) in top {
+        let note = idx.stored(&searcher, addr)?;
+        let mut ex = Explanation {
+            bm25,
+            text_part: bm25 / best,
+            fuzzy,
+            ..Explanation::default()
+        };
+        error_match(p, &note, &weights, &mut ex);
+        let score = ex.text_part + ERROR_WEIGHT * ex.error_similarity;
+        hits.push(Hit {
+            note,
+            score,
+            explanation: ex,
+        });
+    }
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.note.rel.cmp(&b.note.rel))
+    });
+    hits.truncate(req.limit);
+    Ok(hits)
+}
+
+fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    );
+    Box::new(BoostQuery::new(Box::new(q), boost))
+}
+
+fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
+    let f = idx.fields();
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for w in &p.words {
+        for (field, boost) in [(f.title, 3.0), (f.tags, 2.0), (f.errors, 1.5), (f.body, 1.0)] {
+            if fuzzy {
+                if w.chars().count() >= 4 && !w.chars().any(|c| c.is_ascii_digit()) {
+                    let distance = if w.chars().count() >= 8 { 2 } else { 1 };
+                    let q = FuzzyTermQuery::new(Term::from_field_text(field, w), distance, true);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                }
+            } else {
+                should.push((Occur::Should, term_query(field, w, boost)));
+            }
+        }
+    }
+    if !fuzzy {
+        for t in &p.key_tokens {
+            should.push((Occur::Should, term_query(f.errkey, t, 2.0)));
+        }
+        for c in &p.codes {
+            should.push((Occur::Should, term_query(f.codes, c, 4.0)));
+        }
+    }
+    let text_part: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+    let mut clauses = vec![(Occur::Must, text_part)];
+    for t in &req.tags {
+        let q = TermQuery::new(
+            Term::from_field_text(f.tag, &t.to_lowercase()),
+            IndexRecordOption::Basic,
+        );
+        clauses.push((Occur::Must, Box::new(q)));
+    }
+    BooleanQuery::new(clauses)
+}
+
+/// idf-like weights of normalised error tokens, from the error-key field's document frequencies.
+struct TokenWeights<'a> {
+    searcher: &'a Searcher,
+    field: Field,
+    n: f32,
+    cache: std::cell::RefCell<HashMap<String, f32>>,
+}
+
+impl<'a> TokenWeights<'a> {
+    fn new(searcher: &'a Searcher, field: Field) -> Self {
+        TokenWeights {
+            searcher,
+            field,
+            n: searcher.num_docs().max(1) as f32,
+            cache: Default::default(),
+        }
+    }
+
+    fn weight(&self, token: &str) -> f32 {
+        if token.starts_with('<') && token.ends_with('>') {
+            return 0.5;
+        }
+        if let Some(w) = self.cache.borrow().get(token) {
+            return *w;
+        }
+        let df = self
+            .searcher
+            .doc_freq(&Term::from_field_text(self.field, token))
+            .unwrap_or(0) as f32;
+        let w = (1.0 + self.n / (df + 1.0)).ln().max(0.1);
+        self.cache.borrow_mut().insert(token.to_string(), w);
+        w
+    }
+}
+
+/// Fill in how well the paste matches the note's recorded errors.
+fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut Explanation) {
+    let codes: Vec<&str> = note
+        .errkeys
+        .iter()
+        .flat_map(|k| k.split(' '))
+        .filter(|t| p.codes.iter().any(|c| c == t))
+        .collect();
+    for c in codes {
+        if !ex.codes.iter().any(|x| x == c) {
+            ex.codes.push(c.to_string());
+        }
+    }
+    let mut best = 0.0f32;
+    for line in &p.lines {
+        let q: Vec<&str> = line.tokens.iter().map(Token::text).collect();
+        let line_weight = if line.is_error { 1.0 } else { 0.8 };
+        for key in &note.errkeys {
+            let e: Vec<&str> = key.split(' ').collect();
+            let s = similarity(&q, &e, weights) * line_weight;
+            if s > best {
+                best = s;
+                ex.matched_error = Some(key.clone());
+                ex.pasted_line = Some(q.join(" "));
+            }
+        }
+    }
+    ex.error_similarity = best;
+}
+
+/// Similarity of two normalised token sequences in 0..1: idf-weighted Dice of the tokens
+/// (70%) and Dice of adjacent pairs (30%, rewards the same order).
+fn similarity(q: &[&str], e: &[&str], w: &TokenWeights) -> f32 {
+    if q.is_empty() || e.is_empty() {
+        return 0.0;
+    }
+    let mut counts: HashMap<&str, (u32, u32)> = HashMap::new();
+    for t in q {
+        counts.entry(t).or_default().0 += 1;
+    }
+    for t in e {
+        counts.entry(t).or_default().1 += 1;
+    }
+    let (mut shared, mut total) = (0.0f32, 0.0f32);
+    for (t, (a, b)) in &counts {
+        let wt = w.weight(t);
+        shared += 2.0 * (*a.min(b)) as f32 * wt;
+        total += (*a + *b) as f32 * wt;
+    }
+    let uni = if total > 0.0 { shared / total } else { 0.0 };
+    let pairs = |s: &[&str]| -> HashMap<(String, String), u32> {
+        let mut m = HashMap::new();
+        for win in s.windows(2) {
+            *m.entry((win[0].to_string(), win[1].to_string())).or_insert(0) += 1;
+        }
+        m
+    };
+    let (pq, pe) = (pairs(q), pairs(e));
+    let nq: u32 = pq.values().sum();
+    let ne: u32 = pe.values().sum();
+    let bi = if nq + ne == 0 {
+        uni
+    } else {
+        let common: u32 = pq
+            .iter()
+            .map(|(k, a)| (*a).min(*pe.get(k).unwrap_or(&0)))
+            .sum();
+        2.0 * common as f32 / (nq + ne) as f32
+    };
+    0.7 * uni + 0.3 * bi
+}
+
+/// The words of the query as the index's text analyzer sees them, for snippet highlighting.
+pub fn highlight_terms(p: &Prepared) -> Vec<String> {
+    p.words.clone()
+}

@@ -1,0 +1,424 @@
+//! The vault: a folder of markdown notes (normally a git repository).
+//!
+//! Owns everything about files on disk: finding the notes, turning ids into paths that can
+//! never leave the vault, naming new notes, and writing them atomically without ever
+//! overwriting a note that was not meant to be replaced.
+
+use crate::error::{KbError, Result};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+/// Folder inside the vault for kb's own derived data (index, state). Ignored by git.
+pub const STATE_DIR: &str = ".kb";
+/// Team settings file committed in the vault; also marks a folder as a vault.
+pub const CONFIG_FILE: &str = "kb.toml";
+/// Only this much of a note is read for indexing; the rest of a huge file is ignored.
+pub const MAX_NOTE_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Vault {
+    root: PathBuf,
+}
+
+/// A markdown file found in the vault, with what is needed to notice a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteFile {
+    /// Path relative to the vault, `/`-separated, with `.md`.
+    pub rel: String,
+    pub stamp: Stamp,
+}
+
+/// Modification time (ns since the epoch) and size: a file whose stamp changed is re-read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    pub mtime: u64,
+    pub size: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        Stamp {
+            mtime,
+            size: meta.len(),
+        }
+    }
+}
+
+/// A folder of the vault and its modification time (changes when entries are added, removed
+/// or renamed in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirStamp {
+    pub rel: String,
+    pub mtime: u64,
+}
+
+/// What a walk of the vault found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub files: Vec<NoteFile>,
+    pub dirs: Vec<DirStamp>,
+    /// Folders or files that could not be read, with why.
+    pub problems: Vec<String>,
+}
+
+impl Vault {
+    /// A vault at an existing folder.
+    pub fn open(root: &Path) -> Result<Vault> {
+        if !root.is_dir() {
+            return Err(KbError::NoVault {
+                path: root.to_path_buf(),
+            });
+        }
+        let root = dunce_canonical(root);
+        Ok(Vault { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The absolute path of a note given its relative path (already checked).
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        let mut p = self.root.clone();
+        for part in rel.split('/') {
+            p.push(part);
+        }
+        p
+    }
+
+    /// Walk the vault: every `*.md` file outside hidden folders, and every folder's mtime.
+    /// Symbolic links are not followed (a link could lead out of the vault or into a loop).
+    pub fn scan(&self) -> Scan {
+        let mut scan = Scan::default();
+        let walker = walkdir::WalkDir::new(&self.root)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    scan.problems.push(walk_problem(&self.root, &e));
+                    continue;
+                }
+            };
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                if let Ok(meta) = entry.metadata() {
+                    scan.dirs.push(DirStamp {
+                        rel: rel_string(&self.root, entry.path()),
+                        mtime: Stamp::of(&meta).mtime,
+                    });
+                }
+                continue;
+            }
+            if !ft.is_file() || !is_markdown(entry.file_name()) {
+                continue;
+            }
+            match entry.metadata() {
+                Ok(meta) => scan.files.push(NoteFile {
+                    rel: rel_string(&self.root, entry.path()),
+                    stamp: Stamp::of(&meta),
+                }),
+                Err(e) => scan.problems.push(walk_problem(&self.root, &e)),
+            }
+        }
+        scan.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        scan
+    }
+
+    /// The stamp of one note now, or None if it is gone.
+    pub fn stamp(&self, rel: &str) -> Option<Stamp> {
+        let meta = fs::symlink_metadata(self.abs(rel)).ok()?;
+        meta.is_file().then(|| Stamp::of(&meta))
+    }
+
+    /// The modification time of a folder of the vault, or None if it is gone.
+    pub fn dir_mtime(&self, rel: &str) -> Option<u64> {
+        let meta = fs::metadata(self.abs(rel)).ok()?;
+        meta.is_dir().then(|| Stamp::of(&meta).mtime)
+    }
+
+    /// Read a note's bytes, at most [`MAX_NOTE_BYTES`] (the second value says if it was cut).
+    pub fn read(&self, rel: &str) -> io::Result<(Vec<u8>, bool)> {
+        let f = fs::File::open(self.abs(rel))?;
+        let mut buf = Vec::new();
+        f.take(MAX_NOTE_BYTES + 1).read_to_end(&mut buf)?;
+        let cut = buf.len() as u64 > MAX_NOTE_BYTES;
+        if cut {
+            buf.truncate(MAX_NOTE_BYTES as usize);
+            // Do not cut a UTF-8 sequence in half.
+            while let Some(&b) = buf.last() {
+                if b & 0xC0 == 0x80 {
+                    buf.pop();
+                } else {
+                    if b >= 0xC0 {
+                        buf.pop();
+                    }
+                    break;
+                }
+            }
+        }
+        Ok((buf, cut))
+    }
+
+    /// Check a relative note path given by a person: inside the vault, no `..`, no absolute
+    /// path, no NUL, a `.md` name. Returns it `/`-separated.
+    pub fn check_rel(&self, input: &str) -> Result<String> {
+        let bad = || KbError::OutsideVault(input.to_string());
+        if input.is_empty() || input.contains('\0') {
+            return Err(bad());
+        }
+        let norm = input.replace('\\', "/");
+        let path = Path::new(&norm);
+        let mut parts = Vec::new();
+        for c in path.components() {
+            match c {
+                Component::Normal(p) => {
+                    let s = p.to_str().ok_or_else(bad)?;
+                    if is_hidden(p) {
+                        return Err(bad());
+                    }
+                    parts.push(s.to_string());
+                }
+                Component::CurDir => {}
+                _ => return Err(bad()),
+            }
+        }
+        if parts.is_empty() || norm.contains(':') {
+            return Err(bad());
+        }
+        let mut rel = parts.join("/");
+        if !rel.ends_with(".md") {
+            rel.push_str(".md");
+        }
+        Ok(rel)
+    }
+
+    /// Write a new note under `folder` named after `slug`, never replacing an existing file:
+    /// `slug.md`, else `slug-2.md`, `slug-3.md`... Atomic: the content is written to a
+    /// temporary file in the same folder, flushed to disk, then linked into place.
+    pub fn create_note(&self, folder: &str, slug: &str, content: &str) -> Result<String> {
+        let folder = folder.trim_matches('/');
+        let dir = if folder.is_empty() {
+            self.root.clone()
+        } else {
+            let checked = self.check_rel(folder)?;
+            self.abs(checked.trim_end_matches(".md"))
+        };
+        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        for n in 1..1000 {
+            let name = if n == 1 {
+                format!("{slug}.md")
+            } else {
+                format!("{slug}-{n}.md")
+            };
+            let target = dir.join(&name);
+            if target.exists() {
+                continue;
+            }
+            let tmp = write_temp(&dir, content.as_bytes())?;
+            match tmp.persist_noclobber(&target) {
+                Ok(_) => {
+                    sync_dir(&dir);
+                    return Ok(rel_string(&self.root, &target));
+                }
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&target, e.error)),
+            }
+        }
+        Err(KbError::NoteExists(dir.join(format!("{slug}.md"))))
+    }
+
+    /// Replace an existing note's content atomically (temporary file, fsync, rename).
+    pub fn replace_note(&self, rel: &str, content: &[u8]) -> Result<()> {
+        let target = self.abs(rel);
+        let dir = target.parent().unwrap_or(&self.root).to_path_buf();
+        let tmp = write_temp(&dir, content)?;
+        if let Ok(meta) = fs::metadata(&target) {
+            let _ = fs::set_permissions(tmp.path(), meta.permissions());
+        }
+        tmp.persist(&target).map_err(|e| io_err(&target, e.error))?;
+        sync_dir(&dir);
+        Ok(())
+    }
+}
+
+fn write_temp(dir: &Path, content: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kb-tmp-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| io_err(dir, e))?;
+    tmp.write_all(content).map_err(|e| io_err(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| io_err(tmp.path(), e))?;
+    Ok(tmp)
+}
+
+/// Make a rename durable (Unix; on Windows the rename itself is durable enough and folders
+/// cannot be opened this way).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+pub fn io_err(path: &Path, e: io::Error) -> KbError {
+    KbError::InvalidInput(format!("{}: {e}", path.display()))
+}
+
+fn walk_problem(root: &Path, e: &walkdir::Error) -> String {
+    let path = e
+        .path()
+        .map(|p| rel_string(root, p))
+        .unwrap_or_else(|| "?".into());
+    if e.loop_ancestor().is_some() {
+        return format!("{path}: symbolic link loop, skipped");
+    }
+    match e.io_error() {
+        Some(io) => format!("{path}: {io}, skipped"),
+        None => format!("{path}: {e}, skipped"),
+    }
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|s| s.starts_with('.'))
+}
+
+fn is_markdown(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|s| s.len() > 3 && s.to_ascii_lowercase().ends_with(".md"))
+}
+
+/// `path` relative to `root`, with `/` separators on every platform.
+pub fn rel_string(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    parts.join("/")
+}
+
+/// A note's id: its relative path without `.md`.
+pub fn id_of(rel: &str) -> &str {
+    rel.strip_suffix(".md")
+        .or_else(|| rel.strip_suffix(".MD"))
+        .unwrap_or(rel)
+}
+
+/// The file stem of a relative path.
+pub fn stem_of(rel: &str) -> &str {
+    let id = id_of(rel);
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+/// Canonical path without Windows' `\\?\` prefix, falling back to the path as given.
+fn dunce_canonical(p: &Path) -> PathBuf {
+    match p.canonicalize() {
+        Ok(c) => {
+            #[cfg(windows)]
+            {
+                let s = c.to_string_lossy();
+                if let Some(rest) = s.strip_prefix(r"\\?\") {
+                    if !rest.starts_with("UNC") {
+                        return PathBuf::from(rest);
+                    }
+                }
+            }
+            c
+        }
+        Err(_) => p.to_path_buf(),
+    }
+}
+
+/// Windows refuses these as file names whatever the extension.
+const RESERVED: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// A file name from a title: lower-case letters and digits joined by `-`, at most 80 bytes,
+/// never empty, never a name Windows reserves, never hidden or a path.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    let mut dash = false;
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            if dash && !slug.is_empty() {
+                slug.push('-');
+            }
+            dash = false;
+            for l in c.to_lowercase() {
+                slug.push(l);
+            }
+        } else {
+            dash = true;
+        }
+        if slug.len() >= 80 {
+            break;
+        }
+    }
+    while slug.len() > 80 {
+        slug.pop();
+    }
+    if slug.is_empty() {
+        slug.push_str("note");
+    }
+    if RESERVED.contains(&slug.as_str()) {
+        slug.push_str("-note");
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe_names() {
+        assert_eq!(slugify("Outlook: the .ost file (0x8004010F)!"), "outlook-the-ost-file-0x8004010f");
+        assert_eq!(slugify("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slugify("CON"), "con-note");
+        assert_eq!(slugify("\0\u{7}"), "note");
+        assert_eq!(slugify("Überweisung fehlgeschlagen"), "überweisung-fehlgeschlagen");
+        assert!(slugify(&"x".repeat(500)).len() <= 80);
+    }
+
+    #[test]
+    fn relative_paths_cannot_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::open(dir.path()).unwrap();
+        assert_eq!(v.check_rel("a/b").unwrap(), "a/b.md");
+        assert_eq!(v.check_rel("a\\b.md").unwrap(), "a/b.md");
+        for bad in ["../x", "/etc/passwd", "a/../../x", "C:\\x", ".git/config", "a\0b", ""] {
+            assert!(v.check_rel(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::open(dir.path()).unwrap();
+        let a = v.create_note("", "x", "one").unwrap();
+        let b = v.create_note("sub", "x", "two").unwrap();
+        let c = v.create_note("", "x", "three").unwrap();
+        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("x.md", "sub/x.md", "x-2.md"));
+        assert_eq!(fs::read_to_string(v.abs("x.md")).unwrap(), "one");
+        let scan = v.scan();
+        assert_eq!(scan.files.len(), 3);
+    }
+}
