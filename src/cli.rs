@@ -90,6 +90,9 @@ pub struct AddArgs {
     /// Never open the editor (everything comes from flags and stdin)
     #[arg(long)]
     pub no_edit: bool,
+    /// Open the editor even when kb is not run from a terminal
+    #[arg(long, conflicts_with = "no_edit")]
+    pub edit: bool,
     /// Do not ask: add even if the error already matches a note
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -98,8 +101,11 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The pasted error or words; `-` or nothing reads stdin. Taken literally: no syntax.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "QUERY")]
-    pub query: Vec<String>,
+    #[arg(allow_hyphen_values = true, value_name = "QUERY")]
+    pub query: Option<String>,
+    /// More words of the query (`kb search outlook password` is one query)
+    #[arg(value_name = "MORE", hide = true)]
+    pub more: Vec<String>,
     /// At most this many results
     #[arg(long, short = 'n', default_value_t = 5)]
     pub limit: usize,

@@ -37,7 +37,10 @@ impl Context {
             (d.clone(), VaultSource::Flag)
         } else if let Some(d) = env("KB_DIR") {
             (PathBuf::from(d), VaultSource::Env)
-        } else if let Some(d) = std::env::current_dir().ok().and_then(|c| enclosing_vault(&c)) {
+        } else if let Some(d) = std::env::current_dir()
+            .ok()
+            .and_then(|c| enclosing_vault(&c))
+        {
             (d, VaultSource::Enclosing)
         } else {
             (default_vault(), VaultSource::Default)
@@ -82,7 +85,9 @@ impl Context {
 
 /// The default vault: `kb` in the home folder (`~/kb`, `%USERPROFILE%\kb`).
 pub fn default_vault() -> PathBuf {
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join("kb")
+    dirs::home_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("kb")
 }
 
 /// The nearest folder at or above `start` that holds a `kb.toml`.

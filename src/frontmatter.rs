@@ -182,7 +182,8 @@ pub fn append_error(text: &str, error: &str, updated: &str) -> Result<String, St
             "{bom}---{eol}errors:{eol}  - {item}{eol}updated: {updated}{eol}---{eol}{rest}"
         ));
     };
-    let before = parse(yaml).map_err(|p| format!("its front matter is not valid YAML ({})", p.message))?;
+    let before =
+        parse(yaml).map_err(|p| format!("its front matter is not valid YAML ({})", p.message))?;
     let yaml_start = sp.yaml_offset;
     let mut lines: Vec<String> = yaml.split_inclusive('\n').map(str::to_string).collect();
     if let Some(last) = lines.last_mut() {
@@ -193,7 +194,8 @@ pub fn append_error(text: &str, error: &str, updated: &str) -> Result<String, St
     insert_error(&mut lines, &item, eol)?;
     set_scalar(&mut lines, "updated", updated, eol);
     let new_yaml: String = lines.concat();
-    let after = parse(&new_yaml).map_err(|p| format!("the edit would break the YAML ({})", p.message))?;
+    let after =
+        parse(&new_yaml).map_err(|p| format!("the edit would break the YAML ({})", p.message))?;
     let mut expected = before.clone();
     expected.errors.push(error.to_string());
     expected.updated = Some(updated.to_string());
@@ -285,7 +287,11 @@ fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), St
         let line = &lines[at];
         let open_pos = line.find('[').unwrap_or(0);
         let close_pos = open_pos + 1 + close;
-        let sep = if inner[..close].trim().is_empty() { "" } else { ", " };
+        let sep = if inner[..close].trim().is_empty() {
+            ""
+        } else {
+            ", "
+        };
         let mut new = String::with_capacity(line.len() + item.len() + 2);
         new.push_str(line[..close_pos].trim_end());
         new.push_str(sep);
@@ -297,8 +303,12 @@ fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), St
     // A single scalar: turn it into a list holding the old value and the new one.
     let line = lines[at].clone();
     let colon = line.find(':').unwrap_or(0);
-    let old = line[colon + 1..].trim_end_matches(['\r', '\n']).trim().to_string();
-    if old.starts_with('|') || old.starts_with('>') || old.starts_with('&') || old.starts_with('!') {
+    let old = line[colon + 1..]
+        .trim_end_matches(['\r', '\n'])
+        .trim()
+        .to_string();
+    if old.starts_with('|') || old.starts_with('>') || old.starts_with('&') || old.starts_with('!')
+    {
         return Err("its `errors:` value is a block scalar or an anchor".into());
     }
     lines[at] = format!("errors:{eol}");
@@ -360,7 +370,7 @@ mod tests {
         let s = split(t);
         assert_eq!(s.yaml, Some("title: x\n"));
         assert_eq!(&t[s.body_offset..], "# Body\n");
-        assert!(!split("---\ntitle: x\n").yaml.is_some());
+        assert!(split("---\ntitle: x\n").yaml.is_none());
         assert!(split("---\ntitle: x\n").unclosed);
         assert_eq!(split("no front matter").yaml, None);
     }

@@ -25,12 +25,30 @@ pub fn init(root: &Path) -> Result<Repository> {
     Ok(Repository::init(root)?)
 }
 
-/// The configured identity, or kb's default when git has none.
-pub fn signature(repo: &Repository) -> Result<Signature<'static>> {
-    match repo.signature() {
-        Ok(s) => Ok(s.to_owned()),
-        Err(_) => Ok(Signature::now(DEFAULT_NAME, DEFAULT_EMAIL)?),
-    }
+/// Who authors and commits: `GIT_AUTHOR_*` / `GIT_COMMITTER_*` as git itself honours them,
+/// else `user.name` / `user.email` from git's configuration, else kb's default identity.
+pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>)> {
+    let configured = repo.signature().ok().map(|s| s.to_owned());
+    let pick = |role: &str| -> Result<Signature<'static>> {
+        let var = |k: &str| {
+            std::env::var(format!("GIT_{role}_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let (name, email) = match (&configured, var("NAME"), var("EMAIL")) {
+            (_, Some(n), Some(e)) => (n, e),
+            (Some(c), n, e) => (
+                n.unwrap_or_else(|| c.name().unwrap_or(DEFAULT_NAME).to_string()),
+                e.unwrap_or_else(|| c.email().unwrap_or(DEFAULT_EMAIL).to_string()),
+            ),
+            (None, n, e) => (
+                n.unwrap_or_else(|| DEFAULT_NAME.into()),
+                e.unwrap_or_else(|| DEFAULT_EMAIL.into()),
+            ),
+        };
+        Ok(Signature::now(&name, &email)?)
+    };
+    Ok((pick("AUTHOR")?, pick("COMMITTER")?))
 }
 
 /// Stage these paths (relative to `vault_root`, `/`-separated; deleted files are removed from
@@ -72,9 +90,9 @@ pub fn commit_paths(
         }
     }
     let tree = repo.find_tree(tree_id)?;
-    let sig = signature(repo)?;
+    let (author, committer) = signatures(repo)?;
     let parents: Vec<&git2::Commit> = parent.iter().collect();
-    let oid = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
+    let oid = repo.commit(Some("HEAD"), &author, &committer, message, &tree, &parents)?;
     let short = oid.to_string()[..7].to_string();
     Ok(Some(short))
 }

@@ -30,7 +30,11 @@ pub fn run() -> i32 {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { error::EXIT_ERROR } else { error::EXIT_OK };
+            let code = if e.use_stderr() {
+                error::EXIT_ERROR
+            } else {
+                error::EXIT_OK
+            };
             let _ = e.print();
             return code;
         }
@@ -66,8 +70,21 @@ fn report(ctx: &context::Context, e: &anyhow::Error) {
             msg.push_str(&s);
         }
     }
-    let _ = writeln!(err, "kb: {} {}", output::paint(c, output::ERROR, "error:"), output::sanitize(&msg));
-    if let Some(hint) = e.chain().find_map(|c| c.downcast_ref::<error::KbError>()).and_then(|k| k.hint()) {
-        let _ = writeln!(err, "kb: {} {hint}", output::paint(c, output::LABEL, "hint:"));
+    let _ = writeln!(
+        err,
+        "kb: {} {}",
+        output::paint(c, output::ERROR, "error:"),
+        output::sanitize(&msg)
+    );
+    if let Some(hint) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<error::KbError>())
+        .and_then(|k| k.hint())
+    {
+        let _ = writeln!(
+            err,
+            "kb: {} {hint}",
+            output::paint(c, output::LABEL, "hint:")
+        );
     }
 }

@@ -83,16 +83,48 @@ impl fmt::Display for Token {
 
 /// Words after which a number identifies the error rather than varying.
 const CODE_WORDS: &[&str] = &[
-    "error", "err", "code", "id", "errno", "http", "status", "exit", "event", "hresult", "ntstatus",
-    "win32", "stop", "bugcheck", "sqlstate", "rc", "returned", "return", "result", "ora", "kb",
+    "error", "err", "code", "id", "errno", "http", "status", "exit", "event", "hresult",
+    "ntstatus", "win32", "stop", "bugcheck", "sqlstate", "rc", "returned", "return", "result",
+    "ora", "kb",
 ];
 
 /// Words that mark a line as carrying an error.
 const ERROR_WORDS: &[&str] = &[
-    "error", "errors", "fail", "failed", "failure", "fatal", "exception", "denied", "refused",
-    "cannot", "can't", "unable", "invalid", "timeout", "timed", "panic", "abort", "aborted", "crash",
-    "crashed", "unreachable", "rejected", "forbidden", "unauthorized", "not", "missing", "corrupt",
-    "critical", "severe", "traceback", "caused", "warning", "unavailable", "expired", "lost",
+    "error",
+    "errors",
+    "fail",
+    "failed",
+    "failure",
+    "fatal",
+    "exception",
+    "denied",
+    "refused",
+    "cannot",
+    "can't",
+    "unable",
+    "invalid",
+    "timeout",
+    "timed",
+    "panic",
+    "abort",
+    "aborted",
+    "crash",
+    "crashed",
+    "unreachable",
+    "rejected",
+    "forbidden",
+    "unauthorized",
+    "not",
+    "missing",
+    "corrupt",
+    "critical",
+    "severe",
+    "traceback",
+    "caused",
+    "warning",
+    "unavailable",
+    "expired",
+    "lost",
     "incorrect",
 ];
 
@@ -170,8 +202,27 @@ pub fn normalize_paste(text: &str) -> Vec<PasteLine> {
 
 /// Words that are a log level when they stand at the start of a line.
 const LEVELS: &[&str] = &[
-    "TRACE", "DEBUG", "INFO", "INFORMATION", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "SEVERE",
-    "FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "V", "D", "I", "W", "E", "F",
+    "TRACE",
+    "DEBUG",
+    "INFO",
+    "INFORMATION",
+    "NOTICE",
+    "WARN",
+    "WARNING",
+    "ERROR",
+    "ERR",
+    "SEVERE",
+    "FATAL",
+    "CRITICAL",
+    "CRIT",
+    "ALERT",
+    "EMERG",
+    "V",
+    "D",
+    "I",
+    "W",
+    "E",
+    "F",
 ];
 
 /// Remove a log-line prefix: timestamps, dates, levels, `[bracketed]` fields, a numeric field,
@@ -191,7 +242,10 @@ pub fn strip_log_prefix(line: &str) -> &str {
         let is_prefix = is_month(bare)
             || is_date_like(bare)
             || is_time_like(bare)
-            || (bare.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') && !bare.is_empty())
+            || (bare
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+                && !bare.is_empty())
             || LEVELS.contains(&bare.trim_end_matches(':'))
             || (chunk.starts_with('[') && chunk.ends_with(']') && stripped_any)
             || (chunk.starts_with('<') && chunk.ends_with('>') && chunk.len() <= 6);
@@ -238,8 +292,7 @@ fn quoted_span(chunks: &[&str]) -> Option<usize> {
         let body = if n == 0 { &c[q.len_utf8()..] } else { c };
         let end = body.trim_end_matches(|ch: char| ",.;:)]".contains(ch));
         if end.ends_with(close) && (n > 0 || end.len() > close.len_utf8()) {
-            let inner_len: usize =
-                chunks[..=n].iter().map(|c| c.len()).sum::<usize>() + n;
+            let inner_len: usize = chunks[..=n].iter().map(|c| c.len()).sum::<usize>() + n;
             return (inner_len <= 80).then_some(n + 1);
         }
     }
@@ -344,7 +397,11 @@ fn lex_mixed(part: &str, out: &mut Vec<Token>) {
 fn whole_chunk_var(c: &str) -> Option<Var> {
     let lower_has = |pat: &str| c.contains(pat);
     if let Some(i) = c.find("://") {
-        if i > 0 && c[..i].chars().all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch)) {
+        if i > 0
+            && c[..i]
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch))
+        {
             return Some(Var::Url);
         }
     }
@@ -355,20 +412,20 @@ fn whole_chunk_var(c: &str) -> Option<Var> {
             }
         }
     }
-    if is_path(c) {
-        return Some(Var::Path);
-    }
     if is_guid(c) {
         return Some(Var::Guid);
-    }
-    if is_ip(c) {
-        return Some(Var::Ip);
     }
     if is_mac(c) {
         return Some(Var::Mac);
     }
+    if is_ip(c) {
+        return Some(Var::Ip);
+    }
     if is_date_like(c) {
         return Some(Var::Date);
+    }
+    if is_path(c) {
+        return Some(Var::Path);
     }
     if is_time_like(c) {
         return Some(Var::Time);
@@ -425,7 +482,9 @@ fn is_ip(c: &str) -> bool {
     // IPv6: hex groups and colons, at least two colons, and at least one digit or '::'.
     let v6 = c.trim_start_matches('[').split(']').next().unwrap_or("");
     v6.matches(':').count() >= 2
-        && v6.chars().all(|ch| ch.is_ascii_hexdigit() || ch == ':' || ch == '.' || ch == '%')
+        && v6
+            .chars()
+            .all(|ch| ch.is_ascii_hexdigit() || ch == ':' || ch == '.' || ch == '%')
         && v6.split(':').all(|g| g.len() <= 4 || g.contains('.'))
         && (v6.contains("::") || v6.chars().any(|ch| ch.is_ascii_digit()))
         && !is_time_like(v6)
@@ -448,7 +507,9 @@ fn is_date_like(c: &str) -> bool {
     for sep in ['/', '.'] {
         let parts: Vec<&str> = c.split(sep).collect();
         if parts.len() == 3
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
             && parts.iter().any(|p| p.len() == 4 || p.len() == 2)
             && parts.iter().map(|p| p.len()).sum::<usize>() >= 6
             && !(sep == '.' && parts.iter().all(|p| p.len() <= 3))
@@ -483,11 +544,29 @@ fn is_number(c: &str) -> bool {
     }
     let unit = &c[digits_end..];
     unit.is_empty()
-        || (unit.len() <= 3 && unit.chars().all(|ch| ch.is_ascii_alphabetic())
+        || (unit.len() <= 3
+            && unit.chars().all(|ch| ch.is_ascii_alphabetic())
             && matches!(
                 unit.to_ascii_lowercase().as_str(),
-                "ms" | "s" | "sec" | "m" | "min" | "h" | "us" | "ns" | "b" | "kb" | "mb" | "gb" | "tb"
-                    | "k" | "g" | "x" | "st" | "nd" | "rd" | "th"
+                "ms" | "s"
+                    | "sec"
+                    | "m"
+                    | "min"
+                    | "h"
+                    | "us"
+                    | "ns"
+                    | "b"
+                    | "kb"
+                    | "mb"
+                    | "gb"
+                    | "tb"
+                    | "k"
+                    | "g"
+                    | "x"
+                    | "st"
+                    | "nd"
+                    | "rd"
+                    | "th"
             ))
 }
 
@@ -526,7 +605,12 @@ fn is_symbolic_code(c: &str) -> bool {
     if digits > 0 {
         // Letters then digits: E0432, ORA-12154, AADSTS50076, KB5034441 (not MD5 or X509).
         let alpha = c.chars().take_while(|ch| ch.is_ascii_uppercase()).count();
-        return alpha >= 1 && alpha <= 8 && digits >= 3 && c[alpha..].trim_start_matches(['-', '_']).chars().all(|ch| ch.is_ascii_digit());
+        return (1..=8).contains(&alpha)
+            && digits >= 3
+            && c[alpha..]
+                .trim_start_matches(['-', '_'])
+                .chars()
+                .all(|ch| ch.is_ascii_digit());
     }
     // ERR_CONNECTION_RESET, KRB_AP_ERR_SKEW, SSL_ERROR_SYSCALL
     if has_sep && letters >= 4 && !c.starts_with(['_', '-']) {
@@ -554,15 +638,30 @@ mod tests {
             k("open /home/bob/.config/app.conf failed at address 0x00007ff6a3b2c1d0"),
             "open <path> failed at address <hex>"
         );
-        assert_eq!(k(r"cannot reach \\fileserver02\share\jsmith"), "cannot reach <path>");
+        assert_eq!(
+            k(r"cannot reach \\fileserver02\share\jsmith"),
+            "cannot reach <path>"
+        );
     }
 
     #[test]
     fn masks_network_parts() {
-        assert_eq!(k("connect to 10.1.2.3:5432 refused"), "connect to <ip> refused");
-        assert_eq!(k("from fe80::1ff:fe23:4567:890a port 22"), "from <ip> port <num>");
-        assert_eq!(k("GET https://example.com/a?b=1 failed"), "get <url> failed");
-        assert_eq!(k("mail for jane.doe@contoso.com bounced"), "mail for <email> bounced");
+        assert_eq!(
+            k("connect to 10.1.2.3:5432 refused"),
+            "connect to <ip> refused"
+        );
+        assert_eq!(
+            k("from fe80::1ff:fe23:4567:890a port 22"),
+            "from <ip> port <num>"
+        );
+        assert_eq!(
+            k("GET https://example.com/a?b=1 failed"),
+            "get <url> failed"
+        );
+        assert_eq!(
+            k("mail for jane.doe@contoso.com bounced"),
+            "mail for <email> bounced"
+        );
         assert_eq!(k("nic 00:1A:2b:3c:4D:5e down"), "nic <mac> down");
     }
 
@@ -585,14 +684,20 @@ mod tests {
         assert_eq!(k("EACCES: permission denied"), "eacces permission denied");
         assert_eq!(k("KRB_AP_ERR_SKEW"), "krb_ap_err_skew");
         assert_eq!(k("ORA-12154: TNS"), "ora-12154 tns");
-        assert_eq!(k("error[E0432]: unresolved import"), "error e0432 unresolved import");
+        assert_eq!(
+            k("error[E0432]: unresolved import"),
+            "error e0432 unresolved import"
+        );
     }
 
     #[test]
     fn keeps_numbers_after_code_words() {
         assert_eq!(k("Error 1603 during install"), "error 1603 during install");
         assert_eq!(k("Event ID 4625 logged"), "event id 4625 logged");
-        assert_eq!(k("process exited with exit code 137"), "process exited with exit code 137");
+        assert_eq!(
+            k("process exited with exit code 137"),
+            "process exited with exit code 137"
+        );
         assert_eq!(k("HTTP 502 from upstream"), "http 502 from upstream");
         assert_eq!(k("status=404 after 120ms"), "status 404 after <num>");
         assert_eq!(k("took 3.5 s, 2048 bytes"), "took <num> s <num> bytes");
@@ -604,21 +709,26 @@ mod tests {
             k("Receiving block blk_-1608999687919862906 src"),
             "receiving block blk <num> src"
         );
-        assert_eq!(k("host srv-app-07 down"), "host srv app <id> down");
+        assert_eq!(k("host srv-app-07 down"), "host srv app <num> down");
         assert_eq!(k("key=value uid=0"), "key value uid <num>");
     }
 
     #[test]
     fn strips_log_prefixes() {
         assert_eq!(
-            strip_log_prefix("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown"),
+            strip_log_prefix(
+                "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown"
+            ),
             "check pass; user unknown"
         );
         assert_eq!(
             strip_log_prefix("2026-11-22 10:15:00,123 ERROR [main] Connection refused"),
             "Connection refused"
         );
-        assert_eq!(strip_log_prefix("plain message: with colon"), "plain message: with colon");
+        assert_eq!(
+            strip_log_prefix("plain message: with colon"),
+            "plain message: with colon"
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub struct Warning {
 pub struct Section {
     pub level: u8,
     pub heading: String,
+    /// Plain text (markup removed).
     pub text: String,
+    /// The markdown source under the heading, as written.
+    pub raw: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +82,11 @@ impl Note {
             Err(e) => {
                 let text = String::from_utf8_lossy(bytes);
                 let mut note = Note::parse(&text, stem);
-                let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+                let line = bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
                 note.warnings.push(Warning {
                     line: Some(line),
                     message: "not valid UTF-8; unreadable bytes were replaced".into(),
@@ -163,13 +170,19 @@ impl Note {
             level: 0,
             heading: String::new(),
             text: String::new(),
+            raw: String::new(),
         };
-        for event in Parser::new_ext(body, opts) {
+        let mut section_start = 0usize;
+        for (event, range) in Parser::new_ext(body, opts).into_offset_iter() {
             match event {
                 Event::Start(Tag::Heading { level, .. }) => {
+                    current.raw = body[section_start.min(range.start)..range.start]
+                        .trim()
+                        .to_string();
                     heading = Some((level_num(level), String::new()));
                 }
                 Event::End(TagEnd::Heading(_)) => {
+                    section_start = range.end;
                     if let Some((level, text)) = heading.take() {
                         let text = text.trim().to_string();
                         if level == 1 && first_h1.is_none() {
@@ -185,6 +198,7 @@ impl Note {
                                 level,
                                 heading: text,
                                 text: String::new(),
+                                raw: String::new(),
                             },
                         );
                         if done.level > 0 || !done.text.trim().is_empty() {
@@ -246,6 +260,7 @@ impl Note {
                 _ => {}
             }
         }
+        current.raw = body[section_start.min(body.len())..].trim().to_string();
         if current.level > 0 || !current.text.trim().is_empty() {
             self.sections.push(current);
         }
@@ -263,7 +278,9 @@ impl Note {
     pub fn fix_section(&self) -> Option<&Section> {
         self.sections.iter().find(|s| {
             let h = s.heading.trim().trim_end_matches(':').to_lowercase();
-            FIX_HEADINGS.iter().any(|f| h == *f || h.starts_with(&format!("{f} ")))
+            FIX_HEADINGS
+                .iter()
+                .any(|f| h == *f || h.starts_with(&format!("{f} ")))
         })
     }
 
@@ -341,11 +358,23 @@ mod tests {
         assert_eq!(n.errors, vec!["Cannot start"]);
         assert_eq!(n.code_blocks, vec!["0x8004010F"]);
         assert_eq!(
-            n.links.iter().map(|l| l.target.as_str()).collect::<Vec<_>>(),
+            n.links
+                .iter()
+                .map(|l| l.target.as_str())
+                .collect::<Vec<_>>(),
             vec!["other-note", "dir/third"]
         );
         let fix = n.fix_section().unwrap();
         assert!(fix.text.contains("Rebuild the profile."), "{fix:?}");
+        assert!(
+            fix.raw
+                .starts_with("1. Rebuild the profile.\n\nSee [[other-note"),
+            "{fix:?}"
+        );
+        assert_eq!(
+            n.sections[1].raw,
+            "It broke. #email\n\n```\n0x8004010F\n```"
+        );
         assert!(n.warnings.is_empty());
         assert_eq!(n.front_matter.extra.len(), 1);
     }
@@ -379,6 +408,9 @@ mod tests {
 
     #[test]
     fn inline_tags_are_words_after_hash() {
-        assert_eq!(inline_tags("fix #vpn and #mac-os, C# or #1"), vec!["vpn", "mac-os"]);
+        assert_eq!(
+            inline_tags("fix #vpn and #mac-os, C# or #1"),
+            vec!["vpn", "mac-os"]
+        );
     }
 }

@@ -46,7 +46,12 @@ pub fn one_line(s: &str) -> String {
 /// A message on stderr: `kb: warning: ...`.
 pub fn warn(color: bool, msg: &str) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "kb: {} {}", paint(color, WARN, "warning:"), sanitize(msg));
+    let _ = writeln!(
+        err,
+        "kb: {} {}",
+        paint(color, WARN, "warning:"),
+        sanitize(msg)
+    );
 }
 
 /// A status line on stderr.
@@ -76,6 +81,30 @@ pub fn ask(question: &str) -> String {
     answer.trim().to_string()
 }
 
+/// Like [`one_line`], but keeps one space at either end if the text had whitespace there
+/// (for joining pieces of a highlighted snippet).
+pub fn one_line_keep_edges(s: &str) -> String {
+    let core = one_line(s);
+    if core.is_empty() {
+        return if s.is_empty() {
+            String::new()
+        } else {
+            " ".into()
+        };
+    }
+    let lead = if s.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if s.ends_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    format!("{lead}{core}{trail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,16 +114,4 @@ mod tests {
         assert_eq!(sanitize("a\u{1b}[2Jb\u{202e}c\td\n"), "a[2Jbc\td\n");
         assert_eq!(one_line("  a \n\n b\t"), "a b");
     }
-}
-
-/// Like [`one_line`], but keeps one space at either end if the text had whitespace there
-/// (for joining pieces of a highlighted snippet).
-pub fn one_line_keep_edges(s: &str) -> String {
-    let core = one_line(s);
-    if core.is_empty() {
-        return if s.is_empty() { String::new() } else { " ".into() };
-    }
-    let lead = if s.starts_with(char::is_whitespace) { " " } else { "" };
-    let trail = if s.ends_with(char::is_whitespace) { " " } else { "" };
-    format!("{lead}{core}{trail}")
 }

@@ -81,7 +81,7 @@ pub fn prepare(text: &str) -> Prepared {
     if lines.len() > 1 && lines.iter().any(|l| l.is_error) {
         lines.sort_by_key(|l| !l.is_error);
         let errors = lines.iter().filter(|l| l.is_error).count();
-        lines.truncate(errors.max(1).min(40));
+        lines.truncate(errors.clamp(1, 40));
         lines.sort_by_key(|l| l.line);
     }
     let mut analyzer = crate::index::text_analyzer();
@@ -181,29 +181,51 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 
 fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
     let f = idx.fields();
-    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for w in &p.words {
-        for (field, boost) in [(f.title, 3.0), (f.tags, 2.0), (f.errors, 1.5), (f.body, 1.0)] {
-            if fuzzy {
-                if w.chars().count() >= 4 && !w.chars().any(|c| c.is_ascii_digit()) {
-                    let distance = if w.chars().count() >= 8 { 2 } else { 1 };
+    let text_fields = [
+        (f.title, 3.0),
+        (f.tags, 2.0),
+        (f.errors, 1.5),
+        (f.body, 1.0),
+    ];
+    let text_part: Box<dyn Query> = if fuzzy {
+        // One clause per word (any field, one or two typos), and most words must match:
+        // a typo is forgiven, a query of unrelated words is not.
+        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in &p.words {
+            let n = w.chars().count();
+            if n < 4 || w.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let distance = if n >= 8 { 2 } else { 1 };
+            let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields
+                .iter()
+                .map(|&(field, boost)| {
                     let q = FuzzyTermQuery::new(Term::from_field_text(field, w), distance, true);
-                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-                }
-            } else {
+                    (
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), boost)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            words.push((Occur::Should, Box::new(BooleanQuery::new(per_field))));
+        }
+        let need = (words.len() * 2).div_ceil(3).max(1);
+        Box::new(BooleanQuery::with_minimum_required_clauses(words, need))
+    } else {
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in &p.words {
+            for (field, boost) in text_fields {
                 should.push((Occur::Should, term_query(field, w, boost)));
             }
         }
-    }
-    if !fuzzy {
         for t in &p.key_tokens {
             should.push((Occur::Should, term_query(f.errkey, t, 2.0)));
         }
         for c in &p.codes {
             should.push((Occur::Should, term_query(f.codes, c, 4.0)));
         }
-    }
-    let text_part: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+        Box::new(BooleanQuery::new(should))
+    };
     let mut clauses = vec![(Occur::Must, text_part)];
     for t in &req.tags {
         let q = TermQuery::new(
@@ -303,7 +325,8 @@ fn similarity(q: &[&str], e: &[&str], w: &TokenWeights) -> f32 {
     let pairs = |s: &[&str]| -> HashMap<(String, String), u32> {
         let mut m = HashMap::new();
         for win in s.windows(2) {
-            *m.entry((win[0].to_string(), win[1].to_string())).or_insert(0) += 1;
+            *m.entry((win[0].to_string(), win[1].to_string()))
+                .or_insert(0) += 1;
         }
         m
     };

@@ -258,7 +258,9 @@ fn write_temp(dir: &Path, content: &[u8]) -> Result<tempfile::NamedTempFile> {
         .tempfile_in(dir)
         .map_err(|e| io_err(dir, e))?;
     tmp.write_all(content).map_err(|e| io_err(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| io_err(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io_err(tmp.path(), e))?;
     Ok(tmp)
 }
 
@@ -390,11 +392,17 @@ mod tests {
 
     #[test]
     fn slugs_are_safe_names() {
-        assert_eq!(slugify("Outlook: the .ost file (0x8004010F)!"), "outlook-the-ost-file-0x8004010f");
+        assert_eq!(
+            slugify("Outlook: the .ost file (0x8004010F)!"),
+            "outlook-the-ost-file-0x8004010f"
+        );
         assert_eq!(slugify("../../etc/passwd"), "etc-passwd");
         assert_eq!(slugify("CON"), "con-note");
         assert_eq!(slugify("\0\u{7}"), "note");
-        assert_eq!(slugify("Überweisung fehlgeschlagen"), "überweisung-fehlgeschlagen");
+        assert_eq!(
+            slugify("Überweisung fehlgeschlagen"),
+            "überweisung-fehlgeschlagen"
+        );
         assert!(slugify(&"x".repeat(500)).len() <= 80);
     }
 
@@ -404,7 +412,15 @@ mod tests {
         let v = Vault::open(dir.path()).unwrap();
         assert_eq!(v.check_rel("a/b").unwrap(), "a/b.md");
         assert_eq!(v.check_rel("a\\b.md").unwrap(), "a/b.md");
-        for bad in ["../x", "/etc/passwd", "a/../../x", "C:\\x", ".git/config", "a\0b", ""] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../x",
+            "C:\\x",
+            ".git/config",
+            "a\0b",
+            "",
+        ] {
             assert!(v.check_rel(bad).is_err(), "{bad}");
         }
     }
@@ -416,7 +432,10 @@ mod tests {
         let a = v.create_note("", "x", "one").unwrap();
         let b = v.create_note("sub", "x", "two").unwrap();
         let c = v.create_note("", "x", "three").unwrap();
-        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("x.md", "sub/x.md", "x-2.md"));
+        assert_eq!(
+            (a.as_str(), b.as_str(), c.as_str()),
+            ("x.md", "sub/x.md", "x-2.md")
+        );
         assert_eq!(fs::read_to_string(v.abs("x.md")).unwrap(), "one");
         let scan = v.scan();
         assert_eq!(scan.files.len(), 3);

@@ -18,13 +18,14 @@ pub const DUPLICATE_SIMILARITY: f32 = 0.9;
 pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
     let now = super::now_rfc3339();
-    let stdin_body = if !ctx.stdin_tty {
+    let stdin_body = if !ctx.stdin_tty && !args.edit {
         let s = super::read_stdin()?;
         (!s.trim().is_empty()).then_some(s)
     } else {
         None
     };
-    let interactive = ctx.interactive() && !args.no_edit && args.fix.is_none() && stdin_body.is_none();
+    let interactive = args.edit
+        || (ctx.interactive() && !args.no_edit && args.fix.is_none() && stdin_body.is_none());
     let text = if interactive {
         let template = render(&args, None, &now);
         match edit_template(ctx, &vault, &template)? {
@@ -52,7 +53,12 @@ pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
     let folder = args.folder.as_deref().unwrap_or("");
     let rel = vault.create_note(folder, &vault::slugify(&note.title), &text)?;
     idx.update_files(std::slice::from_ref(&rel))?;
-    super::commit(ctx, &vault, std::slice::from_ref(&rel), &format!("Add note: {}", output::one_line(&note.title)))?;
+    super::commit(
+        ctx,
+        &vault,
+        std::slice::from_ref(&rel),
+        &format!("Add note: {}", output::one_line(&note.title)),
+    )?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
     Ok(0)
@@ -94,16 +100,23 @@ fn render(args: &AddArgs, body: Option<&str>, now: &str) -> String {
     s.push_str(&format!("# {title}\n\n"));
     s.push_str(&section("Problem", &args.problem));
     s.push_str(&section("Cause", &args.cause));
-    let fix = section("Fix", &args.fix);
-    s.push_str(fix.trim_end());
-    s.push('\n');
+    let fix = args.fix.as_deref().unwrap_or("").trim();
+    if fix.is_empty() {
+        s.push_str("## Fix\n\n");
+    } else {
+        s.push_str(&format!("## Fix\n\n{fix}\n"));
+    }
     s
 }
 
 /// Open the editor on the template; None if the result is empty or unchanged.
 fn edit_template(ctx: &Context, vault: &Vault, template: &str) -> Result<Option<String>> {
     let dir = vault.root().join(vault::STATE_DIR);
-    let dir = if std::fs::create_dir_all(&dir).is_ok() { dir } else { std::env::temp_dir() };
+    let dir = if std::fs::create_dir_all(&dir).is_ok() {
+        dir
+    } else {
+        std::env::temp_dir()
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix("new-note-")
         .suffix(".md")

@@ -24,6 +24,11 @@ pub fn run(ctx: &Context, args: EditArgs) -> Result<i32> {
     let report = idx.update_files(std::slice::from_ref(&rel))?;
     super::report_warnings(ctx, &report);
     let title = Note::parse_bytes(&after, vault::stem_of(&rel)).title;
-    super::commit(ctx, &vault, &[rel], &format!("Edit note: {}", output::one_line(&title)))?;
+    super::commit(
+        ctx,
+        &vault,
+        &[rel],
+        &format!("Edit note: {}", output::one_line(&title)),
+    )?;
     Ok(0)
 }

@@ -20,7 +20,10 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     let ignore = vault.root().join(".gitignore");
     let line = format!("/{STATE_DIR}/");
     let existing = fs::read_to_string(&ignore).unwrap_or_default();
-    if !existing.lines().any(|l| l.trim() == line || l.trim() == format!("{STATE_DIR}/")) {
+    if !existing
+        .lines()
+        .any(|l| l.trim() == line || l.trim() == format!("{STATE_DIR}/"))
+    {
         let mut text = existing.clone();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -40,7 +43,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     super::report_warnings(ctx, &report);
     if !created.is_empty() {
         let fresh = repo.head().is_err();
-        let msg = if fresh { "Start kb vault" } else { "Set up kb in this folder" };
+        let msg = if fresh {
+            "Start kb vault"
+        } else {
+            "Set up kb in this folder"
+        };
         super::commit(ctx, &vault, &created, msg)?;
     }
     if !ctx.quiet {

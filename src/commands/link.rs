@@ -67,18 +67,31 @@ fn choose(ctx: &Context, idx: &NoteIndex, error: &str, best: bool) -> Result<Opt
             paint(c, output::DIM, &format!("{}.", i + 1)),
             paint(c, output::ID, &output::one_line(h.note.id())),
             output::one_line(&h.note.title),
-            paint(c, output::DIM, &format!("(similarity {:.2})", h.explanation.error_similarity))
+            paint(
+                c,
+                output::DIM,
+                &format!("(similarity {:.2})", h.explanation.error_similarity)
+            )
         )?;
     }
     drop(err);
-    let answer = output::ask(&format!("Attach the error to which note? [1-{}, Enter = 1, q = quit] ", hits.len()));
+    let answer = output::ask(&format!(
+        "Attach the error to which note? [1-{}, Enter = 1, q = quit] ",
+        hits.len()
+    ));
     if answer.eq_ignore_ascii_case("q") {
         return Ok(None);
     }
-    let n: usize = if answer.is_empty() { 1 } else { answer.parse().unwrap_or(0) };
+    let n: usize = if answer.is_empty() {
+        1
+    } else {
+        answer.parse().unwrap_or(0)
+    };
     match hits.get(n.wrapping_sub(1)) {
         Some(h) => Ok(Some(h.note.rel.clone())),
-        None => bail!(KbError::InvalidInput(format!("'{answer}' is not one of the choices"))),
+        None => bail!(KbError::InvalidInput(format!(
+            "'{answer}' is not one of the choices"
+        ))),
     }
 }
 

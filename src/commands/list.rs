@@ -68,7 +68,10 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
             let tags = if n.tags.is_empty() {
                 String::new()
             } else {
-                format!("  {}", paint(c, output::DIM, &format!("#{}", n.tags.join(" #"))))
+                format!(
+                    "  {}",
+                    paint(c, output::DIM, &format!("#{}", n.tags.join(" #")))
+                )
             };
             writeln!(
                 out,

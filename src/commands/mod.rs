@@ -50,7 +50,9 @@ fn report_warnings(ctx: &Context, report: &UpdateReport) {
 fn commit(ctx: &Context, vault: &Vault, rels: &[String], message: &str) -> Result<()> {
     let Some(repo) = crate::git::open(vault.root()) else {
         if !ctx.quiet {
-            output::status("kb: the vault is not a git repository; nothing committed (`kb init` makes it one)");
+            output::status(
+                "kb: the vault is not a git repository; nothing committed (`kb init` makes it one)",
+            );
         }
         return Ok(());
     };

@@ -47,7 +47,8 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
         None => (Box::new(std::io::stdin().lock()), None),
         Some(p) if p.as_os_str() == "-" => (Box::new(std::io::stdin().lock()), None),
         Some(p) => {
-            let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let f =
+                std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
             let len = f.metadata().map(|m| m.len()).ok();
             (Box::new(f), len)
         }
@@ -65,7 +66,13 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
     Ok(if report.matched > 0 { 0 } else { 1 })
 }
 
-fn scan(idx: &NoteIndex, input: Box<dyn Read>, total: Option<u64>, threshold: f32, progress: bool) -> Result<Report> {
+fn scan(
+    idx: &NoteIndex,
+    input: Box<dyn Read>,
+    total: Option<u64>,
+    threshold: f32,
+    progress: bool,
+) -> Result<Report> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut cache: HashMap<String, Option<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
@@ -85,7 +92,10 @@ fn scan(idx: &NoteIndex, input: Box<dyn Read>, total: Option<u64>, threshold: f3
         let raw = String::from_utf8_lossy(&buf);
         let line = normalize::strip_log_prefix(raw.trim_end());
         let tokens = normalize::normalize(line);
-        let words = tokens.iter().filter(|t| !matches!(t, normalize::Token::Var(_))).count();
+        let words = tokens
+            .iter()
+            .filter(|t| !matches!(t, normalize::Token::Var(_)))
+            .count();
         if words < 2 {
             continue;
         }
@@ -113,8 +123,14 @@ fn scan(idx: &NoteIndex, input: Box<dyn Read>, total: Option<u64>, threshold: f3
         }
         if progress && last_progress.elapsed() > Duration::from_millis(250) {
             last_progress = Instant::now();
-            let pct = total.map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64)).unwrap_or_default();
-            eprint!("\rkb: scanned {} lines, {} MB{pct}, {matched} matched   ", lines, bytes / 1_000_000);
+            let pct = total
+                .map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64))
+                .unwrap_or_default();
+            eprint!(
+                "\rkb: scanned {} lines, {} MB{pct}, {matched} matched   ",
+                lines,
+                bytes / 1_000_000
+            );
         }
     }
     if progress {
@@ -173,7 +189,11 @@ fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()>
             "{}  {}  {}",
             paint(c, output::ID, &output::one_line(&g.id)),
             paint(c, output::TITLE, &output::one_line(&g.title)),
-            paint(c, output::DIM, &format!("{} lines, {}-{}", g.lines, g.first_line, g.last_line)),
+            paint(
+                c,
+                output::DIM,
+                &format!("{} lines, {}-{}", g.lines, g.first_line, g.last_line)
+            ),
         )?;
         let sample: String = g.sample.chars().take(160).collect();
         writeln!(out, "   {sample}")?;

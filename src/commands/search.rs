@@ -30,7 +30,8 @@ struct JsonHit<'a> {
 }
 
 pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
-    let text = query_text(ctx, &args.query)?;
+    let words: Vec<String> = args.query.iter().chain(&args.more).cloned().collect();
+    let text = query_text(ctx, &words)?;
     let vault = ctx.require_vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let req = SearchRequest {
@@ -106,7 +107,11 @@ impl Details {
                 continue;
             }
             s.push_str(&output::one_line_keep_edges(&self.fragment[at..r.start]));
-            s.push_str(&paint(color, output::MATCH, &output::one_line(&self.fragment[r.clone()])));
+            s.push_str(&paint(
+                color,
+                output::MATCH,
+                &output::one_line(&self.fragment[r.clone()]),
+            ));
             at = r.end;
         }
         s.push_str(&output::one_line_keep_edges(&self.fragment[at..]));
@@ -127,23 +132,22 @@ fn details(idx: &NoteIndex, p: &Prepared, hit: &Hit) -> Details {
         .into_iter()
         .map(|t| (t, 1.0))
         .collect();
-    let generator = SnippetGenerator::new(
-        terms,
-        crate::index::text_analyzer(),
-        idx.fields().body,
-        200,
-    );
+    let generator =
+        SnippetGenerator::new(terms, crate::index::text_analyzer(), idx.fields().body, 200);
     let snippet = generator.snippet(&note.body_text);
     let (fragment, highlights) = if snippet.is_empty() {
         let start: String = note.body_text.chars().take(200).collect();
         (start, Vec::new())
     } else {
-        (snippet.fragment().to_string(), snippet.highlighted().to_vec())
+        (
+            snippet.fragment().to_string(),
+            snippet.highlighted().to_vec(),
+        )
     };
     let fix = note
         .fix_section()
         .map(|s| {
-            s.text
+            s.raw
                 .lines()
                 .map(output::one_line)
                 .filter(|l| !l.is_empty())
@@ -174,7 +178,11 @@ fn print_hit(
         paint(c, output::ID, &output::one_line(h.note.id())),
         paint(c, output::TITLE, &output::one_line(&h.note.title)),
     )?;
-    writeln!(out, "   {}", paint(c, output::DIM, &output::one_line(&h.note.rel)))?;
+    writeln!(
+        out,
+        "   {}",
+        paint(c, output::DIM, &output::one_line(&h.note.rel))
+    )?;
     let snippet = d.painted_snippet(c);
     if !snippet.is_empty() {
         writeln!(out, "   {snippet}")?;

@@ -43,14 +43,14 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             created: &note.created,
             updated: &note.updated,
             links: note.links.iter().map(|l| l.target.as_str()).collect(),
-            fix: note.fix_section().map(|s| s.text.trim()),
+            fix: note.fix_section().map(|s| s.raw.trim()),
             text: &text,
         };
         serde_json::to_writer_pretty(&mut out, &j)?;
         writeln!(out)?;
     } else if args.fix {
         match note.fix_section() {
-            Some(s) => writeln!(out, "{}", output::sanitize(s.text.trim()))?,
+            Some(s) => writeln!(out, "{}", output::sanitize(s.raw.trim()))?,
             None => {
                 out.flush()?;
                 output::status(&format!("kb: {} has no Fix section", vault::id_of(&rel)));

@@ -163,7 +163,10 @@ impl NoteIndex {
         };
         let (changes, racy_clean) = diff(&self.vault, &st, &scan);
         let dirs_changed = scan.dirs.len() != st.dirs.len()
-            || scan.dirs.iter().any(|d| st.dirs.get(&d.rel) != Some(&d.mtime));
+            || scan
+                .dirs
+                .iter()
+                .any(|d| st.dirs.get(&d.rel) != Some(&d.mtime));
         if changes.is_empty() && !dirs_changed && !racy_clean {
             return Ok(UpdateReport {
                 warnings: scan.problems,
@@ -213,7 +216,12 @@ impl NoteIndex {
         Ok(report)
     }
 
-    fn apply(&self, writer: &IndexWriter, st: &mut State, changes: &[Change]) -> Result<UpdateReport> {
+    fn apply(
+        &self,
+        writer: &IndexWriter,
+        st: &mut State,
+        changes: &[Change],
+    ) -> Result<UpdateReport> {
         let mut report = UpdateReport::default();
         let mut to_read = Vec::new();
         for c in changes {
@@ -253,33 +261,38 @@ impl NoteIndex {
         delete_first: bool,
     ) -> Result<UpdateReport> {
         let threads = if rels.len() > 256 {
-            std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8)
         } else {
             1
         };
         let chunk = rels.len().div_ceil(threads.max(1)).max(1);
-        let results: Vec<Result<Vec<(String, Option<(FileState, Vec<String>)>)>>> =
-            std::thread::scope(|s| {
-                let handles: Vec<_> = rels
-                    .chunks(chunk)
-                    .map(|part| {
-                        s.spawn(move || -> Result<_> {
-                            let mut out = Vec::with_capacity(part.len());
-                            for rel in part {
-                                if delete_first {
-                                    writer.delete_term(self.path_term(rel));
-                                }
-                                out.push((rel.clone(), self.index_one(writer, rel)?));
+        let results: Vec<Result<Vec<(String, Indexed)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = rels
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || -> Result<_> {
+                        let mut out = Vec::with_capacity(part.len());
+                        for rel in part {
+                            if delete_first {
+                                writer.delete_term(self.path_term(rel));
                             }
-                            Ok(out)
-                        })
+                            out.push((rel.clone(), self.index_one(writer, rel)?));
+                        }
+                        Ok(out)
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(KbError::InvalidInput("indexing thread panicked".into()))))
-                    .collect()
-            });
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(KbError::InvalidInput("indexing thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
         let mut report = UpdateReport::default();
         for part in results {
             for (rel, outcome) in part? {
@@ -299,7 +312,7 @@ impl NoteIndex {
     }
 
     /// Index one note; None if it could not be read (gone).
-    fn index_one(&self, writer: &IndexWriter, rel: &str) -> Result<Option<(FileState, Vec<String>)>> {
+    fn index_one(&self, writer: &IndexWriter, rel: &str) -> Result<Indexed> {
         let Some(stamp) = self.vault.stamp(rel) else {
             return Ok(None);
         };
@@ -350,7 +363,9 @@ impl NoteIndex {
     fn writer(&self, bulk: bool) -> Result<IndexWriter> {
         let start = Instant::now();
         let (threads, heap) = if bulk {
-            let n = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+            let n = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4);
             (n, 64_000_000 * n)
         } else {
             (1, 20_000_000)
@@ -395,7 +410,11 @@ impl NoteIndex {
     pub fn stored(&self, searcher: &Searcher, addr: DocAddress) -> Result<StoredNote> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let f = &self.fields;
-        let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
         let all = |field| {
             doc.get_all(field)
                 .filter_map(|v| v.as_str().map(str::to_string))
@@ -463,6 +482,9 @@ impl NoteIndex {
     }
 }
 
+/// What indexing one file gave: its state and warnings, or None if it is gone.
+type Indexed = Option<(FileState, Vec<String>)>;
+
 #[derive(Debug, Clone)]
 enum Change {
     Added(String),
@@ -507,10 +529,8 @@ fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
 /// read-only.
 fn location(vault: &Vault) -> PathBuf {
     let inside = vault.root().join(vault::STATE_DIR);
-    if inside.is_dir() || std::fs::create_dir_all(&inside).is_ok() {
-        if is_writable(&inside) {
-            return inside;
-        }
+    if (inside.is_dir() || std::fs::create_dir_all(&inside).is_ok()) && is_writable(&inside) {
+        return inside;
     }
     let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
     let key = state::hash(vault.root().to_string_lossy().as_bytes());

@@ -51,8 +51,11 @@ pub struct Fields {
 pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = |tok: &str, rec: IndexRecordOption| {
-        TextOptions::default()
-            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tok).set_index_option(rec))
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tok)
+                .set_index_option(rec),
+        )
     };
     let freqs = IndexRecordOption::WithFreqs;
     let fields = Fields {

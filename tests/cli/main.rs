@@ -1,0 +1,12 @@
+//! Integration tests: every test drives the real `kb` binary in a throw-away vault with a
+//! clean environment (temporary HOME, no global git config, fixed git identity).
+
+mod env;
+
+mod test_add;
+mod test_errors;
+mod test_index;
+mod test_link;
+mod test_scan;
+mod test_search;
+mod test_show_list_edit;

@@ -1,0 +1,276 @@
+use crate::env::{note, TestEnv};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+fn env_with_notes() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("windows/smb.md", note("Network path not found", &["windows", "smb"], &["Windows cannot access \\\\FILESERVER01\\Share. Error code: 0x80070035. The network path was not found."], "Set the network to Private."));
+    env.write("linux/docker.md", note("Docker socket permission denied", &["linux", "docker"], &["Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: dial unix /var/run/docker.sock: connect: permission denied"], "Add the user to the docker group."));
+    env.write(
+        "email/outlook.md",
+        note(
+            "Outlook keeps asking for the password",
+            &["email", "outlook"],
+            &["Need password: Outlook needs your password"],
+            "Clear the cached credentials.",
+        ),
+    );
+    env.write("network/econnrefused.md", note("Postgres connection refused", &["network", "postgres"], &["connect ECONNREFUSED 10.0.0.5:5432", "psql: error: connection to server at \"db01\" (10.0.0.5), port 5432 failed: Connection refused"], "Start the service."));
+    env
+}
+
+#[test]
+fn a_variant_of_an_error_finds_its_note_first() {
+    let env = env_with_notes();
+    assert_eq!(env.top("Windows cannot access \\\\NAS-7\\scans. Error code: 0x80070035. The network path was not found.").as_deref(), Some("windows/smb"));
+    assert_eq!(
+        env.top("connect ECONNREFUSED 192.168.1.20:6432").as_deref(),
+        Some("network/econnrefused")
+    );
+    assert_eq!(env.top("0x80070035").as_deref(), Some("windows/smb"));
+    assert_eq!(
+        env.top("outlook keeps asking for password").as_deref(),
+        Some("email/outlook")
+    );
+}
+
+#[test]
+fn json_hits_have_the_contract_fields() {
+    let env = env_with_notes();
+    let r = env
+        .kb(&[
+            "search",
+            "--json",
+            "--limit",
+            "2",
+            "--",
+            "docker daemon socket permission denied",
+        ])
+        .ok();
+    let hits = r.json();
+    let first = &hits[0];
+    assert_eq!(first["id"], "linux/docker");
+    assert_eq!(first["path"], "linux/docker.md");
+    assert_eq!(first["title"], "Docker socket permission denied");
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    assert!(first["snippet"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("docker"));
+    assert_eq!(first["fix"][0], "Add the user to the docker group.");
+    assert!(hits.as_array().unwrap().len() <= 2);
+}
+
+#[test]
+fn exit_status_is_one_without_hits_and_tag_filters() {
+    let env = env_with_notes();
+    let r = env.kb(&["search", "zzzqqq-nothing-like-this"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    let r = env
+        .kb(&[
+            "search",
+            "--json",
+            "--tag",
+            "linux",
+            "--",
+            "permission denied",
+        ])
+        .ok();
+    assert_eq!(r.ids(), vec!["linux/docker"]);
+    let r = env.kb(&[
+        "search",
+        "--tag",
+        "LINUX",
+        "--tag",
+        "email",
+        "permission denied",
+    ]);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn a_typo_still_finds_the_note() {
+    let env = env_with_notes();
+    assert_eq!(env.top("outlok pasword").as_deref(), Some("email/outlook"));
+}
+
+#[test]
+fn the_query_can_come_from_stdin() {
+    let env = env_with_notes();
+    let r = env
+        .kb_stdin(&["search", "--json", "-"], b"Error code: 0x80070035\n")
+        .ok();
+    assert_eq!(r.ids()[0], "windows/smb");
+    let r = env
+        .kb_stdin(
+            &["search", "--json"],
+            b"dial unix /var/run/docker.sock: connect: permission denied",
+        )
+        .ok();
+    assert_eq!(r.ids()[0], "linux/docker");
+}
+
+#[test]
+fn query_words_and_flags_mix() {
+    let env = env_with_notes();
+    let r = env
+        .kb(&["search", "outlook", "password", "--json", "-n", "1"])
+        .ok();
+    assert_eq!(r.ids(), vec!["email/outlook"]);
+    let r = env
+        .kb(&["search", "-bash: docker: permission denied", "--json"])
+        .ok();
+    assert_eq!(r.ids()[0], "linux/docker");
+}
+
+#[test]
+fn hostile_pastes_never_fail() {
+    let env = env_with_notes();
+    let long = "error ".repeat(20_000);
+    let ctl = "a\u{7}b\u{1b}[31mred";
+    let pastes = [
+        "\"unbalanced quote",
+        "'",
+        "[",
+        "]",
+        "(",
+        ")",
+        "{",
+        "}",
+        ":",
+        "field:value",
+        "title:x AND body:y",
+        "AND",
+        "OR",
+        "NOT",
+        "*",
+        "?",
+        "~",
+        "^2",
+        "a~2",
+        "\\",
+        "\\\\server\\share",
+        "-",
+        "--",
+        "-x",
+        "--json",
+        "+",
+        "+required -excluded",
+        "/regex/",
+        "<script>",
+        "&&",
+        "||",
+        "!",
+        "\u{202e}bidi",
+        "",
+        "   ",
+        "\n\n",
+        "0x",
+        "0X80070005",
+        "C:\\",
+        "::",
+        "[[link]]",
+        "#tag",
+        "`code`",
+        "$(rm -rf /)",
+        "%s %n %x",
+        "😀 emoji",
+        "ﬁ ligature",
+        ctl,
+        &long,
+    ];
+    for p in pastes {
+        let r = env.kb(&["search", "--", p]);
+        r.no_panic();
+        assert!(
+            r.code == 0 || r.code == 1,
+            "paste {p:?}: exit {} {}",
+            r.code,
+            r.stderr
+        );
+        let r = env.kb(&["search", "--json", "--", p]);
+        assert!(
+            r.code == 0 || r.code == 1,
+            "paste {p:?}: exit {} {}",
+            r.code,
+            r.stderr
+        );
+        if r.code == 0 {
+            r.json();
+        }
+    }
+    // NUL cannot travel in argv; it can through stdin.
+    for p in [&b"a\0b"[..], b"\0", b"\xff\xfe\x00error", b"\r\n\r\n"] {
+        let r = env.kb_stdin(&["search", "--json", "-"], p);
+        assert!(
+            r.code == 0 || r.code == 1,
+            "paste {p:?}: exit {} {}",
+            r.code,
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let env = TestEnv::new();
+    for i in 0..60 {
+        env.write(
+            &format!("n{i}.md"),
+            note(
+                &format!("Printer problem {i}"),
+                &["printing"],
+                &["printer offline"],
+                "Restart it.",
+            ),
+        );
+    }
+    env.kb(&["index"]).ok();
+    for _ in 0..5 {
+        let mut child = env
+            .command()
+            .args(["search", "--limit", "60", "printer"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // dropping the reader closes the pipe, as `| head -1` does
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
+        assert_eq!(out.status.code(), Some(0));
+        assert!(first.contains("Printer problem"));
+    }
+}
+
+#[test]
+fn explain_says_why() {
+    let env = env_with_notes();
+    let r = env
+        .kb(&[
+            "search",
+            "--explain",
+            "-n",
+            "1",
+            "connect ECONNREFUSED 172.16.0.9:5433",
+        ])
+        .ok();
+    assert!(r.stdout.contains("why: score"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("recorded: connect econnrefused <ip>"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("codes in common: econnrefused"),
+        "{}",
+        r.stdout
+    );
+}
