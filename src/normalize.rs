@@ -3,7 +3,7 @@
 //! Two pastes of the same error differ in their variable parts: paths, user names, numbers,
 //! PIDs, hosts, IPs and ports, GUIDs, memory addresses, timestamps, quoted names. This module
 //! turns a message into a sequence of [`Token`]s where each variable part is replaced by a
-//! placeholder of its kind (`<num>`, `<path>`, `<ip>`...), while what identifies the error is
+//! placeholder of its kind (`<num>`, `<path>`, `<host>`...), while what identifies the error is
 //! kept: words, HRESULT/NTSTATUS codes (`0x80070005`), symbolic codes (`ERR_CONNECTION_RESET`,
 //! `EACCES`, `ORA-12154`, `E0432`) and numbers that follow a word such as `error`, `code`,
 //! `event id`, `exit code`, `errno`, `HTTP` or `status`.
@@ -17,13 +17,18 @@
 
 use std::fmt;
 
+/// Bump whenever the output of [`normalize`] changes: indexes built with another version are
+/// rebuilt, since their stored error keys would no longer compare with new pastes.
+pub const VERSION: u32 = 3;
+
 /// The kind of a variable part that was masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Var {
     Num,
     Hex,
     Guid,
-    Ip,
+    /// An IP address (v4 or v6, with or without port) or a host name: both name a machine.
+    Host,
     Mac,
     Url,
     Email,
@@ -41,7 +46,7 @@ impl Var {
             Var::Num => "<num>",
             Var::Hex => "<hex>",
             Var::Guid => "<guid>",
-            Var::Ip => "<ip>",
+            Var::Host => "<host>",
             Var::Mac => "<mac>",
             Var::Url => "<url>",
             Var::Email => "<email>",
@@ -300,8 +305,9 @@ fn quoted_span(chunks: &[&str]) -> Option<usize> {
 }
 
 fn push_var(out: &mut Vec<Token>, v: Var) {
-    // Runs of the same placeholder (a path with spaces, a split number) count once.
-    if out.last() != Some(&Token::Var(v)) {
+    // A path with spaces lexes as several path-like chunks: count it once. Other runs (six fan
+    // speeds) are kept, since how many values a message has is part of its shape.
+    if !(matches!(v, Var::Path | Var::Quoted) && out.last() == Some(&Token::Var(v))) {
         out.push(Token::Var(v));
     }
 }
@@ -317,7 +323,7 @@ fn lex_chunk(chunk: &str, out: &mut Vec<Token>) {
     if c.is_empty() {
         return;
     }
-    if let Some(v) = whole_chunk_var(c) {
+    if let Some(v) = url_or_email(c) {
         push_var(out, v);
         return;
     }
@@ -331,7 +337,11 @@ fn lex_chunk(chunk: &str, out: &mut Vec<Token>) {
         }
         return;
     }
-    if let Some(code) = hex_code(c) {
+    if let Some(v) = whole_chunk_var(c) {
+        push_var(out, v);
+        return;
+    }
+    if let Some(code) = hex_code(c, prev_is_code_word(out)) {
         out.push(code);
         return;
     }
@@ -353,7 +363,7 @@ fn lex_chunk(chunk: &str, out: &mut Vec<Token>) {
         if part.is_empty() {
             continue;
         }
-        if let Some(code) = hex_code(part) {
+        if let Some(code) = hex_code(part, prev_is_code_word(out)) {
             out.push(code);
         } else if is_symbolic_code(part) {
             out.push(Token::Code(part.to_ascii_lowercase()));
@@ -393,33 +403,35 @@ fn lex_mixed(part: &str, out: &mut Vec<Token>) {
     }
 }
 
-/// A chunk that is a variable part as a whole.
-fn whole_chunk_var(c: &str) -> Option<Var> {
-    let lower_has = |pat: &str| c.contains(pat);
+/// A URL or an e-mail address (checked before `key=value` splitting: URLs hold `=`).
+fn url_or_email(c: &str) -> Option<Var> {
     if let Some(i) = c.find("://") {
-        if i > 0
-            && c[..i]
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch))
-        {
+        if i > 0 && c[..i].chars().all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch)) {
             return Some(Var::Url);
         }
     }
-    if lower_has("@") {
-        if let Some((user, domain)) = c.rsplit_once('@') {
-            if !user.is_empty() && domain.contains('.') && !domain.starts_with('.') {
-                return Some(Var::Email);
-            }
+    if let Some((user, domain)) = c.rsplit_once('@') {
+        if !user.is_empty()
+            && !user.contains(['=', '/'])
+            && domain.contains('.')
+            && !domain.starts_with('.')
+        {
+            return Some(Var::Email);
         }
     }
+    None
+}
+
+/// A chunk that is a variable part as a whole.
+fn whole_chunk_var(c: &str) -> Option<Var> {
     if is_guid(c) {
         return Some(Var::Guid);
     }
     if is_mac(c) {
         return Some(Var::Mac);
     }
-    if is_ip(c) {
-        return Some(Var::Ip);
+    if is_ip(c) || is_hostname(c) {
+        return Some(Var::Host);
     }
     if is_date_like(c) {
         return Some(Var::Date);
@@ -455,7 +467,40 @@ fn is_path(c: &str) -> bool {
     // relative with two or more separators: var/log/x, dir\sub\file
     let slashes = c.matches('/').count();
     let backslashes = c.matches('\\').count();
-    (slashes >= 2 || backslashes >= 1) && c.chars().any(|ch| ch.is_alphanumeric())
+    (slashes >= 2 || backslashes >= 2)
+        && c.chars().any(|ch| ch.is_alphanumeric())
+        && !c.contains(['[', ']', '(', ')', '{', '}'])
+}
+
+/// Top-level domains that make a lower-case dotted name a host name rather than a package or
+/// file name (`mail.contoso.com`, not `org.apache.hadoop`).
+const TLDS: &[&str] = &[
+    "com", "net", "org", "info", "biz", "io", "edu", "gov", "mil", "int", "local", "lan", "corp",
+    "internal", "intra", "home", "arpa", "localdomain", "us", "uk", "de", "fr", "nl", "be", "ch",
+    "at", "it", "es", "pt", "se", "no", "dk", "fi", "pl", "cz", "ru", "cn", "jp", "kr", "in", "br",
+    "au", "nz", "ca", "mx", "eu",
+];
+
+/// `srv01.corp.local`, `220-135-151-1.hinet-ip.hinet.net`, `mail.contoso.com:443`
+fn is_hostname(c: &str) -> bool {
+    let host = match c.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.chars().all(|ch| ch.is_ascii_digit()) => h,
+        _ => c,
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() < 2
+        || !labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        })
+    {
+        return false;
+    }
+    let last = labels[labels.len() - 1];
+    let has_digit = host.chars().any(|ch| ch.is_ascii_digit());
+    last.chars().all(|ch| ch.is_ascii_lowercase())
+        && (TLDS.contains(&last) || (has_digit && labels.len() >= 3))
 }
 
 fn is_guid(c: &str) -> bool {
@@ -570,18 +615,19 @@ fn is_number(c: &str) -> bool {
             ))
 }
 
-/// `0x80070005`-style codes are kept; other hex numbers (addresses) are masked.
-fn hex_code(c: &str) -> Option<Token> {
+/// `0x80070005`-style codes (HRESULT / NTSTATUS failures: eight digits from 8, C, D or E) are
+/// kept, and so is any hex number after a code word (`status 0x1f`); other hex numbers are
+/// masked: long ones as addresses, short ones as numbers.
+fn hex_code(c: &str, after_code_word: bool) -> Option<Token> {
     let h = c.strip_prefix("0x").or_else(|| c.strip_prefix("0X"))?;
     if h.is_empty() || !h.chars().all(|ch| ch.is_ascii_hexdigit()) {
         return None;
     }
     let first = h.chars().next().map(|ch| ch.to_ascii_uppercase());
-    if h.len() == 8 && matches!(first, Some('8' | 'C' | 'D' | 'E')) {
+    if (h.len() == 8 && matches!(first, Some('8' | 'C' | 'D' | 'E'))) || after_code_word {
         Some(Token::Code(format!("0x{}", h.to_ascii_lowercase())))
     } else if h.len() <= 4 {
-        // Short hex values (0x1F, 0x0050) are usually flags or status codes.
-        Some(Token::Code(format!("0x{}", h.to_ascii_lowercase())))
+        Some(Token::Var(Var::Num))
     } else {
         Some(Token::Var(Var::Hex))
     }
@@ -648,11 +694,11 @@ mod tests {
     fn masks_network_parts() {
         assert_eq!(
             k("connect to 10.1.2.3:5432 refused"),
-            "connect to <ip> refused"
+            "connect to <host> refused"
         );
         assert_eq!(
             k("from fe80::1ff:fe23:4567:890a port 22"),
-            "from <ip> port <num>"
+            "from <host> port <num>"
         );
         assert_eq!(
             k("GET https://example.com/a?b=1 failed"),
@@ -680,6 +726,8 @@ mod tests {
     fn keeps_codes() {
         assert_eq!(k("failed with 0x80070005"), "failed with 0x80070005");
         assert_eq!(k("STATUS 0xC0000005"), "status 0xc0000005");
+        assert_eq!(k("status 0x1f"), "status 0x1f");
+        assert_eq!(k("0x2 (n.round), 0xb00000084"), "<num> n round <hex>");
         assert_eq!(k("net::ERR_CONNECTION_RESET"), "net err_connection_reset");
         assert_eq!(k("EACCES: permission denied"), "eacces permission denied");
         assert_eq!(k("KRB_AP_ERR_SKEW"), "krb_ap_err_skew");
@@ -701,6 +749,7 @@ mod tests {
         assert_eq!(k("HTTP 502 from upstream"), "http 502 from upstream");
         assert_eq!(k("status=404 after 120ms"), "status 404 after <num>");
         assert_eq!(k("took 3.5 s, 2048 bytes"), "took <num> s <num> bytes");
+        assert_eq!(k("Fan speeds ( 3552 3534 3375 )"), "fan speeds <num> <num> <num>");
     }
 
     #[test]
@@ -711,6 +760,7 @@ mod tests {
         );
         assert_eq!(k("host srv-app-07 down"), "host srv app <num> down");
         assert_eq!(k("key=value uid=0"), "key value uid <num>");
+        assert_eq!(k("environment:java.home=/usr/lib/jvm"), "environment java home <path>");
     }
 
     #[test]

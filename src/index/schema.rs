@@ -14,7 +14,8 @@ use tantivy::tokenizer::{
 use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+/// The normaliser's version is part of it.
+pub const SCHEMA_VERSION: u32 = 1_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";

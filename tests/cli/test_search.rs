@@ -264,7 +264,7 @@ fn explain_says_why() {
         .ok();
     assert!(r.stdout.contains("why: score"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("recorded: connect econnrefused <ip>"),
+        r.stdout.contains("recorded: connect econnrefused <host>"),
         "{}",
         r.stdout
     );
