@@ -19,7 +19,7 @@ use std::fmt;
 
 /// Bump whenever the output of [`normalize`] changes: indexes built with another version are
 /// rebuilt, since their stored error keys would no longer compare with new pastes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The kind of a variable part that was masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,7 +147,44 @@ pub fn normalize(text: &str) -> Vec<Token> {
         lex_chunk(chunks[i], &mut out);
         i += 1;
     }
+    mask_named_dates(&mut out);
     out
+}
+
+/// Month and weekday names next to a day number, a time or each other are part of a date:
+/// `Sat Jul  9 11:35:59 2005` and `Jun 14 15:16:01` become `<date> <num> <time> <num>` and
+/// `<date> <num> <time>`.
+fn mask_named_dates(tokens: &mut Vec<Token>) {
+    let is_name = |t: &Token| matches!(t, Token::Word(w) if is_month(w) && w != "may");
+    let is_datey = |t: Option<&Token>| {
+        matches!(t, Some(Token::Var(Var::Num | Var::Time | Var::Date)))
+    };
+    let mut marks = vec![false; tokens.len()];
+    for i in 0..tokens.len() {
+        if !is_name(&tokens[i]) {
+            continue;
+        }
+        let next = tokens.get(i + 1);
+        if is_datey(next) || next.is_some_and(is_name) {
+            marks[i] = true;
+            if next.is_some_and(is_name) {
+                marks[i + 1] = true;
+            }
+        }
+    }
+    if !marks.contains(&true) {
+        return;
+    }
+    let old = std::mem::take(tokens);
+    for (t, m) in old.into_iter().zip(marks) {
+        if m {
+            if tokens.last() != Some(&Token::Var(Var::Date)) {
+                tokens.push(Token::Var(Var::Date));
+            }
+        } else {
+            tokens.push(t);
+        }
+    }
 }
 
 /// The normalised form as one string: tokens joined by single spaces.
@@ -492,15 +529,19 @@ fn is_hostname(c: &str) -> bool {
         || !labels.iter().all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
         })
     {
         return false;
     }
+    // The last label decides: a lower-case top-level domain (`MSRA-01.corp.contoso.com`), or
+    // an all-lower-case name with digits and three labels or more (`node-7.rack2.dc`). Class
+    // names (`org.apache.hadoop.ipc.Client`, `System.IO.IOException`) end otherwise.
     let last = labels[labels.len() - 1];
+    let lower = host.chars().all(|ch| !ch.is_ascii_uppercase());
     let has_digit = host.chars().any(|ch| ch.is_ascii_digit());
     last.chars().all(|ch| ch.is_ascii_lowercase())
-        && (TLDS.contains(&last) || (has_digit && labels.len() >= 3))
+        && (TLDS.contains(&last) || (lower && has_digit && labels.len() >= 3))
 }
 
 fn is_guid(c: &str) -> bool {
@@ -717,7 +758,9 @@ mod tests {
             k("job {0f8fad5b-d9cb-469f-a165-70867728950e} at 2026-11-22T10:15:00Z"),
             "job <guid> at <date>"
         );
-        assert_eq!(k("Jun 14 15:16:01 ok"), "jun <num> <time> ok");
+        assert_eq!(k("Jun 14 15:16:01 ok"), "<date> <num> <time> ok");
+        assert_eq!(k("at Sat Jul  9 11:35:59 2005"), "at <date> <num> <time> <num>");
+        assert_eq!(k("you may 5 sun"), "you may <num> sun");
         assert_eq!(k("user 'alice' not found"), "user <quoted> not found");
         assert_eq!(k("on 11/22/2026 at 9:05"), "on <date> at <time>");
     }
