@@ -28,6 +28,12 @@ pub struct Context {
     pub stdout_tty: bool,
     /// `$VISUAL`, else `$EDITOR`.
     pub editor: Option<String>,
+    /// Vaults up to this many notes get a full freshness check before every command
+    /// (`$KB_FULL_CHECK_LIMIT`); larger ones are checked by folder, see `index::Check`.
+    pub full_check_limit: u64,
+    /// How often a larger vault gets a full check in the background
+    /// (`$KB_FULL_CHECK_INTERVAL`, seconds; default 10).
+    pub full_check_interval: std::time::Duration,
 }
 
 impl Context {
@@ -63,6 +69,15 @@ impl Context {
             editor: env("VISUAL")
                 .or_else(|| env("EDITOR"))
                 .map(|s| s.to_string_lossy().into_owned()),
+            full_check_limit: env("KB_FULL_CHECK_LIMIT")
+                .and_then(|v| v.to_str().and_then(|s| s.trim().parse().ok()))
+                .unwrap_or(crate::index::DEFAULT_FULL_CHECK_LIMIT),
+            full_check_interval: std::time::Duration::from_secs_f64(
+                env("KB_FULL_CHECK_INTERVAL")
+                    .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .unwrap_or(10.0),
+            ),
         }
     }
 

@@ -96,8 +96,14 @@ impl Vault {
     /// Walk the vault: every `*.md` file outside hidden folders, and every folder's mtime.
     /// Symbolic links are not followed (a link could lead out of the vault or into a loop).
     pub fn scan(&self) -> Scan {
+        self.scan_under("")
+    }
+
+    /// Walk one folder of the vault (`""` for the whole vault) and everything below it.
+    pub fn scan_under(&self, rel_dir: &str) -> Scan {
         let mut scan = Scan::default();
-        let walker = walkdir::WalkDir::new(&self.root)
+        let start = if rel_dir.is_empty() { self.root.clone() } else { self.abs(rel_dir) };
+        let walker = walkdir::WalkDir::new(&start)
             .follow_links(false)
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
@@ -132,6 +138,30 @@ impl Vault {
         }
         scan.files.sort_by(|a, b| a.rel.cmp(&b.rel));
         scan
+    }
+
+    /// The notes directly in one folder, and its sub-folders (relative paths).
+    pub fn list_dir(&self, rel_dir: &str) -> io::Result<(Vec<NoteFile>, Vec<String>)> {
+        let dir = if rel_dir.is_empty() { self.root.clone() } else { self.abs(rel_dir) };
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        for entry in fs::read_dir(&dir)? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            if is_hidden(&name) {
+                continue;
+            }
+            let Ok(ft) = entry.file_type() else { continue };
+            let rel = rel_string(&self.root, &entry.path());
+            if ft.is_dir() {
+                dirs.push(rel);
+            } else if ft.is_file() && is_markdown(&name) {
+                if let Ok(meta) = entry.metadata() {
+                    files.push(NoteFile { rel, stamp: Stamp::of(&meta) });
+                }
+            }
+        }
+        Ok((files, dirs))
     }
 
     /// The stamp of one note now, or None if it is gone.
@@ -320,6 +350,11 @@ pub fn id_of(rel: &str) -> &str {
     rel.strip_suffix(".md")
         .or_else(|| rel.strip_suffix(".MD"))
         .unwrap_or(rel)
+}
+
+/// The folder of a relative path (`""` at the top of the vault).
+pub fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// The file stem of a relative path.

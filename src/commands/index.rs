@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::cli::IndexArgs;
-use crate::index::NoteIndex;
+use crate::index::{Check, NoteIndex};
 use crate::output;
 use anyhow::Result;
 use std::time::Instant;
@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<i32> {
     let (idx, report) = if args.rebuild {
         NoteIndex::rebuild(&vault)?
     } else {
-        NoteIndex::open(&vault)?
+        NoteIndex::open(&vault, Check::Full)?
     };
     super::report_warnings(ctx, &report);
     if !ctx.quiet {

@@ -13,11 +13,12 @@ mod show;
 
 use crate::cli::Command;
 use crate::context::Context;
-use crate::index::{NoteIndex, UpdateReport};
+use crate::index::{Check, NoteIndex, UpdateReport};
 use crate::output;
 use crate::vault::Vault;
 use anyhow::Result;
 use std::io::Read;
+use std::process::Stdio;
 
 pub fn run(ctx: &Context, command: Command) -> Result<i32> {
     match command {
@@ -35,9 +36,31 @@ pub fn run(ctx: &Context, command: Command) -> Result<i32> {
 
 /// Open the vault's index, bringing it up to date, and report what reading the notes found.
 fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
-    let (idx, report) = NoteIndex::open(vault)?;
+    let check = Check::Quick {
+        full_limit: ctx.full_check_limit,
+    };
+    let (idx, report) = NoteIndex::open(vault, check)?;
     report_warnings(ctx, &report);
     Ok(idx)
+}
+
+/// After a command's output: in a vault too large for a full check on every command, start
+/// one in a background kb process if none ran recently (it catches notes edited in place).
+fn background_check(ctx: &Context, idx: &NoteIndex) {
+    if !idx.claim_full_check(ctx.full_check_limit, ctx.full_check_interval) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let _ = std::process::Command::new(exe)
+        .arg("--dir")
+        .arg(idx.vault().root())
+        .args(["--quiet", "index"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }
 
 fn report_warnings(ctx: &Context, report: &UpdateReport) {

@@ -33,14 +33,22 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
     let words: Vec<String> = args.query.iter().chain(&args.more).cloned().collect();
     let text = query_text(ctx, &words)?;
     let vault = ctx.require_vault()?;
-    let idx = super::open_index(ctx, &vault)?;
+    let mut idx = super::open_index(ctx, &vault)?;
     let req = SearchRequest {
         text,
         limit: args.limit.max(1),
         tags: args.tags.clone(),
     };
     let prepared = search::prepare(&req.text);
-    let hits = search::search_prepared(&idx, &req, &prepared)?;
+    let mut hits = search::search_prepared(&idx, &req, &prepared)?;
+    // A hit whose file changed since it was indexed (edited in place in a large vault) is
+    // re-read, and the search runs again on the fresh index.
+    let stale = idx.stale(hits.iter().map(|h| &h.note));
+    if !stale.is_empty() {
+        let report = idx.update_files(&stale)?;
+        super::report_warnings(ctx, &report);
+        hits = search::search_prepared(&idx, &req, &prepared)?;
+    }
     let details: Vec<Details> = hits.iter().map(|h| details(&idx, &prepared, h)).collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
@@ -68,9 +76,11 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
         }
     }
     out.flush()?;
+    drop(out);
     if hits.is_empty() && !ctx.quiet && !args.json {
         output::status("kb: no note matches");
     }
+    super::background_check(ctx, &idx);
     Ok(if hits.is_empty() { 1 } else { 0 })
 }
 

@@ -10,12 +10,12 @@ mod schema;
 mod state;
 
 pub use schema::{error_lines, text_analyzer, Fields, SCHEMA_VERSION};
-use state::{FileState, State};
+use state::{DirState, FileState, State};
 
 use crate::error::{KbError, Result};
 use crate::note::Note;
 use crate::vault::{self, Stamp, Vault};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tantivy::collector::TopDocs;
@@ -65,38 +65,49 @@ pub struct NoteIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    state_path: PathBuf,
+    files_path: PathBuf,
+    dirs_path: PathBuf,
     vault: Vault,
 }
 
+/// How thoroughly to look for notes changed outside kb before using the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Compare every note's stamp (a `stat` of every file).
+    Full,
+    /// Up to `full_limit` notes, as `Full`. Above, compare only folder mtimes: notes created,
+    /// deleted or renamed anywhere are seen; a note edited in place is seen when a search
+    /// returns it (see [`NoteIndex::stale`]) or at the next full check.
+    Quick { full_limit: u64 },
+}
+
+/// Vaults up to this many notes get a full check before every command.
+pub const DEFAULT_FULL_CHECK_LIMIT: u64 = 2_000;
+
 /// How long to wait for another kb process that holds the index writer.
 const WRITER_WAIT: Duration = Duration::from_secs(60);
-const STATE_FILE: &str = "state.bin";
+const FILES_STATE: &str = "files.bin";
+const DIRS_STATE: &str = "dirs.bin";
 const INDEX_DIR: &str = "index";
 
 impl NoteIndex {
     /// Open the vault's index, creating or rebuilding it if needed, then bring it up to date.
-    pub fn open(vault: &Vault) -> Result<(NoteIndex, UpdateReport)> {
+    pub fn open(vault: &Vault, check: Check) -> Result<(NoteIndex, UpdateReport)> {
         let mut idx = match Self::open_existing(vault) {
             Some(idx) => idx,
             None => return Self::rebuild(vault),
         };
-        let report = idx.refresh()?;
+        let report = match check {
+            Check::Full => idx.refresh()?,
+            Check::Quick { full_limit } => idx.quick_refresh(full_limit)?,
+        };
         Ok((idx, report))
-    }
-
-    /// Open without checking the notes (for commands that update specific files themselves).
-    pub fn open_stale(vault: &Vault) -> Result<NoteIndex> {
-        match Self::open_existing(vault) {
-            Some(idx) => Ok(idx),
-            None => Ok(Self::rebuild(vault)?.0),
-        }
     }
 
     fn open_existing(vault: &Vault) -> Option<NoteIndex> {
         let loc = location(vault);
-        let state = State::load(&loc.join(STATE_FILE))?;
-        if state.version != SCHEMA_VERSION {
+        let ds = DirState::load(&loc.join(DIRS_STATE))?;
+        if ds.version != SCHEMA_VERSION {
             return None;
         }
         let index = Index::open_in_dir(loc.join(INDEX_DIR)).ok()?;
@@ -117,7 +128,8 @@ impl NoteIndex {
             index,
             reader,
             fields,
-            state_path: loc.join(STATE_FILE),
+            files_path: loc.join(FILES_STATE),
+            dirs_path: loc.join(DIRS_STATE),
             vault: vault.clone(),
         })
     }
@@ -139,35 +151,41 @@ impl NoteIndex {
         let mut writer = idx.writer(true)?;
         writer.delete_all_documents()?;
         let scan = vault.scan();
-        let mut st = State {
-            version: SCHEMA_VERSION,
-            ..State::default()
-        };
+        let mut st = State::default();
         let rels: Vec<String> = scan.files.iter().map(|f| f.rel.clone()).collect();
         let mut report = idx.index_files(&writer, &rels, &mut st, false)?;
         report.rebuilt = true;
         report.warnings.extend(scan.problems);
-        st.dirs = scan.dirs.into_iter().map(|d| (d.rel, d.mtime)).collect();
-        idx.commit(&mut writer, &mut st)?;
+        let ds = DirState {
+            dirs: scan.dirs.into_iter().map(|d| (d.rel, d.mtime)).collect(),
+            last_full: state::now_ns(),
+            ..DirState::default()
+        };
+        idx.commit(&mut writer, &mut st, ds)?;
         report.added = rels;
         Ok((idx, report))
     }
 
     /// Compare every note's stamp with the state and index what changed.
     pub fn refresh(&mut self) -> Result<UpdateReport> {
+        let started = state::now_ns();
         let scan = self.vault.scan();
-        let Some(st) = State::load(&self.state_path) else {
-            let (fresh, report) = Self::rebuild(&self.vault)?;
-            *self = fresh;
-            return Ok(report);
+        let (Some(st), Some(ds)) = (
+            State::load(&self.files_path),
+            DirState::load(&self.dirs_path),
+        ) else {
+            return self.rebuild_in_place();
         };
         let (changes, racy_clean) = diff(&self.vault, &st, &scan);
-        let dirs_changed = scan.dirs.len() != st.dirs.len()
-            || scan
-                .dirs
-                .iter()
-                .any(|d| st.dirs.get(&d.rel) != Some(&d.mtime));
-        if changes.is_empty() && !dirs_changed && !racy_clean {
+        let new_dirs: HashMap<String, u64> =
+            scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
+        if changes.is_empty() && new_dirs == ds.dirs && !racy_clean {
+            // Nothing changed: only remember that the full check ran.
+            let ds = DirState {
+                last_full: started,
+                ..ds
+            };
+            let _ = ds.save(&self.dirs_path);
             return Ok(UpdateReport {
                 warnings: scan.problems,
                 ..UpdateReport::default()
@@ -175,26 +193,70 @@ impl NoteIndex {
         }
         let mut writer = self.writer(false)?;
         // Another process may have indexed meanwhile: diff again under the writer lock.
-        let mut st = State::load(&self.state_path).unwrap_or(st);
+        let mut st = State::load(&self.files_path).unwrap_or(st);
         let (changes, _) = diff(&self.vault, &st, &scan);
         let mut report = self.apply(&writer, &mut st, &changes)?;
-        st.dirs = scan.dirs.into_iter().map(|d| (d.rel, d.mtime)).collect();
-        self.commit(&mut writer, &mut st)?;
+        let ds = DirState {
+            dirs: new_dirs,
+            last_full: started,
+            ..ds
+        };
+        self.commit(&mut writer, &mut st, ds)?;
         report.warnings.extend(scan.problems);
         Ok(report)
     }
 
-    /// Re-index exactly these notes (added, changed or deleted by a kb command).
+    fn rebuild_in_place(&mut self) -> Result<UpdateReport> {
+        let (fresh, report) = Self::rebuild(&self.vault)?;
+        *self = fresh;
+        Ok(report)
+    }
+
+    /// Compare folder mtimes only (or everything, for small vaults): see [`Check::Quick`].
+    fn quick_refresh(&mut self, full_limit: u64) -> Result<UpdateReport> {
+        let Some(ds) = DirState::load(&self.dirs_path) else {
+            return self.rebuild_in_place();
+        };
+        if ds.notes <= full_limit {
+            return self.refresh();
+        }
+        let changed: Vec<String> = ds
+            .dirs
+            .iter()
+            .filter(|(rel, m)| self.vault.dir_mtime(rel) != Some(**m))
+            .map(|(r, _)| r.clone())
+            .collect();
+        if changed.is_empty() {
+            return Ok(UpdateReport::default());
+        }
+        let mut writer = self.writer(false)?;
+        let Some(mut st) = State::load(&self.files_path) else {
+            drop(writer);
+            return self.rebuild_in_place();
+        };
+        let ds = DirState::load(&self.dirs_path).unwrap_or(ds);
+        let mut dirs = ds.dirs.clone();
+        let mut changes = Vec::new();
+        let mut problems = Vec::new();
+        for dir in changed {
+            folder_changes(&self.vault, &dir, &st, &mut dirs, &mut changes, &mut problems);
+        }
+        let mut report = self.apply(&writer, &mut st, &changes)?;
+        report.warnings.extend(problems);
+        let ds = DirState { dirs, ..ds };
+        self.commit(&mut writer, &mut st, ds)?;
+        Ok(report)
+    }
+
+    /// Re-index exactly these notes (added, changed or deleted by a kb command, or found stale).
     pub fn update_files(&mut self, rels: &[String]) -> Result<UpdateReport> {
         let mut writer = self.writer(false)?;
-        let mut st = match State::load(&self.state_path) {
-            Some(s) => s,
-            None => {
-                drop(writer);
-                let (fresh, report) = Self::rebuild(&self.vault)?;
-                *self = fresh;
-                return Ok(report);
-            }
+        let (Some(mut st), Some(mut ds)) = (
+            State::load(&self.files_path),
+            DirState::load(&self.dirs_path),
+        ) else {
+            drop(writer);
+            return self.rebuild_in_place();
         };
         let changes: Vec<Change> = rels
             .iter()
@@ -205,15 +267,47 @@ impl NoteIndex {
             })
             .collect();
         let report = self.apply(&writer, &mut st, &changes)?;
-        // Folders whose entries changed get their new mtime, so a later refresh is quiet.
+        // Folders whose entries changed get their new mtime, so a later check is quiet; a new
+        // folder is recorded with its parents.
         for r in rels {
-            let folder = r.rsplit_once('/').map_or("", |(d, _)| d);
-            if let Some(m) = self.vault.dir_mtime(folder) {
-                st.dirs.insert(folder.to_string(), m);
+            let mut folder = vault::parent_of(r);
+            loop {
+                if let Some(m) = self.vault.dir_mtime(folder) {
+                    ds.dirs.insert(folder.to_string(), m);
+                }
+                if folder.is_empty() {
+                    break;
+                }
+                folder = vault::parent_of(folder);
             }
         }
-        self.commit(&mut writer, &mut st)?;
+        self.commit(&mut writer, &mut st, ds)?;
         Ok(report)
+    }
+
+    /// The notes among these whose file changed or vanished since they were indexed.
+    pub fn stale<'a>(&self, notes: impl IntoIterator<Item = &'a StoredNote>) -> Vec<String> {
+        notes
+            .into_iter()
+            .filter(|n| self.vault.stamp(&n.rel) != Some(n.stamp))
+            .map(|n| n.rel.clone())
+            .collect()
+    }
+
+    /// Whether a full check of every note is due (the vault is checked by folder only and the
+    /// last full check is older than `interval`); if so, it is marked as started now, so that
+    /// one caller runs it.
+    pub fn claim_full_check(&self, full_limit: u64, interval: Duration) -> bool {
+        let Some(mut ds) = DirState::load(&self.dirs_path) else {
+            return false;
+        };
+        let now = state::now_ns();
+        if ds.notes <= full_limit || now.saturating_sub(ds.last_full) < interval.as_nanos() as u64
+        {
+            return false;
+        }
+        ds.last_full = now;
+        ds.save(&self.dirs_path).is_ok()
     }
 
     fn apply(
@@ -350,11 +444,15 @@ impl NoteIndex {
         )))
     }
 
-    fn commit(&mut self, writer: &mut IndexWriter, st: &mut State) -> Result<()> {
+    fn commit(&mut self, writer: &mut IndexWriter, st: &mut State, mut ds: DirState) -> Result<()> {
         writer.commit()?;
         st.version = SCHEMA_VERSION;
-        st.save(&self.state_path)
-            .map_err(|e| vault::io_err(&self.state_path, e))?;
+        st.save(&self.files_path)
+            .map_err(|e| vault::io_err(&self.files_path, e))?;
+        ds.version = SCHEMA_VERSION;
+        ds.notes = st.files.len() as u64;
+        ds.save(&self.dirs_path)
+            .map_err(|e| vault::io_err(&self.dirs_path, e))?;
         self.reader.reload()?;
         Ok(())
     }
@@ -525,10 +623,75 @@ fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
     (changes, racy_clean)
 }
 
+/// The changes in one folder whose mtime changed: notes created, deleted or renamed directly
+/// in it, and everything in sub-folders that appeared or disappeared.
+fn folder_changes(
+    vault: &Vault,
+    dir: &str,
+    st: &State,
+    dirs: &mut HashMap<String, u64>,
+    changes: &mut Vec<Change>,
+    problems: &mut Vec<String>,
+) {
+    let Some(mtime) = vault.dir_mtime(dir) else {
+        // The folder is gone: so is everything that was under it.
+        let prefix = format!("{dir}/");
+        dirs.retain(|d, _| d != dir && !d.starts_with(&prefix));
+        for rel in st.files.keys() {
+            if rel.starts_with(&prefix) {
+                changes.push(Change::Removed(rel.clone()));
+            }
+        }
+        return;
+    };
+    dirs.insert(dir.to_string(), mtime);
+    let (files, subdirs) = match vault.list_dir(dir) {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(format!("{dir}: {e}, skipped"));
+            return;
+        }
+    };
+    let mut present = HashSet::new();
+    for f in &files {
+        present.insert(f.rel.as_str());
+        match st.files.get(&f.rel) {
+            None => changes.push(Change::Added(f.rel.clone())),
+            Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel.clone())),
+            Some(_) => {}
+        }
+    }
+    for rel in st.files.keys() {
+        if vault::parent_of(rel) == dir && !present.contains(rel.as_str()) {
+            changes.push(Change::Removed(rel.clone()));
+        }
+    }
+    for sub in subdirs {
+        if dirs.contains_key(&sub) {
+            continue; // a known folder is checked by its own mtime
+        }
+        let scan = vault.scan_under(&sub);
+        problems.extend(scan.problems);
+        for d in scan.dirs {
+            dirs.insert(d.rel, d.mtime);
+        }
+        for f in scan.files {
+            match st.files.get(&f.rel) {
+                None => changes.push(Change::Added(f.rel)),
+                Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel)),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
 /// Where the index of a vault lives: `.kb/` inside it, or the cache folder if the vault is
 /// read-only.
 fn location(vault: &Vault) -> PathBuf {
     let inside = vault.root().join(vault::STATE_DIR);
+    if inside.join(DIRS_STATE).is_file() {
+        return inside;
+    }
     if (inside.is_dir() || std::fs::create_dir_all(&inside).is_ok()) && is_writable(&inside) {
         return inside;
     }

@@ -1,5 +1,11 @@
-//! What the index was built from: the stamp and content hash of every note, and the mtime of
-//! every folder. Comparing it with the disk tells which notes changed since the last run.
+//! What the index was built from, in two files so that a search reads only the small one:
+//!
+//! - `files.bin`: the stamp (mtime, size) and content hash of every note;
+//! - `dirs.bin`: the mtime of every folder, the number of notes, and when the last full check
+//!   of every note's stamp ran.
+//!
+//! A folder's mtime changes whenever an entry is created, deleted or renamed in it, so
+//! comparing folder mtimes finds those changes without looking at every note.
 
 use crate::vault::Stamp;
 use serde::{Deserialize, Serialize};
@@ -20,33 +26,60 @@ pub struct State {
     /// it may have changed again within the same clock tick, so it is checked by content.
     pub written_at: u64,
     pub files: HashMap<String, FileState>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DirState {
+    pub version: u32,
     pub dirs: HashMap<String, u64>,
+    /// Notes in the index.
+    pub notes: u64,
+    /// When a check of every note's stamp last ran or was started (ns since the epoch).
+    pub last_full: u64,
 }
 
 /// Files modified less than this before the state was written are re-checked by content
 /// (file systems with coarse timestamps cannot tell two writes in one tick apart).
 pub const RACY_NS: u64 = 2_000_000_000;
 
+fn load<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    postcard::from_bytes(&bytes).ok()
+}
+
+/// Write atomically (temporary file in the same folder, then rename).
+fn save<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let bytes = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 impl State {
     pub fn load(path: &Path) -> Option<State> {
-        let bytes = std::fs::read(path).ok()?;
-        postcard::from_bytes(&bytes).ok()
+        load(path)
     }
 
-    /// Write atomically (temporary file, then rename).
     pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
         self.written_at = now_ns();
-        let bytes = postcard::to_stdvec(self).map_err(std::io::Error::other)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        save(path, self)
     }
 
     /// Whether a file with this stamp may have changed without its stamp showing it.
     pub fn is_racy(&self, stamp: &Stamp) -> bool {
         stamp.mtime.saturating_add(RACY_NS) >= self.written_at
+    }
+}
+
+impl DirState {
+    pub fn load(path: &Path) -> Option<DirState> {
+        load(path)
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        save(path, self)
     }
 }
 
