@@ -156,9 +156,8 @@ pub fn normalize(text: &str) -> Vec<Token> {
 /// `<date> <num> <time>`.
 fn mask_named_dates(tokens: &mut Vec<Token>) {
     let is_name = |t: &Token| matches!(t, Token::Word(w) if is_month(w) && w != "may");
-    let is_datey = |t: Option<&Token>| {
-        matches!(t, Some(Token::Var(Var::Num | Var::Time | Var::Date)))
-    };
+    let is_datey =
+        |t: Option<&Token>| matches!(t, Some(Token::Var(Var::Num | Var::Time | Var::Date)));
     let mut marks = vec![false; tokens.len()];
     for i in 0..tokens.len() {
         if !is_name(&tokens[i]) {
@@ -443,7 +442,11 @@ fn lex_mixed(part: &str, out: &mut Vec<Token>) {
 /// A URL or an e-mail address (checked before `key=value` splitting: URLs hold `=`).
 fn url_or_email(c: &str) -> Option<Var> {
     if let Some(i) = c.find("://") {
-        if i > 0 && c[..i].chars().all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch)) {
+        if i > 0
+            && c[..i]
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "+.-".contains(ch))
+        {
             return Some(Var::Url);
         }
     }
@@ -512,10 +515,52 @@ fn is_path(c: &str) -> bool {
 /// Top-level domains that make a lower-case dotted name a host name rather than a package or
 /// file name (`mail.contoso.com`, not `org.apache.hadoop`).
 const TLDS: &[&str] = &[
-    "com", "net", "org", "info", "biz", "io", "edu", "gov", "mil", "int", "local", "lan", "corp",
-    "internal", "intra", "home", "arpa", "localdomain", "us", "uk", "de", "fr", "nl", "be", "ch",
-    "at", "it", "es", "pt", "se", "no", "dk", "fi", "pl", "cz", "ru", "cn", "jp", "kr", "in", "br",
-    "au", "nz", "ca", "mx", "eu",
+    "com",
+    "net",
+    "org",
+    "info",
+    "biz",
+    "io",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "local",
+    "lan",
+    "corp",
+    "internal",
+    "intra",
+    "home",
+    "arpa",
+    "localdomain",
+    "us",
+    "uk",
+    "de",
+    "fr",
+    "nl",
+    "be",
+    "ch",
+    "at",
+    "it",
+    "es",
+    "pt",
+    "se",
+    "no",
+    "dk",
+    "fi",
+    "pl",
+    "cz",
+    "ru",
+    "cn",
+    "jp",
+    "kr",
+    "in",
+    "br",
+    "au",
+    "nz",
+    "ca",
+    "mx",
+    "eu",
 ];
 
 /// `srv01.corp.local`, `220-135-151-1.hinet-ip.hinet.net`, `mail.contoso.com:443`
@@ -759,7 +804,10 @@ mod tests {
             "job <guid> at <date>"
         );
         assert_eq!(k("Jun 14 15:16:01 ok"), "<date> <num> <time> ok");
-        assert_eq!(k("at Sat Jul  9 11:35:59 2005"), "at <date> <num> <time> <num>");
+        assert_eq!(
+            k("at Sat Jul  9 11:35:59 2005"),
+            "at <date> <num> <time> <num>"
+        );
         assert_eq!(k("you may 5 sun"), "you may <num> sun");
         assert_eq!(k("user 'alice' not found"), "user <quoted> not found");
         assert_eq!(k("on 11/22/2026 at 9:05"), "on <date> at <time>");
@@ -792,7 +840,10 @@ mod tests {
         assert_eq!(k("HTTP 502 from upstream"), "http 502 from upstream");
         assert_eq!(k("status=404 after 120ms"), "status 404 after <num>");
         assert_eq!(k("took 3.5 s, 2048 bytes"), "took <num> s <num> bytes");
-        assert_eq!(k("Fan speeds ( 3552 3534 3375 )"), "fan speeds <num> <num> <num>");
+        assert_eq!(
+            k("Fan speeds ( 3552 3534 3375 )"),
+            "fan speeds <num> <num> <num>"
+        );
     }
 
     #[test]
@@ -803,7 +854,10 @@ mod tests {
         );
         assert_eq!(k("host srv-app-07 down"), "host srv app <num> down");
         assert_eq!(k("key=value uid=0"), "key value uid <num>");
-        assert_eq!(k("environment:java.home=/usr/lib/jvm"), "environment java home <path>");
+        assert_eq!(
+            k("environment:java.home=/usr/lib/jvm"),
+            "environment java home <path>"
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ impl Vault {
     /// Walk one folder of the vault (`""` for the whole vault) and everything below it.
     pub fn scan_under(&self, rel_dir: &str) -> Scan {
         let mut scan = Scan::default();
-        let start = if rel_dir.is_empty() { self.root.clone() } else { self.abs(rel_dir) };
+        let start = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.abs(rel_dir)
+        };
         let walker = walkdir::WalkDir::new(&start)
             .follow_links(false)
             .into_iter()
@@ -142,7 +146,11 @@ impl Vault {
 
     /// The notes directly in one folder, and its sub-folders (relative paths).
     pub fn list_dir(&self, rel_dir: &str) -> io::Result<(Vec<NoteFile>, Vec<String>)> {
-        let dir = if rel_dir.is_empty() { self.root.clone() } else { self.abs(rel_dir) };
+        let dir = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.abs(rel_dir)
+        };
         let mut files = Vec::new();
         let mut dirs = Vec::new();
         for entry in fs::read_dir(&dir)? {
@@ -157,7 +165,10 @@ impl Vault {
                 dirs.push(rel);
             } else if ft.is_file() && is_markdown(&name) {
                 if let Ok(meta) = entry.metadata() {
-                    files.push(NoteFile { rel, stamp: Stamp::of(&meta) });
+                    files.push(NoteFile {
+                        rel,
+                        stamp: Stamp::of(&meta),
+                    });
                 }
             }
         }

@@ -6,6 +6,10 @@
 //!
 //! A folder's mtime changes whenever an entry is created, deleted or renamed in it, so
 //! comparing folder mtimes finds those changes without looking at every note.
+//!
+//! Commands that change a few notes (add, link, edit) do not rewrite `files.bin` (megabytes at
+//! 100,000 notes): they append the new stamps to `files.log`, which loading replays and the
+//! next full check folds back into `files.bin`.
 
 use crate::vault::Stamp;
 use serde::{Deserialize, Serialize};
@@ -57,20 +61,84 @@ fn save<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What indexing did to the files: the new state of each, or None when it is gone.
+pub type Delta = Vec<(String, Option<FileState>)>;
+
+/// The journal beside a snapshot.
+fn journal_path(snapshot: &Path) -> std::path::PathBuf {
+    snapshot.with_extension("log")
+}
+
 impl State {
+    /// The snapshot with its journal replayed.
     pub fn load(path: &Path) -> Option<State> {
-        load(path)
+        let mut st: State = load(path)?;
+        if let Ok(bytes) = std::fs::read(journal_path(path)) {
+            let mut rest = bytes.as_slice();
+            // Records: u32 little-endian length, then a postcard (rel, Option<FileState>). A
+            // torn last record (a crash during the append) ends the replay.
+            while rest.len() >= 4 {
+                let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                let Some(record) = rest.get(4..4 + len) else {
+                    break;
+                };
+                let Ok((rel, fs)) = postcard::from_bytes::<(String, Option<FileState>)>(record)
+                else {
+                    break;
+                };
+                match fs {
+                    Some(fs) => st.files.insert(rel, fs),
+                    None => st.files.remove(&rel),
+                };
+                rest = &rest[4 + len..];
+            }
+        }
+        Some(st)
     }
 
+    /// Write the whole state as a new snapshot and drop the journal it absorbed.
     pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
         self.written_at = now_ns();
-        save(path, self)
+        save(path, self)?;
+        match std::fs::remove_file(journal_path(path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn apply(&mut self, delta: &Delta) {
+        for (rel, fs) in delta {
+            match fs {
+                Some(fs) => self.files.insert(rel.clone(), *fs),
+                None => self.files.remove(rel),
+            };
+        }
     }
 
     /// Whether a file with this stamp may have changed without its stamp showing it.
     pub fn is_racy(&self, stamp: &Stamp) -> bool {
         stamp.mtime.saturating_add(RACY_NS) >= self.written_at
     }
+}
+
+/// Append changes to the journal of the snapshot at `path`.
+pub fn append(path: &Path, delta: &Delta) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    for record in delta {
+        let bytes = postcard::to_stdvec(record).map_err(std::io::Error::other)?;
+        buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&bytes);
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(journal_path(path))?;
+    std::io::Write::write_all(&mut f, &buf)
+}
+
+/// Size of the journal in bytes (0 if none).
+pub fn journal_len(path: &Path) -> u64 {
+    std::fs::metadata(journal_path(path)).map_or(0, |m| m.len())
 }
 
 impl DirState {

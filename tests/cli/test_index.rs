@@ -113,7 +113,10 @@ fn large_vaults_see_created_deleted_and_renamed_notes_at_once() {
     assert_eq!(top("kangaroo pouch").as_deref(), Some("a/two"));
     std::fs::rename(env.path("a/two.md"), env.path("a/three.md")).unwrap();
     assert_eq!(top("kangaroo pouch").as_deref(), Some("a/three"));
-    env.write("b/c/deep.md", note("Deep", &[], &["submarine periscope"], "x"));
+    env.write(
+        "b/c/deep.md",
+        note("Deep", &[], &["submarine periscope"], "x"),
+    );
     assert_eq!(top("submarine periscope").as_deref(), Some("b/c/deep"));
     std::fs::remove_dir_all(env.path("b")).unwrap();
     assert_eq!(top("submarine periscope"), None);
@@ -125,12 +128,20 @@ fn large_vaults_see_created_deleted_and_renamed_notes_at_once() {
 #[test]
 fn large_vaults_see_in_place_edits_of_the_notes_a_search_returns() {
     let env = TestEnv::new();
-    env.write("n.md", note("Printer", &[], &["printer jam in tray"], "Old fix."));
+    env.write(
+        "n.md",
+        note("Printer", &[], &["printer jam in tray"], "Old fix."),
+    );
     env.kb(&["index"]).ok();
     // Edit in place (same folder mtime) with a new fix: the hit is re-read before it is shown.
     let mut text = env.read("n.md");
     text = text.replace("Old fix.", "Open tray 2 and remove the paper.");
-    std::fs::OpenOptions::new().write(true).truncate(true).open(env.path("n.md")).and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(env.path("n.md"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .unwrap();
     let r = large_vault_mode(&env, &["search", "--json", "printer jam in tray"]).ok();
     assert_eq!(r.json()[0]["fix"][0], "Open tray 2 and remove the paper.");
     let r = large_vault_mode(&env, &["search", "--json", "remove the paper"]).ok();
@@ -143,11 +154,25 @@ fn large_vaults_catch_other_in_place_edits_with_a_background_check() {
     env.write("n.md", note("Printer", &[], &["printer jam in tray"], "x"));
     env.write("m.md", note("Scanner", &[], &["scanner offline"], "x"));
     env.kb(&["index"]).ok();
-    let text = env.read("m.md").replace("scanner offline", "toner cartridge empty");
-    std::fs::OpenOptions::new().write(true).truncate(true).open(env.path("m.md")).and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())).unwrap();
+    let text = env
+        .read("m.md")
+        .replace("scanner offline", "toner cartridge empty");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(env.path("m.md"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .unwrap();
     // This search does not return m.md, but starts a background full check after its output
     // (the interval since the last full check is set to zero).
-    env.kb_env(&["search", "printer jam"], &[("KB_FULL_CHECK_LIMIT", "0"), ("KB_FULL_CHECK_INTERVAL", "0")]).ok();
+    env.kb_env(
+        &["search", "printer jam"],
+        &[
+            ("KB_FULL_CHECK_LIMIT", "0"),
+            ("KB_FULL_CHECK_INTERVAL", "0"),
+        ],
+    )
+    .ok();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         // No word of the old text: only a re-read of m.md can make this match.
@@ -155,7 +180,10 @@ fn large_vaults_catch_other_in_place_edits_with_a_background_check() {
         if r.code == 0 && r.ids()[0] == "m" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "background check never caught the edit");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "background check never caught the edit"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }

@@ -1,0 +1,518 @@
+//! Bringing the index up to date with the notes: a full rebuild, a full check of every note's
+//! stamp, a quick check of folder mtimes, and targeted updates of the notes a command changed.
+
+use super::state::{self, Delta, DirState, FileState, State};
+use super::{schema, Check, NoteIndex, StoredNote, UpdateReport, SCHEMA_VERSION};
+use crate::error::{KbError, Result};
+use crate::note::Note;
+use crate::vault::{self, Vault};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use tantivy::{Index, IndexWriter};
+
+/// How long to wait for another kb process that holds the index writer.
+const WRITER_WAIT: Duration = Duration::from_secs(60);
+/// A journal larger than this is folded into the snapshot at the next full or quick check.
+const JOURNAL_LIMIT: u64 = 256 * 1024;
+
+#[derive(Debug, Clone)]
+enum Change {
+    Added(String),
+    Changed(String),
+    Removed(String),
+}
+
+/// What indexing one file gave: its state and warnings, or None if it is gone.
+type Indexed = Option<(FileState, Vec<String>)>;
+
+impl NoteIndex {
+    /// Bring the index up to date as `check` says.
+    pub(super) fn check(&mut self, check: Check) -> Result<UpdateReport> {
+        match check {
+            Check::Full => self.refresh(),
+            Check::Quick { full_limit } => self.quick_refresh(full_limit),
+        }
+    }
+
+    /// Build the index from scratch from every note of the vault.
+    pub fn rebuild(vault: &Vault) -> Result<(NoteIndex, UpdateReport)> {
+        let loc = super::location(vault);
+        let dir = loc.join(super::INDEX_DIR);
+        let (schema, fields) = schema::build_schema();
+        let index = match Index::open_in_dir(&dir) {
+            Ok(i) if i.schema() == schema => i,
+            _ => {
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).map_err(|e| vault::io_err(&dir, e))?;
+                Index::create_in_dir(&dir, schema)?
+            }
+        };
+        let mut idx = Self::assemble(vault, index, fields, &loc)?;
+        let writer = idx.writer(true)?;
+        writer.delete_all_documents()?;
+        let scan = vault.scan();
+        let rels: Vec<String> = scan.files.iter().map(|f| f.rel.clone()).collect();
+        let (delta, warnings) = idx.index_files(&writer, &rels, false)?;
+        let mut st = State::default();
+        st.apply(&delta);
+        let ds = DirState {
+            dirs: scan.dirs.into_iter().map(|d| (d.rel, d.mtime)).collect(),
+            last_full: state::now_ns(),
+            ..DirState::default()
+        };
+        idx.commit_snapshot(writer, &mut st, ds)?;
+        let mut report = UpdateReport {
+            rebuilt: true,
+            warnings,
+            ..UpdateReport::default()
+        };
+        report.warnings.extend(scan.problems);
+        report.added = rels;
+        Ok((idx, report))
+    }
+
+    fn rebuild_in_place(&mut self) -> Result<UpdateReport> {
+        let (fresh, report) = Self::rebuild(&self.vault)?;
+        *self = fresh;
+        Ok(report)
+    }
+
+    /// Compare every note's stamp with the state and index what changed.
+    pub fn refresh(&mut self) -> Result<UpdateReport> {
+        let started = state::now_ns();
+        let scan = self.vault.scan();
+        let (Some(st), Some(ds)) = (
+            State::load(&self.files_path),
+            DirState::load(&self.dirs_path),
+        ) else {
+            return self.rebuild_in_place();
+        };
+        let (changes, racy_clean) = diff(&self.vault, &st, &scan);
+        let new_dirs: HashMap<String, u64> =
+            scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
+        let journal = state::journal_len(&self.files_path) > 0;
+        if changes.is_empty() && new_dirs == ds.dirs && !racy_clean && !journal {
+            // Nothing changed: only remember that the full check ran.
+            let ds = DirState {
+                last_full: started,
+                ..ds
+            };
+            let _ = ds.save(&self.dirs_path);
+            return Ok(UpdateReport {
+                warnings: scan.problems,
+                ..UpdateReport::default()
+            });
+        }
+        let writer = self.writer(false)?;
+        // Another process may have indexed meanwhile: diff again under the writer lock.
+        let mut st = State::load(&self.files_path).unwrap_or(st);
+        let (changes, _) = diff(&self.vault, &st, &scan);
+        let (delta, mut report) = self.apply(&writer, &changes)?;
+        st.apply(&delta);
+        let ds = DirState {
+            dirs: new_dirs,
+            last_full: started,
+            ..ds
+        };
+        self.commit_snapshot(writer, &mut st, ds)?;
+        report.warnings.extend(scan.problems);
+        Ok(report)
+    }
+
+    /// Compare folder mtimes only (or everything, for small vaults): see [`Check::Quick`].
+    fn quick_refresh(&mut self, full_limit: u64) -> Result<UpdateReport> {
+        let Some(ds) = DirState::load(&self.dirs_path) else {
+            return self.rebuild_in_place();
+        };
+        if ds.notes <= full_limit {
+            return self.refresh();
+        }
+        let changed: Vec<String> = ds
+            .dirs
+            .iter()
+            .filter(|(rel, m)| self.vault.dir_mtime(rel) != Some(**m))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let big_journal = state::journal_len(&self.files_path) > JOURNAL_LIMIT;
+        if changed.is_empty() && !big_journal {
+            return Ok(UpdateReport::default());
+        }
+        let writer = self.writer(false)?;
+        let Some(mut st) = State::load(&self.files_path) else {
+            drop(writer);
+            return self.rebuild_in_place();
+        };
+        let ds = DirState::load(&self.dirs_path).unwrap_or(ds);
+        let mut dirs = ds.dirs.clone();
+        let mut changes = Vec::new();
+        let mut problems = Vec::new();
+        for dir in changed {
+            folder_changes(
+                &self.vault,
+                &dir,
+                &st,
+                &mut dirs,
+                &mut changes,
+                &mut problems,
+            );
+        }
+        let (delta, mut report) = self.apply(&writer, &changes)?;
+        st.apply(&delta);
+        report.warnings.extend(problems);
+        let ds = DirState { dirs, ..ds };
+        self.commit_snapshot(writer, &mut st, ds)?;
+        Ok(report)
+    }
+
+    /// Re-index exactly these notes (added, changed or deleted by a kb command, or found
+    /// stale). Cheap at any size: the state's journal gets the new stamps.
+    pub fn update_files(&mut self, rels: &[String]) -> Result<UpdateReport> {
+        let writer = self.writer(false)?;
+        let Some(mut ds) = DirState::load(&self.dirs_path) else {
+            drop(writer);
+            return self.rebuild_in_place();
+        };
+        let searcher = self.searcher();
+        let changes: Vec<Change> = rels
+            .iter()
+            .map(|r| {
+                let known = searcher.doc_freq(&self.path_term(r)).unwrap_or(0) > 0;
+                match self.vault.stamp(r) {
+                    Some(_) if known => Change::Changed(r.clone()),
+                    Some(_) => Change::Added(r.clone()),
+                    None => Change::Removed(r.clone()),
+                }
+            })
+            .collect();
+        let (delta, report) = self.apply(&writer, &changes)?;
+        finish(writer)?;
+        state::append(&self.files_path, &delta).map_err(|e| vault::io_err(&self.files_path, e))?;
+        // Folders whose entries changed get their new mtime, so that a later check is quiet;
+        // a new folder is recorded with its parents.
+        for r in rels {
+            let mut folder = vault::parent_of(r);
+            loop {
+                if let Some(m) = self.vault.dir_mtime(folder) {
+                    ds.dirs.insert(folder.to_string(), m);
+                }
+                if folder.is_empty() {
+                    break;
+                }
+                folder = vault::parent_of(folder);
+            }
+        }
+        ds.notes =
+            (ds.notes + report.added.len() as u64).saturating_sub(report.removed.len() as u64);
+        self.save_dirs(&ds)?;
+        self.reader.reload()?;
+        Ok(report)
+    }
+
+    /// The notes among these whose file changed or vanished since they were indexed.
+    pub fn stale<'a>(&self, notes: impl IntoIterator<Item = &'a StoredNote>) -> Vec<String> {
+        notes
+            .into_iter()
+            .filter(|n| self.vault.stamp(&n.rel) != Some(n.stamp))
+            .map(|n| n.rel.clone())
+            .collect()
+    }
+
+    /// Whether a full check of every note is due (the vault is checked by folder only and the
+    /// last full check is older than `interval`); if so, it is marked as started now, so that
+    /// one caller runs it.
+    pub fn claim_full_check(&self, full_limit: u64, interval: Duration) -> bool {
+        let Some(mut ds) = DirState::load(&self.dirs_path) else {
+            return false;
+        };
+        let now = state::now_ns();
+        if ds.notes <= full_limit || now.saturating_sub(ds.last_full) < interval.as_nanos() as u64 {
+            return false;
+        }
+        ds.last_full = now;
+        ds.save(&self.dirs_path).is_ok()
+    }
+
+    /// Index the changes; returns the new file states and the report.
+    fn apply(&self, writer: &IndexWriter, changes: &[Change]) -> Result<(Delta, UpdateReport)> {
+        let mut report = UpdateReport::default();
+        let mut delta = Delta::new();
+        let mut to_read = Vec::new();
+        for c in changes {
+            match c {
+                Change::Removed(r) => {
+                    writer.delete_term(self.path_term(r));
+                    delta.push((r.clone(), None));
+                    report.removed.push(r.clone());
+                }
+                Change::Added(r) => {
+                    report.added.push(r.clone());
+                    to_read.push(r.clone());
+                }
+                Change::Changed(r) => {
+                    report.changed.push(r.clone());
+                    to_read.push(r.clone());
+                }
+            }
+        }
+        let (read, warnings) = self.index_files(writer, &to_read, true)?;
+        report.warnings = warnings;
+        // A file that vanished between the walk and the read is a removal.
+        for (r, fs) in &read {
+            if fs.is_none() {
+                report.added.retain(|x| x != r);
+                report.changed.retain(|x| x != r);
+                report.removed.push(r.clone());
+            }
+        }
+        delta.extend(read);
+        Ok((delta, report))
+    }
+
+    /// Read, parse and add these notes (in parallel for large batches).
+    fn index_files(
+        &self,
+        writer: &IndexWriter,
+        rels: &[String],
+        delete_first: bool,
+    ) -> Result<(Delta, Vec<String>)> {
+        let threads = if rels.len() > 256 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8)
+        } else {
+            1
+        };
+        let chunk = rels.len().div_ceil(threads.max(1)).max(1);
+        let results: Vec<Result<Vec<(String, Indexed)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = rels
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || -> Result<_> {
+                        let mut out = Vec::with_capacity(part.len());
+                        for rel in part {
+                            if delete_first {
+                                writer.delete_term(self.path_term(rel));
+                            }
+                            out.push((rel.clone(), self.index_one(writer, rel)?));
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(KbError::InvalidInput("indexing thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut delta = Delta::with_capacity(rels.len());
+        let mut warnings = Vec::new();
+        for part in results {
+            for (rel, outcome) in part? {
+                match outcome {
+                    Some((fs, w)) => {
+                        delta.push((rel, Some(fs)));
+                        warnings.extend(w);
+                    }
+                    None => delta.push((rel, None)),
+                }
+            }
+        }
+        Ok((delta, warnings))
+    }
+
+    /// Index one note; None if it could not be read (gone).
+    fn index_one(&self, writer: &IndexWriter, rel: &str) -> Result<Indexed> {
+        let Some(stamp) = self.vault.stamp(rel) else {
+            return Ok(None);
+        };
+        let (bytes, cut) = match self.vault.read(rel) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Some((
+                    FileState { stamp, hash: 0 },
+                    vec![format!("{rel}: cannot be read ({e}); not indexed")],
+                )))
+            }
+        };
+        let note = Note::parse_bytes(&bytes, vault::stem_of(rel));
+        let mut warnings: Vec<String> = note
+            .warnings
+            .iter()
+            .map(|w| match w.line {
+                Some(l) => format!("{rel}:{l}: {}", w.message),
+                None => format!("{rel}: {}", w.message),
+            })
+            .collect();
+        if cut {
+            warnings.push(format!(
+                "{rel}: larger than {} MiB; only the beginning is indexed",
+                vault::MAX_NOTE_BYTES / (1024 * 1024)
+            ));
+        }
+        writer.add_document(schema::to_document(&self.fields, rel, &note, stamp))?;
+        Ok(Some((
+            FileState {
+                stamp,
+                hash: state::hash(&bytes),
+            },
+            warnings,
+        )))
+    }
+
+    /// Commit the index, then write the whole state (snapshot) and the folder state.
+    fn commit_snapshot(
+        &mut self,
+        writer: IndexWriter,
+        st: &mut State,
+        mut ds: DirState,
+    ) -> Result<()> {
+        finish(writer)?;
+        st.version = SCHEMA_VERSION;
+        st.save(&self.files_path)
+            .map_err(|e| vault::io_err(&self.files_path, e))?;
+        ds.notes = st.files.len() as u64;
+        self.save_dirs(&ds)?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn save_dirs(&self, ds: &DirState) -> Result<()> {
+        let ds = DirState {
+            version: SCHEMA_VERSION,
+            ..ds.clone()
+        };
+        ds.save(&self.dirs_path)
+            .map_err(|e| vault::io_err(&self.dirs_path, e))
+    }
+
+    /// The index writer, waiting while another kb process holds it.
+    fn writer(&self, bulk: bool) -> Result<IndexWriter> {
+        let start = Instant::now();
+        let (threads, heap) = if bulk {
+            let n = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4);
+            (n, 64_000_000 * n)
+        } else {
+            (1, 20_000_000)
+        };
+        loop {
+            match self.index.writer_with_num_threads(threads, heap) {
+                Ok(w) => return Ok(w),
+                Err(tantivy::TantivyError::LockFailure(..)) if start.elapsed() < WRITER_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(tantivy::TantivyError::LockFailure(..)) => return Err(KbError::IndexBusy),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Commit, then let the merges the commit started finish: a short-lived process that exits
+/// with merges pending leaves one more small segment behind at every command, and searches
+/// slow down as they pile up.
+fn finish(mut writer: IndexWriter) -> Result<()> {
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
+
+/// What changed between the state and a scan. The second value is true when racy files were
+/// checked by content and found unchanged (the state should be re-saved so they stop being racy).
+fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
+    let mut changes = Vec::new();
+    let mut racy_clean = false;
+    let mut seen = HashSet::with_capacity(scan.files.len());
+    for f in &scan.files {
+        seen.insert(f.rel.as_str());
+        match st.files.get(&f.rel) {
+            None => changes.push(Change::Added(f.rel.clone())),
+            Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel.clone())),
+            Some(old) if st.is_racy(&f.stamp) => {
+                let same = vault
+                    .read(&f.rel)
+                    .map(|(b, _)| state::hash(&b) == old.hash)
+                    .unwrap_or(false);
+                if same {
+                    racy_clean = true;
+                } else {
+                    changes.push(Change::Changed(f.rel.clone()));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for rel in st.files.keys() {
+        if !seen.contains(rel.as_str()) {
+            changes.push(Change::Removed(rel.clone()));
+        }
+    }
+    (changes, racy_clean)
+}
+
+/// The changes in one folder whose mtime changed: notes created, deleted or renamed directly
+/// in it, and everything in sub-folders that appeared or disappeared.
+fn folder_changes(
+    vault: &Vault,
+    dir: &str,
+    st: &State,
+    dirs: &mut HashMap<String, u64>,
+    changes: &mut Vec<Change>,
+    problems: &mut Vec<String>,
+) {
+    let Some(mtime) = vault.dir_mtime(dir) else {
+        // The folder is gone: so is everything that was under it.
+        let prefix = format!("{dir}/");
+        dirs.retain(|d, _| d != dir && !d.starts_with(&prefix));
+        for rel in st.files.keys() {
+            if rel.starts_with(&prefix) {
+                changes.push(Change::Removed(rel.clone()));
+            }
+        }
+        return;
+    };
+    dirs.insert(dir.to_string(), mtime);
+    let (files, subdirs) = match vault.list_dir(dir) {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(format!("{dir}: {e}, skipped"));
+            return;
+        }
+    };
+    let mut present = HashSet::new();
+    for f in &files {
+        present.insert(f.rel.as_str());
+        match st.files.get(&f.rel) {
+            None => changes.push(Change::Added(f.rel.clone())),
+            Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel.clone())),
+            Some(_) => {}
+        }
+    }
+    for rel in st.files.keys() {
+        if vault::parent_of(rel) == dir && !present.contains(rel.as_str()) {
+            changes.push(Change::Removed(rel.clone()));
+        }
+    }
+    for sub in subdirs {
+        if dirs.contains_key(&sub) {
+            continue; // a known folder is checked by its own mtime
+        }
+        let scan = vault.scan_under(&sub);
+        problems.extend(scan.problems);
+        for d in scan.dirs {
+            dirs.insert(d.rel, d.mtime);
+        }
+        for f in scan.files {
+            match st.files.get(&f.rel) {
+                None => changes.push(Change::Added(f.rel)),
+                Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel)),
+                Some(_) => {}
+            }
+        }
+    }
+}
