@@ -23,13 +23,70 @@ pub struct FileState {
     pub hash: u64,
 }
 
+/// The notes' states, sorted by relative path (binary search, and a merge with a sorted scan
+/// instead of hashing 100,000 paths).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Files(Vec<(String, FileState)>);
+
+impl Files {
+    fn find(&self, rel: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(r, _)| r.as_str().cmp(rel))
+    }
+
+    pub fn get(&self, rel: &str) -> Option<&FileState> {
+        self.find(rel).ok().map(|i| &self.0[i].1)
+    }
+
+    /// How many notes.
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Entries in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FileState)> {
+        self.0.iter().map(|(r, f)| (r.as_str(), f))
+    }
+
+    /// Apply changes: replace or remove in place, then add the new paths and sort once.
+    pub fn apply(&mut self, delta: &Delta) {
+        let mut added = Vec::new();
+        let mut removed = false;
+        for (rel, fs) in delta {
+            match (self.find(rel), fs) {
+                (Ok(i), Some(fs)) => self.0[i].1 = *fs,
+                (Ok(i), None) => {
+                    self.0[i].0.clear();
+                    removed = true;
+                }
+                (Err(_), Some(fs)) => added.push((rel.clone(), *fs)),
+                (Err(_), None) => {}
+            }
+        }
+        if removed {
+            self.0.retain(|(r, _)| !r.is_empty());
+        }
+        if !added.is_empty() {
+            self.0.extend(added);
+            self.0.sort_by(|a, b| a.0.cmp(&b.0));
+            self.0.dedup_by(|later, earlier| {
+                if later.0 == earlier.0 {
+                    earlier.1 = later.1;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     pub version: u32,
     /// When this state was written (ns since the epoch). A file whose mtime is this close to
     /// it may have changed again within the same clock tick, so it is checked by content.
     pub written_at: u64,
-    pub files: HashMap<String, FileState>,
+    pub files: Files,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -74,6 +131,7 @@ impl State {
     pub fn load(path: &Path) -> Option<State> {
         let mut st: State = load(path)?;
         if let Ok(bytes) = std::fs::read(journal_path(path)) {
+            let mut delta = Delta::new();
             let mut rest = bytes.as_slice();
             // Records: u32 little-endian length, then a postcard (rel, Option<FileState>). A
             // torn last record (a crash during the append) ends the replay.
@@ -82,16 +140,13 @@ impl State {
                 let Some(record) = rest.get(4..4 + len) else {
                     break;
                 };
-                let Ok((rel, fs)) = postcard::from_bytes::<(String, Option<FileState>)>(record)
-                else {
+                let Ok(change) = postcard::from_bytes::<(String, Option<FileState>)>(record) else {
                     break;
                 };
-                match fs {
-                    Some(fs) => st.files.insert(rel, fs),
-                    None => st.files.remove(&rel),
-                };
+                delta.push(change);
                 rest = &rest[4 + len..];
             }
+            st.files.apply(&delta);
         }
         Some(st)
     }
@@ -107,12 +162,7 @@ impl State {
     }
 
     pub fn apply(&mut self, delta: &Delta) {
-        for (rel, fs) in delta {
-            match fs {
-                Some(fs) => self.files.insert(rel.clone(), *fs),
-                None => self.files.remove(rel),
-            };
-        }
+        self.files.apply(delta);
     }
 
     /// Whether a file with this stamp may have changed without its stamp showing it.
@@ -159,4 +209,57 @@ pub fn now_ns() -> u64 {
 
 pub fn hash(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs(m: u64) -> Option<FileState> {
+        Some(FileState {
+            stamp: Stamp { mtime: m, size: m },
+            hash: m,
+        })
+    }
+
+    #[test]
+    fn files_stay_sorted_through_changes() {
+        let mut f = Files::default();
+        f.apply(&vec![
+            ("b".into(), fs(1)),
+            ("a".into(), fs(2)),
+            ("c".into(), fs(3)),
+        ]);
+        f.apply(&vec![
+            ("b".into(), None),
+            ("a".into(), fs(4)),
+            ("d".into(), fs(5)),
+            ("d".into(), fs(6)),
+        ]);
+        let got: Vec<(&str, u64)> = f.iter().map(|(r, s)| (r, s.hash)).collect();
+        assert_eq!(got, vec![("a", 4), ("c", 3), ("d", 6)]);
+        assert!(f.get("c").is_some() && f.get("b").is_none());
+        assert_eq!(f.count(), 3);
+    }
+
+    #[test]
+    fn the_journal_replays_over_the_snapshot_and_a_torn_record_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("files.bin");
+        let mut st = State::default();
+        st.apply(&vec![("a".into(), fs(1)), ("b".into(), fs(2))]);
+        st.save(&p).unwrap();
+        append(&p, &vec![("a".into(), None), ("c".into(), fs(3))]).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal_path(&p))
+            .unwrap();
+        std::io::Write::write_all(&mut f, &[200, 0, 0, 0, 1, 2]).unwrap();
+        let st = State::load(&p).unwrap();
+        let got: Vec<&str> = st.files.iter().map(|(r, _)| r).collect();
+        assert_eq!(got, vec!["b", "c"]);
+        let mut st = st;
+        st.save(&p).unwrap();
+        assert_eq!(journal_len(&p), 0);
+    }
 }

@@ -54,13 +54,12 @@ impl NoteIndex {
         let rels: Vec<String> = scan.files.iter().map(|f| f.rel.clone()).collect();
         let (delta, warnings) = idx.index_files(&writer, &rels, false)?;
         let mut st = State::default();
-        st.apply(&delta);
         let ds = DirState {
             dirs: scan.dirs.into_iter().map(|d| (d.rel, d.mtime)).collect(),
             last_full: state::now_ns(),
             ..DirState::default()
         };
-        idx.commit_snapshot(writer, &mut st, ds)?;
+        idx.commit_state(writer, &mut st, &delta, ds, true)?;
         let mut report = UpdateReport {
             rebuilt: true,
             warnings,
@@ -90,8 +89,7 @@ impl NoteIndex {
         let (changes, racy_clean) = diff(&self.vault, &st, &scan);
         let new_dirs: HashMap<String, u64> =
             scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
-        let journal = state::journal_len(&self.files_path) > 0;
-        if changes.is_empty() && new_dirs == ds.dirs && !racy_clean && !journal {
+        if changes.is_empty() && new_dirs == ds.dirs && !racy_clean {
             // Nothing changed: only remember that the full check ran.
             let ds = DirState {
                 last_full: started,
@@ -108,13 +106,13 @@ impl NoteIndex {
         let mut st = State::load(&self.files_path).unwrap_or(st);
         let (changes, _) = diff(&self.vault, &st, &scan);
         let (delta, mut report) = self.apply(&writer, &changes)?;
-        st.apply(&delta);
         let ds = DirState {
             dirs: new_dirs,
             last_full: started,
             ..ds
         };
-        self.commit_snapshot(writer, &mut st, ds)?;
+        // Racy files found clean: a new snapshot moves the racy window past them.
+        self.commit_state(writer, &mut st, &delta, ds, racy_clean)?;
         report.warnings.extend(scan.problems);
         Ok(report)
     }
@@ -157,10 +155,9 @@ impl NoteIndex {
             );
         }
         let (delta, mut report) = self.apply(&writer, &changes)?;
-        st.apply(&delta);
         report.warnings.extend(problems);
         let ds = DirState { dirs, ..ds };
-        self.commit_snapshot(writer, &mut st, ds)?;
+        self.commit_state(writer, &mut st, &delta, ds, false)?;
         Ok(report)
     }
 
@@ -363,18 +360,28 @@ impl NoteIndex {
         )))
     }
 
-    /// Commit the index, then write the whole state (snapshot) and the folder state.
-    fn commit_snapshot(
+    /// Commit the index, then record the new file states: appended to the journal when they
+    /// are few (rewriting megabytes of snapshot for one note is what made a check slow), else
+    /// (or when `snapshot`) as a new snapshot that absorbs the journal.
+    fn commit_state(
         &mut self,
         writer: IndexWriter,
         st: &mut State,
+        delta: &Delta,
         mut ds: DirState,
+        snapshot: bool,
     ) -> Result<()> {
         finish(writer)?;
-        st.version = SCHEMA_VERSION;
-        st.save(&self.files_path)
-            .map_err(|e| vault::io_err(&self.files_path, e))?;
-        ds.notes = st.files.len() as u64;
+        st.apply(delta);
+        let journal = state::journal_len(&self.files_path);
+        if snapshot || delta.len() > 1_000 || journal > JOURNAL_LIMIT {
+            st.version = SCHEMA_VERSION;
+            st.save(&self.files_path)
+        } else {
+            state::append(&self.files_path, delta)
+        }
+        .map_err(|e| vault::io_err(&self.files_path, e))?;
+        ds.notes = st.files.count() as u64;
         self.save_dirs(&ds)?;
         self.reader.reload()?;
         Ok(())
@@ -422,36 +429,36 @@ fn finish(mut writer: IndexWriter) -> Result<()> {
     Ok(())
 }
 
-/// What changed between the state and a scan. The second value is true when racy files were
-/// checked by content and found unchanged (the state should be re-saved so they stop being racy).
+/// What changed between the state and a scan (both sorted by path: one merge). The second
+/// value is true when racy files were checked by content and found unchanged (the state
+/// should be re-saved so that they stop being racy).
 fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
     let mut changes = Vec::new();
     let mut racy_clean = false;
-    let mut seen = HashSet::with_capacity(scan.files.len());
+    let mut known = st.files.iter().peekable();
     for f in &scan.files {
-        seen.insert(f.rel.as_str());
-        match st.files.get(&f.rel) {
-            None => changes.push(Change::Added(f.rel.clone())),
-            Some(old) if old.stamp != f.stamp => changes.push(Change::Changed(f.rel.clone())),
-            Some(old) if st.is_racy(&f.stamp) => {
-                let same = vault
-                    .read(&f.rel)
-                    .map(|(b, _)| state::hash(&b) == old.hash)
-                    .unwrap_or(false);
-                if same {
-                    racy_clean = true;
-                } else {
-                    changes.push(Change::Changed(f.rel.clone()));
-                }
+        while let Some((rel, _)) = known.next_if(|(rel, _)| *rel < f.rel.as_str()) {
+            changes.push(Change::Removed(rel.to_string()));
+        }
+        let Some((_, old)) = known.next_if(|(rel, _)| *rel == f.rel.as_str()) else {
+            changes.push(Change::Added(f.rel.clone()));
+            continue;
+        };
+        if old.stamp != f.stamp {
+            changes.push(Change::Changed(f.rel.clone()));
+        } else if st.is_racy(&f.stamp) {
+            let same = vault
+                .read(&f.rel)
+                .map(|(b, _)| state::hash(&b) == old.hash)
+                .unwrap_or(false);
+            if same {
+                racy_clean = true;
+            } else {
+                changes.push(Change::Changed(f.rel.clone()));
             }
-            Some(_) => {}
         }
     }
-    for rel in st.files.keys() {
-        if !seen.contains(rel.as_str()) {
-            changes.push(Change::Removed(rel.clone()));
-        }
-    }
+    changes.extend(known.map(|(rel, _)| Change::Removed(rel.to_string())));
     (changes, racy_clean)
 }
 
@@ -469,9 +476,9 @@ fn folder_changes(
         // The folder is gone: so is everything that was under it.
         let prefix = format!("{dir}/");
         dirs.retain(|d, _| d != dir && !d.starts_with(&prefix));
-        for rel in st.files.keys() {
+        for (rel, _) in st.files.iter() {
             if rel.starts_with(&prefix) {
-                changes.push(Change::Removed(rel.clone()));
+                changes.push(Change::Removed(rel.to_string()));
             }
         }
         return;
@@ -493,9 +500,9 @@ fn folder_changes(
             Some(_) => {}
         }
     }
-    for rel in st.files.keys() {
-        if vault::parent_of(rel) == dir && !present.contains(rel.as_str()) {
-            changes.push(Change::Removed(rel.clone()));
+    for (rel, _) in st.files.iter() {
+        if vault::parent_of(rel) == dir && !present.contains(rel) {
+            changes.push(Change::Removed(rel.to_string()));
         }
     }
     for sub in subdirs {
