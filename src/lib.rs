@@ -16,6 +16,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod git;
 pub mod index;
+pub mod matcher;
 pub mod normalize;
 pub mod note;
 pub mod output;

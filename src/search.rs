@@ -256,8 +256,8 @@ impl<'a> TokenWeights<'a> {
     }
 
     fn weight(&self, token: &str) -> f32 {
-        if token.starts_with('<') && token.ends_with('>') {
-            return 0.5;
+        if normalize::is_placeholder(token) {
+            return normalize::PLACEHOLDER_WEIGHT;
         }
         if let Some(w) = self.cache.borrow().get(token) {
             return *w;
@@ -266,7 +266,7 @@ impl<'a> TokenWeights<'a> {
             .searcher
             .doc_freq(&Term::from_field_text(self.field, token))
             .unwrap_or(0) as f32;
-        let w = (1.0 + self.n / (df + 1.0)).ln().max(0.1);
+        let w = normalize::idf(self.n, df);
         self.cache.borrow_mut().insert(token.to_string(), w);
         w
     }
@@ -291,7 +291,7 @@ fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut
         let line_weight = if line.is_error { 1.0 } else { 0.8 };
         for key in &note.errkeys {
             let e: Vec<&str> = key.split(' ').collect();
-            let s = similarity(&q, &e, weights) * line_weight;
+            let s = normalize::similarity(&q, &e, |t| weights.weight(t)) * line_weight;
             if s > best {
                 best = s;
                 ex.matched_error = Some(key.clone());
@@ -300,49 +300,6 @@ fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut
         }
     }
     ex.error_similarity = best;
-}
-
-/// Similarity of two normalised token sequences in 0..1: idf-weighted Dice of the tokens
-/// (70%) and Dice of adjacent pairs (30%, rewards the same order).
-fn similarity(q: &[&str], e: &[&str], w: &TokenWeights) -> f32 {
-    if q.is_empty() || e.is_empty() {
-        return 0.0;
-    }
-    let mut counts: HashMap<&str, (u32, u32)> = HashMap::new();
-    for t in q {
-        counts.entry(t).or_default().0 += 1;
-    }
-    for t in e {
-        counts.entry(t).or_default().1 += 1;
-    }
-    let (mut shared, mut total) = (0.0f32, 0.0f32);
-    for (t, (a, b)) in &counts {
-        let wt = w.weight(t);
-        shared += 2.0 * (*a.min(b)) as f32 * wt;
-        total += (*a + *b) as f32 * wt;
-    }
-    let uni = if total > 0.0 { shared / total } else { 0.0 };
-    let pairs = |s: &[&str]| -> HashMap<(String, String), u32> {
-        let mut m = HashMap::new();
-        for win in s.windows(2) {
-            *m.entry((win[0].to_string(), win[1].to_string()))
-                .or_insert(0) += 1;
-        }
-        m
-    };
-    let (pq, pe) = (pairs(q), pairs(e));
-    let nq: u32 = pq.values().sum();
-    let ne: u32 = pe.values().sum();
-    let bi = if nq + ne == 0 {
-        uni
-    } else {
-        let common: u32 = pq
-            .iter()
-            .map(|(k, a)| (*a).min(*pe.get(k).unwrap_or(&0)))
-            .sum();
-        2.0 * common as f32 / (nq + ne) as f32
-    };
-    0.7 * uni + 0.3 * bi
 }
 
 /// The words of the query as the index's text analyzer sees them, for snippet highlighting.

@@ -1,15 +1,14 @@
 //! `kb scan [FILE|-]`: which lines of a log match known fixes, grouped by note.
 //!
-//! The log is read line by line (bounded memory whatever its size). Each line is normalised;
-//! lines with the same constant parts are looked up once (a bounded cache), so a log of many
-//! repetitions of a few messages costs a few searches.
+//! The log is read line by line (bounded memory whatever its size). Each line is normalised
+//! and matched against every recorded error held in memory ([`Matcher`]); lines with the same
+//! constant parts are matched once (a bounded cache).
 
 use super::Context;
 use crate::cli::ScanArgs;
-use crate::index::NoteIndex;
 use crate::normalize;
 use crate::output::{self, paint};
-use crate::search::{self, SearchRequest};
+use crate::matcher::{Matcher, Scratch};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -54,7 +53,8 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
         }
     };
     let progress = !ctx.quiet && std::io::stderr().is_terminal();
-    let report = scan(&idx, input, total, args.threshold, progress)?;
+    let matcher = Matcher::build(&idx)?;
+    let report = scan(&matcher, input, total, args.threshold, progress)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
 }
 
 fn scan(
-    idx: &NoteIndex,
+    matcher: &Matcher,
     input: Box<dyn Read>,
     total: Option<u64>,
     threshold: f32,
@@ -75,8 +75,9 @@ fn scan(
 ) -> Result<Report> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut cache: HashMap<String, Option<usize>> = HashMap::new();
+    let mut scratch = Scratch::default();
     let mut groups: Vec<Group> = Vec::new();
-    let mut by_rel: HashMap<String, usize> = HashMap::new();
+    let mut by_note: HashMap<usize, usize> = HashMap::new();
     let mut buf = Vec::with_capacity(1024);
     let (mut lines, mut matched, mut bytes) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
@@ -88,6 +89,19 @@ fn scan(
         }
         lines += 1;
         bytes += n as u64;
+        if progress && lines % 4096 == 0 && last_progress.elapsed() > Duration::from_millis(250) {
+            last_progress = Instant::now();
+            let pct = total
+                .map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64))
+                .unwrap_or_default();
+            eprint!(
+                "\rkb: scanned {lines} lines, {} MB{pct}, {matched} matched   ",
+                bytes / 1_000_000
+            );
+        }
+        if matcher.is_empty() {
+            continue;
+        }
         buf.truncate(MAX_LINE);
         let raw = String::from_utf8_lossy(&buf);
         let line = normalize::strip_log_prefix(raw.trim_end());
@@ -106,37 +120,36 @@ fn scan(
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();
                 }
-                let v = lookup(idx, line, threshold, &mut groups, &mut by_rel)?;
+                let v = matcher
+                    .best(&tokens, &mut scratch)
+                    .filter(|(_, sim)| *sim >= threshold)
+                    .map(|(note, _)| note);
                 cache.insert(key, v);
                 v
             }
         };
-        if let Some(g) = found {
-            let group = &mut groups[g];
-            if group.lines == 0 {
-                group.first_line = lines;
-                group.sample = output::one_line(raw.trim_end());
-            }
-            group.lines += 1;
-            group.last_line = lines;
-            matched += 1;
-        }
-        if progress && last_progress.elapsed() > Duration::from_millis(250) {
-            last_progress = Instant::now();
-            let pct = total
-                .map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64))
-                .unwrap_or_default();
-            eprint!(
-                "\rkb: scanned {} lines, {} MB{pct}, {matched} matched   ",
-                lines,
-                bytes / 1_000_000
-            );
-        }
+        let Some(note) = found else { continue };
+        let g = *by_note.entry(note).or_insert_with(|| {
+            let n = matcher.note(note);
+            groups.push(Group {
+                id: crate::vault::id_of(&n.rel).to_string(),
+                path: n.rel.clone(),
+                title: n.title.clone(),
+                lines: 0,
+                first_line: lines,
+                last_line: lines,
+                sample: output::one_line(raw.trim_end()),
+            });
+            groups.len() - 1
+        });
+        let group = &mut groups[g];
+        group.lines += 1;
+        group.last_line = lines;
+        matched += 1;
     }
     if progress {
-        eprint!("\r{:60}\r", "");
+        eprint!("\r{:70}\r", "");
     }
-    groups.retain(|g| g.lines > 0);
     groups.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.first_line.cmp(&b.first_line)));
     Ok(Report {
         lines,
@@ -144,41 +157,6 @@ fn scan(
         unmatched: lines - matched,
         notes: groups,
     })
-}
-
-/// The group of the note whose recorded error this line matches, if any.
-fn lookup(
-    idx: &NoteIndex,
-    line: &str,
-    threshold: f32,
-    groups: &mut Vec<Group>,
-    by_rel: &mut HashMap<String, usize>,
-) -> Result<Option<usize>> {
-    let req = SearchRequest {
-        text: line.to_string(),
-        limit: 1,
-        tags: Vec::new(),
-    };
-    let Some(hit) = search::search(idx, &req)?.into_iter().next() else {
-        return Ok(None);
-    };
-    if hit.explanation.error_similarity < threshold {
-        return Ok(None);
-    }
-    let rel = hit.note.rel.clone();
-    let g = *by_rel.entry(rel.clone()).or_insert_with(|| {
-        groups.push(Group {
-            id: hit.note.id().to_string(),
-            path: rel,
-            title: hit.note.title.clone(),
-            lines: 0,
-            first_line: 0,
-            last_line: 0,
-            sample: String::new(),
-        });
-        groups.len() - 1
-    });
-    Ok(Some(g))
 }
 
 fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()> {

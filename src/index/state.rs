@@ -99,9 +99,13 @@ pub struct DirState {
     pub last_full: u64,
 }
 
-/// Files modified less than this before the state was written are re-checked by content
-/// (file systems with coarse timestamps cannot tell two writes in one tick apart).
+/// Files modified less than this before the state was written are re-checked by content: a
+/// file system with whole-second timestamps (FAT has two seconds) cannot tell two writes in
+/// one tick apart...
 pub const RACY_NS: u64 = 2_000_000_000;
+/// ...while one with sub-second timestamps (any mtime with a fraction of a second) only within
+/// its clock tick (a few milliseconds on Linux, which stamps files with a coarse clock).
+pub const RACY_FINE_NS: u64 = 50_000_000;
 
 fn load<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
@@ -167,7 +171,12 @@ impl State {
 
     /// Whether a file with this stamp may have changed without its stamp showing it.
     pub fn is_racy(&self, stamp: &Stamp) -> bool {
-        stamp.mtime.saturating_add(RACY_NS) >= self.written_at
+        let window = if stamp.mtime % 1_000_000_000 == 0 {
+            RACY_NS
+        } else {
+            RACY_FINE_NS
+        };
+        stamp.mtime.saturating_add(window) >= self.written_at
     }
 }
 

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""kb benchmark: whole-process timings on generated vaults, written to bench/RESULTS.md.
+
+Usage: bench/run.sh [--quick] [--work DIR]
+
+For each size (1,000, 10,000 and 100,000 notes; --quick: 1,000 and 10,000) it generates a vault
+with ../shared/bench/gen_corpus.py (and its queries), commits it to git, and measures with
+hyperfine and /usr/bin/time -v, on a warm page cache:
+  - kb search end to end (p50, p95 over sampled generated queries), and rg -i -F for the same
+    text over the same vault in the same run (kb/rg speed ratio);
+  - kb index --rebuild, and kb index after one note changed in place (full check); and the
+    next search after one note was saved by an editor (write to a temporary file, rename);
+  - kb add and kb link, each with its git commit;
+  - peak memory of a search and of a rebuild; index size next to the notes' size;
+  - recall@1 of the generated queries (../shared/eval/run_eval.py);
+and, on the largest vault, kb scan of a generated 100 MB log (throughput, peak memory).
+Nothing here is typed by hand: RESULTS.md is rewritten by every run.
+"""
+import argparse, datetime, json, os, random, re, shlex, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+KB = os.path.join(ROOT, "target", "release", "kb")
+GIT_ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_NAME="kb bench", GIT_AUTHOR_EMAIL="bench@example.com",
+               GIT_COMMITTER_NAME="kb bench", GIT_COMMITTER_EMAIL="bench@example.com")
+SEARCH_SAMPLE = 40
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, env=GIT_ENV, **kw)
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def hyperfine(commands, runs, warmup=0, prepare=None, ignore_failure=False):
+    """Per-command lists of wall times (seconds), from hyperfine's JSON export."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    cmd = ["hyperfine", "-N", "--style", "none", "--runs", str(runs), "--warmup", str(warmup),
+           "--export-json", out]
+    if prepare:
+        cmd += ["--prepare", prepare]
+    if ignore_failure:
+        cmd += ["-i"]
+    run(cmd + commands, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        data = json.load(f)
+    os.unlink(out)
+    return [r["times"] for r in data["results"]]
+
+
+def time_v(cmd):
+    """(wall seconds, peak RSS in MB) of one run, from /usr/bin/time -v."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=GIT_ENV, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    wall = rss = None
+    for line in p.stderr.splitlines():
+        line = line.strip()
+        if line.startswith("Elapsed (wall clock) time"):
+            parts = line.rsplit(" ", 1)[1].split(":")
+            wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(parts)))
+        elif line.startswith("Maximum resident set size"):
+            rss = int(line.rsplit(" ", 1)[1]) / 1024
+    return wall, rss
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def q(cmd):
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
+def tree_bytes(path, skip_hidden=True):
+    total = 0
+    for d, dirs, files in os.walk(path):
+        if skip_hidden:
+            dirs[:] = [x for x in dirs if not x.startswith(".")]
+        for f in files:
+            if not skip_hidden or f.endswith(".md"):
+                total += os.path.getsize(os.path.join(d, f))
+    return total
+
+
+def prepare_vault(work, n):
+    vault = os.path.join(work, "vault-%d" % n)
+    queries = os.path.join(work, "queries-%d.jsonl" % n)
+    marker = os.path.join(work, "vault-%d.ready" % n)
+    if not os.path.exists(marker):
+        shutil.rmtree(vault, ignore_errors=True)
+        log("generating %d notes" % n)
+        run([sys.executable, os.path.join(SHARED, "bench", "gen_corpus.py"), vault, str(n), "--queries", queries],
+            stdout=subprocess.DEVNULL)
+        with open(os.path.join(vault, ".gitignore"), "w") as f:
+            f.write("/.kb/\n")
+        run(["git", "init", "-q", vault])
+        run(["git", "-C", vault, "add", "-A"])
+        run(["git", "-C", vault, "commit", "-qm", "generated corpus"])
+        open(marker, "w").close()
+    # Back to the generated state: drop notes added by an earlier run.
+    run(["git", "-C", vault, "reset", "-q", "--hard"])
+    run(["git", "-C", vault, "clean", "-fdq"])
+    return vault, queries
+
+
+def rewrite(path, text):
+    """Save like an editor: a temporary file in the same folder, then rename."""
+    tmp = path + ".tmp~"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def measure_size(n, work, rng):
+    vault, queries = prepare_vault(work, n)
+    rows = [json.loads(l) for l in open(queries)]
+    sample = rng.sample(rows, min(SEARCH_SAMPLE, len(rows)))
+    r = {"notes": n}
+    kbv = [KB, "--dir", vault, "-q"]
+
+    log("%d: full index" % n)
+    builds = [time_v(kbv + ["index", "--rebuild"]) for _ in range(1 if n >= 100000 else 3)]
+    r["rebuild_s"] = statistics.median(b[0] for b in builds)
+    r["rebuild_rss_mb"] = max(b[1] for b in builds)
+    r["index_mb"] = tree_bytes(os.path.join(vault, ".kb", "index"), skip_hidden=False) / 1e6
+    r["notes_mb"] = tree_bytes(vault) / 1e6
+
+    log("%d: search" % n)
+    cmds = [q(kbv + ["search", "--json", "--limit", "5", "--", row["query"]]) for row in sample]
+    times = [t for ts in hyperfine(cmds, runs=5, warmup=1, ignore_failure=True) for t in ts]
+    r["search_p50_ms"] = pct(times, 0.5) * 1000
+    r["search_p95_ms"] = pct(times, 0.95) * 1000
+    r["search_rss_mb"] = max(time_v(kbv + ["search", "--", row["query"]])[1] for row in sample[:3])
+
+    log("%d: rg" % n)
+    rg_cmds = [q(["rg", "-i", "-F", "-l", "--", row["query"], vault]) for row in sample[:10]]
+    rg_times = [t for ts in hyperfine(rg_cmds, runs=3, warmup=1, ignore_failure=True) for t in ts]
+    r["rg_p50_ms"] = pct(rg_times, 0.5) * 1000
+    r["speedup_vs_rg"] = r["rg_p50_ms"] / r["search_p50_ms"]
+
+    log("%d: incremental" % n)
+    first = sample[0]["expect"][0]
+    note_path = None
+    for d, _, files in os.walk(vault):
+        if first + ".md" in files:
+            note_path = os.path.join(d, first + ".md")
+            break
+    note_id = os.path.relpath(note_path, vault)[:-3]
+    touch = q([sys.executable, "-c", "import sys; open(sys.argv[1], 'a').write('edited in place\\n')", note_path])
+    inc = hyperfine([q(kbv + ["index"])], runs=10, warmup=0, prepare=touch)[0]
+    r["incremental_full_check_ms"] = statistics.median(inc) * 1000
+    saver = q([sys.executable, "-c",
+               "import os,sys; p=sys.argv[1]; t=open(p).read()+'saved by an editor\\n'; "
+               "open(p+'.tmp~','w').write(t); os.replace(p+'.tmp~',p)", note_path])
+    inc2 = hyperfine([q(kbv + ["search", "--limit", "1", "--", "printer"])], runs=10, prepare=saver,
+                     ignore_failure=True)[0]
+    r["incremental_editor_save_search_ms"] = statistics.median(inc2) * 1000
+
+    log("%d: add and link" % n)
+    add = hyperfine([q(kbv + ["add", "--yes", "--title", "Benchmark note", "--error",
+                              "Benchmark error while syncing", "--fix", "Restart it."])], runs=10)[0]
+    r["add_ms"] = statistics.median(add) * 1000
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+    link_cmds = [q(kbv + ["link", "Benchmark variant %s appeared after the update" % w, note_id]) for w in words]
+    link = [t for ts in hyperfine(link_cmds, runs=1) for t in ts]
+    r["link_ms"] = statistics.median(link) * 1000
+
+    log("%d: recall" % n)
+    run(kbv + ["index"])
+    p = subprocess.run([sys.executable, os.path.join(SHARED, "eval", "run_eval.py"), KB, vault, queries],
+                       env=GIT_ENV, capture_output=True, text=True, check=True)
+    last = p.stdout.strip().splitlines()[-1]
+    r["recall_line"] = last
+    r["recall_at_1"] = float(re.search(r"recall@1 ([0-9.]+)", last).group(1))
+    run(["git", "-C", vault, "reset", "-q", "--hard"])
+    run(["git", "-C", vault, "clean", "-fdq"])
+    return r, vault, queries
+
+
+NOISE = [
+    "systemd[1]: Started Session {n} of user {u}.",
+    "systemd[1]: Starting Daily apt download activities...",
+    "CRON[{pid}]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)",
+    "kernel: [{n}.{n}] usb 1-{d}: new high-speed USB device number {d} using xhci_hcd",
+    "NetworkManager[{pid}]: <info>  [{n}.{n}] dhcp4 (wlan0): state changed bound -> bound",
+    "sshd[{pid}]: Accepted publickey for {u} from 10.{d}.{d}.{d} port {n} ssh2",
+    "dockerd[{pid}]: time=\"2026-11-23T10:{d}{d}:00Z\" level=info msg=\"Container {h} started\"",
+    "app[{pid}]: GET /api/v1/items/{n} 200 {n}ms",
+    "smartd[{pid}]: Device: /dev/sda [SAT], SMART Usage Attribute: 194 Temperature_Celsius changed from {d}{d} to {d}{d}",
+    "chronyd[{pid}]: Selected source 10.0.{d}.{d} (ntp{d}.example.net)",
+]
+
+
+def make_log(path, queries, size, rng):
+    """A syslog-like file of `size` bytes: 20% of the lines carry errors recorded in the vault's
+    notes with other variable parts (the generated queries), the rest is routine noise."""
+    errors = [json.loads(l)["query"] for l in open(queries)]
+    users = ["alice", "bob", "jsmith", "svc_backup"]
+    written = 0
+    with open(path, "w") as f:
+        while written < size:
+            ts = "Nov 23 %02d:%02d:%02d host-%02d " % (rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59), rng.randint(1, 40))
+            if rng.random() < 0.2:
+                line = ts + "svc[%d]: %s\n" % (rng.randint(100, 65000), rng.choice(errors))
+            else:
+                line = ts + rng.choice(NOISE).format(n=rng.randint(1, 99999), u=rng.choice(users), pid=rng.randint(100, 65000),
+                                                     d=rng.randint(0, 9), h="%012x" % rng.getrandbits(48)) + "\n"
+            f.write(line)
+            written += len(line)
+
+
+def measure_scan(vault, queries, work, rng):
+    n = os.path.basename(vault).split("-")[-1]
+    path = os.path.join(work, "scan-100MB-%s.log" % n)
+    size = 100 * 1000 * 1000
+    if not os.path.exists(path) or os.path.getsize(path) < size:
+        log("generating a 100 MB log")
+        make_log(path, queries, size, rng)
+    log("scan")
+    wall, rss = time_v([KB, "--dir", vault, "-q", "scan", "--json", path])
+    p = subprocess.run([KB, "--dir", vault, "-q", "scan", "--json", path], capture_output=True, text=True)
+    report = json.loads(p.stdout)
+    error_lines = sum(1 for l in open(path) if " svc[" in l)
+    mb = os.path.getsize(path) / 1e6
+    return {"scan_s": wall, "scan_rss_mb": rss, "scan_mb": mb, "scan_mb_per_s": mb / wall,
+            "scan_lines": report["lines"], "scan_matched": report["matched"], "scan_error_lines": error_lines}
+
+
+def fmt(v, unit=""):
+    if isinstance(v, float):
+        return ("%.3f" % v if v < 1 else "%.1f" % v) + unit
+    return str(v) + unit
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="1,000 and 10,000 notes only")
+    ap.add_argument("--work", default=os.environ.get("KB_BENCH_DIR", "/tmp/kb-bench"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    a = ap.parse_args()
+    for tool in ("hyperfine", "rg", "git", "/usr/bin/time"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is missing (Debian: apt-get install hyperfine ripgrep git time)" % tool)
+    os.makedirs(a.work, exist_ok=True)
+    started = time.time()
+    log("building kb (release)")
+    run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    sizes = [1000, 10000] if a.quick else [1000, 10000, 100000]
+    rng = random.Random(5)
+    results, vault, queries = [], None, None
+    for n in sizes:
+        r, vault, queries = measure_size(n, a.work, rng)
+        results.append(r)
+    scan = measure_scan(vault, queries, a.work, rng)
+    write_results(a, results, scan, time.time() - started)
+
+
+def write_results(a, results, scan, elapsed):
+    by = {r["notes"]: r for r in results}
+    small, largest = results[0], results[-1]
+    big = by.get(100000)
+    ten = by.get(10000)
+    targets = []
+
+    def target(name, ok, measured):
+        targets.append((name, "met" if ok else "NOT met", measured))
+
+    if ten:
+        target("search p50 <= 10 ms at 10,000 notes", ten["search_p50_ms"] <= 10, fmt(ten["search_p50_ms"], " ms"))
+    if big:
+        target("search p50 <= 15 ms at 100,000 notes", big["search_p50_ms"] <= 15, fmt(big["search_p50_ms"], " ms"))
+    for r in results:
+        target("search p95 <= 2 x p50 at %d notes" % r["notes"], r["search_p95_ms"] <= 2 * r["search_p50_ms"],
+               "%s / %s ms" % (fmt(r["search_p95_ms"]), fmt(r["search_p50_ms"])))
+    if big:
+        target("search >= 20x faster than rg at 100,000 notes", big["speedup_vs_rg"] >= 20, fmt(big["speedup_vs_rg"], "x"))
+        target("search at 100,000 <= 3 x search at 1,000", big["search_p50_ms"] <= 3 * small["search_p50_ms"],
+               "%s x" % fmt(big["search_p50_ms"] / small["search_p50_ms"]))
+        target("full index of 100,000 notes <= 10 s", big["rebuild_s"] <= 10, fmt(big["rebuild_s"], " s"))
+    target("incremental update after one changed note <= 100 ms (kb index, full check, %d notes)" % largest["notes"],
+           largest["incremental_full_check_ms"] <= 100, fmt(largest["incremental_full_check_ms"], " ms"))
+    target("incremental update after one note saved by an editor, with the search (%d notes)" % largest["notes"],
+           largest["incremental_editor_save_search_ms"] <= 100, fmt(largest["incremental_editor_save_search_ms"], " ms"))
+    target("kb add with commit <= 150 ms (%d notes)" % largest["notes"], largest["add_ms"] <= 150, fmt(largest["add_ms"], " ms"))
+    target("kb link with commit <= 150 ms (%d notes)" % largest["notes"], largest["link_ms"] <= 150, fmt(largest["link_ms"], " ms"))
+    target("kb scan of 100 MB <= 10 s", scan["scan_s"] <= 10, fmt(scan["scan_s"], " s"))
+    target("kb scan peak memory <= 200 MB", scan["scan_rss_mb"] <= 200, fmt(scan["scan_rss_mb"], " MB"))
+    for r in results:
+        target("search peak memory <= 50 MB at %d notes" % r["notes"], r["search_rss_mb"] <= 50, fmt(r["search_rss_mb"], " MB"))
+        target("index size <= 60%% of the notes' text at %d notes" % r["notes"], r["index_mb"] <= 0.6 * r["notes_mb"],
+               "%.0f%%" % (100 * r["index_mb"] / r["notes_mb"]))
+        target("generated-query recall@1 >= 0.99 at %d notes" % r["notes"], r["recall_at_1"] >= 0.99, fmt(r["recall_at_1"]))
+
+    cpu = ""
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except Exception:
+        pass
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rows = [
+        ("notes", "notes", ""),
+        ("notes' text (MB)", "notes_mb", ""),
+        ("index on disk (MB)", "index_mb", ""),
+        ("kb search p50 (ms)", "search_p50_ms", ""),
+        ("kb search p95 (ms)", "search_p95_ms", ""),
+        ("rg -i -F p50 (ms)", "rg_p50_ms", ""),
+        ("kb speed-up over rg", "speedup_vs_rg", ""),
+        ("kb search peak RSS (MB)", "search_rss_mb", ""),
+        ("kb index --rebuild (s)", "rebuild_s", ""),
+        ("rebuild peak RSS (MB)", "rebuild_rss_mb", ""),
+        ("kb index after one note edited in place (ms)", "incremental_full_check_ms", ""),
+        ("kb search after one note saved by an editor (ms)", "incremental_editor_save_search_ms", ""),
+        ("kb add, with commit (ms)", "add_ms", ""),
+        ("kb link, with commit (ms)", "link_ms", ""),
+        ("generated-query recall@1", "recall_at_1", ""),
+    ]
+    lines = ["# kb benchmark results", "",
+             "Written by `bench/run.sh%s` on %s; do not edit by hand." % (" --quick" if a.quick else "", datetime.date.today().isoformat()), "",
+             "- machine: %d cores (%s), kb %s" % (os.cpu_count(), cpu or "unknown CPU", commit),
+             "- whole processes, warm page cache; search: %d sampled generated queries x 5 runs each" % SEARCH_SAMPLE,
+             "- run time: %.0f s" % elapsed, "",
+             "| measure | " + " | ".join("%d notes" % r["notes"] for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for label, key, unit in rows:
+        lines.append("| %s | %s |" % (label, " | ".join(fmt(r[key]) for r in results)))
+    lines += ["", "Scan of a generated %.0f MB log (%d-note vault): %s s, %s MB/s, peak RSS %s MB; %d lines, "
+              "%d of the %d lines that carry a recorded error (with other variable parts) matched, "
+              "%d lines matched in all." % (
+        scan["scan_mb"], largest["notes"], fmt(scan["scan_s"]), fmt(scan["scan_mb_per_s"]), fmt(scan["scan_rss_mb"]),
+        scan["scan_lines"], min(scan["scan_matched"], scan["scan_error_lines"]), scan["scan_error_lines"], scan["scan_matched"]), ""]
+    lines += ["Recall lines as printed by run_eval.py:", ""]
+    lines += ["- %d notes: `%s`" % (r["notes"], r["recall_line"]) for r in results]
+    lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
+    lines += ["| %s | %s | %s |" % (name, measured, ok) for name, ok, measured in targets]
+    text = "\n".join(lines) + "\n"
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Benchmark kb on generated vaults; writes bench/RESULTS.md. See bench/bench.py.
+#   bench/run.sh           1,000, 10,000 and 100,000 notes (about 10 minutes on 2 cores)
+#   bench/run.sh --quick   1,000 and 10,000 notes (under 5 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+fi
+exec python3 bench/bench.py "$@"

@@ -1,0 +1,179 @@
+//! Matching many lines against every recorded error at once, for `kb scan`.
+//!
+//! A search per log line would cost a millisecond each: a 100 MB log has a million lines. The
+//! matcher instead loads every note's normalised errors from the index once, keeps a small
+//! inverted index of their tokens in memory, and for each line scores the recorded errors that
+//! share its rarer tokens, then compares the best few with the same similarity that
+//! `kb search` uses ([`normalize::similarity`]).
+
+use crate::error::Result;
+use crate::index::NoteIndex;
+use crate::normalize::{self, Token};
+use std::collections::HashMap;
+
+/// A note that recorded errors come from.
+#[derive(Debug, Clone)]
+pub struct MatchNote {
+    pub rel: String,
+    pub title: String,
+}
+
+struct Key {
+    tokens: Vec<u32>,
+    note: u32,
+}
+
+/// Every recorded error of a vault, ready to match lines against.
+pub struct Matcher {
+    notes: Vec<MatchNote>,
+    keys: Vec<Key>,
+    vocab: HashMap<String, u32>,
+    words: Vec<String>,
+    weights: Vec<f32>,
+    /// token -> keys holding it; empty for tokens too common to select candidates.
+    postings: Vec<Vec<u32>>,
+}
+
+/// Recorded errors compared exactly with a line, after candidate scoring.
+const CANDIDATES: usize = 4;
+/// A token held by more than this share of the recorded errors does not select candidates
+/// (it still counts in the similarity).
+const COMMON_SHARE: f32 = 0.05;
+
+impl Matcher {
+    /// Load every note's normalised errors from the index.
+    pub fn build(idx: &NoteIndex) -> Result<Matcher> {
+        let mut m = Matcher {
+            notes: Vec::new(),
+            keys: Vec::new(),
+            vocab: HashMap::new(),
+            words: Vec::new(),
+            weights: Vec::new(),
+            postings: Vec::new(),
+        };
+        let mut df: Vec<u32> = Vec::new();
+        for note in idx.all()? {
+            if note.errkeys.is_empty() {
+                continue;
+            }
+            let n = m.notes.len() as u32;
+            for key in &note.errkeys {
+                let mut tokens = Vec::new();
+                for t in key.split(' ').filter(|t| !t.is_empty()) {
+                    let id = m.intern(t, &mut df);
+                    tokens.push(id);
+                }
+                let mut distinct = tokens.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                for id in distinct {
+                    df[id as usize] += 1;
+                }
+                m.keys.push(Key { tokens, note: n });
+            }
+            m.notes.push(MatchNote {
+                rel: note.rel,
+                title: note.title,
+            });
+        }
+        let n = m.keys.len().max(1) as f32;
+        let common = ((n * COMMON_SHARE) as u32).max(50);
+        m.weights = m
+            .words
+            .iter()
+            .zip(&df)
+            .map(|(w, &d)| {
+                if normalize::is_placeholder(w) {
+                    normalize::PLACEHOLDER_WEIGHT
+                } else {
+                    normalize::idf(n, d as f32)
+                }
+            })
+            .collect();
+        m.postings = vec![Vec::new(); m.words.len()];
+        for (k, key) in m.keys.iter().enumerate() {
+            for &t in &key.tokens {
+                let list = &mut m.postings[t as usize];
+                if df[t as usize] <= common
+                    && !normalize::is_placeholder(&m.words[t as usize])
+                    && list.last() != Some(&(k as u32))
+                {
+                    list.push(k as u32);
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    fn intern(&mut self, t: &str, df: &mut Vec<u32>) -> u32 {
+        if let Some(&id) = self.vocab.get(t) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.vocab.insert(t.to_string(), id);
+        self.words.push(t.to_string());
+        df.push(0);
+        id
+    }
+
+    pub fn note(&self, i: usize) -> &MatchNote {
+        &self.notes[i]
+    }
+
+    /// Whether any note has a recorded error.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The note whose recorded error is most similar to these tokens, with the similarity.
+    /// `scratch` is reused between calls (one score per recorded error).
+    pub fn best(&self, tokens: &[Token], scratch: &mut Scratch) -> Option<(usize, f32)> {
+        scratch.scores.resize(self.keys.len(), 0.0);
+        let ids: Vec<Option<u32>> = tokens.iter().map(|t| self.vocab.get(t.text()).copied()).collect();
+        for id in ids.iter().flatten() {
+            let w = self.weights[*id as usize];
+            for &k in &self.postings[*id as usize] {
+                let s = &mut scratch.scores[k as usize];
+                if *s == 0.0 {
+                    scratch.touched.push(k);
+                }
+                *s += w;
+            }
+        }
+        let mut top: Vec<(f32, u32)> = scratch
+            .touched
+            .iter()
+            .map(|&k| (scratch.scores[k as usize], k))
+            .collect();
+        for &k in &scratch.touched {
+            scratch.scores[k as usize] = 0.0;
+        }
+        scratch.touched.clear();
+        if top.is_empty() {
+            return None;
+        }
+        let n = top.len().min(CANDIDATES);
+        top.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+        top.truncate(n);
+        let line: Vec<&str> = tokens.iter().map(Token::text).collect();
+        let weight = |t: &str| match self.vocab.get(t) {
+            Some(&id) => self.weights[id as usize],
+            None if normalize::is_placeholder(t) => normalize::PLACEHOLDER_WEIGHT,
+            None => normalize::idf(self.keys.len() as f32, 0.0),
+        };
+        top.iter()
+            .map(|&(_, k)| {
+                let key = &self.keys[k as usize];
+                let rec: Vec<&str> = key.tokens.iter().map(|&t| self.words[t as usize].as_str()).collect();
+                (key.note as usize, normalize::similarity(&line, &rec, weight))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+    }
+}
+
+/// Reusable buffers for [`Matcher::best`].
+#[derive(Default)]
+pub struct Scratch {
+    scores: Vec<f32>,
+    touched: Vec<u32>,
+}
