@@ -56,6 +56,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Bring the search index up to date (it is a cache: --rebuild recreates it)
     Index(IndexArgs),
+    /// Commit notes edited by hand, then fetch, merge and push through git
+    Sync(SyncArgs),
+    /// Start on another machine: clone a vault's repository and index it
+    Clone(CloneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +177,24 @@ pub struct ScanArgs {
     /// How close a line must be to a recorded error (0..1)
     #[arg(long, default_value_t = 0.75)]
     pub threshold: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The remote to sync with (default: the branch's upstream, else origin)
+    #[arg(long)]
+    pub remote: Option<String>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The repository: an SSH or HTTPS URL, file:// URL, or a path
+    pub url: String,
+    /// Folder to create (default: the repository's name)
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,8 @@ pub struct Context {
     pub stdout_tty: bool,
     /// `$VISUAL`, else `$EDITOR`.
     pub editor: Option<String>,
+    /// The home folder (for `~/.ssh` keys).
+    pub home: Option<PathBuf>,
     /// Vaults up to this many notes get a full freshness check before every command
     /// (`$KB_FULL_CHECK_LIMIT`); larger ones are checked by folder, see `index::Check`.
     pub full_check_limit: u64,
@@ -69,6 +71,7 @@ impl Context {
             editor: env("VISUAL")
                 .or_else(|| env("EDITOR"))
                 .map(|s| s.to_string_lossy().into_owned()),
+            home: dirs::home_dir(),
             full_check_limit: env("KB_FULL_CHECK_LIMIT")
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse().ok()))
                 .unwrap_or(crate::index::DEFAULT_FULL_CHECK_LIMIT),

@@ -44,6 +44,24 @@ pub enum KbError {
     #[error("another kb process is updating the index and did not finish in time")]
     IndexBusy,
 
+    #[error("{} is not in a git repository", .0.display())]
+    NotARepository(PathBuf),
+
+    #[error("the repository is in the middle of {0}; kb changed nothing")]
+    RepositoryBusy(String),
+
+    #[error("no remote named '{0}' is configured")]
+    NoRemote(String),
+
+    #[error("the remote '{0}' rejected the credentials")]
+    AuthRejected(String),
+
+    #[error("the remote '{remote}' cannot be reached: {reason}")]
+    RemoteUnreachable { remote: String, reason: String },
+
+    #[error("sync: {0}")]
+    Sync(String),
+
     #[error("index: {0}")]
     Index(#[from] tantivy::TantivyError),
 
@@ -78,6 +96,25 @@ impl KbError {
             KbError::Editor { .. } => {
                 Some("set VISUAL or EDITOR to an editor command, e.g. `export EDITOR=nano`".into())
             }
+            KbError::NotARepository(p) => Some(format!(
+                "`kb init {}` makes the vault a git repository; then `git remote add origin URL`",
+                p.display()
+            )),
+            KbError::RepositoryBusy(_) => Some(
+                "finish or abort it with git first (`git merge --abort`, `git rebase --abort`...), then sync again"
+                    .into(),
+            ),
+            KbError::NoRemote(name) => Some(format!(
+                "add one with `git remote add {name} URL` (an SSH, HTTPS or file URL, or a folder path)"
+            )),
+            KbError::AuthRejected(_) => Some(
+                "check your SSH agent or keys in ~/.ssh, or your git credential helper; your notes are safe locally"
+                    .into(),
+            ),
+            KbError::RemoteUnreachable { .. } => Some(
+                "check the network and the remote's URL (`git remote -v`); your notes are committed locally and the next sync sends them"
+                    .into(),
+            ),
             KbError::FrontMatterEdit { .. } => {
                 Some("fix the note's front matter by hand (`kb edit`), then try again".into())
             }

@@ -167,47 +167,104 @@ fn list(v: &Value, split_words: bool) -> Vec<String> {
 /// `text` is the whole note (a BOM, CRLF line ends and anything else are kept). Returns the new
 /// text, or why the edit is refused.
 pub fn append_error(text: &str, error: &str, updated: &str) -> Result<String, String> {
+    append_items(text, &[("errors", &[error.to_string()])], Some(updated))
+}
+
+/// Append items to the list keys `errors` and `tags` (a missing key is added) and, if given,
+/// set `updated:`; every other byte stays. The result is parsed again and refused unless
+/// exactly these fields changed.
+pub fn append_items(
+    text: &str,
+    adds: &[(&str, &[String])],
+    updated: Option<&str>,
+) -> Result<String, String> {
     let (bom, rest) = match text.strip_prefix('\u{feff}') {
         Some(r) => ("\u{feff}", r),
         None => ("", text),
     };
     let eol = if rest.contains("\r\n") { "\r\n" } else { "\n" };
-    let item = yaml_string(error);
     let sp = split(rest);
     if sp.unclosed {
         return Err("its front matter never closes (no second `---` line)".into());
     }
-    let Some(yaml) = sp.yaml else {
-        return Ok(format!(
-            "{bom}---{eol}errors:{eol}  - {item}{eol}updated: {updated}{eol}---{eol}{rest}"
-        ));
+    let (before, mut lines, yaml_start, yaml_len) = match sp.yaml {
+        Some(yaml) => {
+            let before = parse(yaml)
+                .map_err(|p| format!("its front matter is not valid YAML ({})", p.message))?;
+            let mut lines: Vec<String> = yaml.split_inclusive('\n').map(str::to_string).collect();
+            if let Some(last) = lines.last_mut() {
+                if !last.ends_with('\n') {
+                    last.push_str(eol);
+                }
+            }
+            (before, lines, sp.yaml_offset, yaml.len())
+        }
+        None => (FrontMatter::default(), Vec::new(), 0, 0),
     };
-    let before =
-        parse(yaml).map_err(|p| format!("its front matter is not valid YAML ({})", p.message))?;
-    let yaml_start = sp.yaml_offset;
-    let mut lines: Vec<String> = yaml.split_inclusive('\n').map(str::to_string).collect();
-    if let Some(last) = lines.last_mut() {
-        if !last.ends_with('\n') {
-            last.push_str(eol);
+    let mut expected = before.clone();
+    for (key, items) in adds {
+        let list = match *key {
+            "errors" => &mut expected.errors,
+            "tags" => &mut expected.tags,
+            other => return Err(format!("kb does not append to `{other}:`")),
+        };
+        for item in items.iter() {
+            insert_item(&mut lines, key, &yaml_string(item), eol)?;
+            list.push(item.to_string());
         }
     }
-    insert_error(&mut lines, &item, eol)?;
-    set_scalar(&mut lines, "updated", updated, eol);
+    if let Some(u) = updated {
+        set_scalar(&mut lines, "updated", u, eol);
+        expected.updated = Some(u.to_string());
+    }
     let new_yaml: String = lines.concat();
     let after =
         parse(&new_yaml).map_err(|p| format!("the edit would break the YAML ({})", p.message))?;
-    let mut expected = before.clone();
-    expected.errors.push(error.to_string());
-    expected.updated = Some(updated.to_string());
     if after != expected {
-        return Err("the `errors:` list has a layout kb cannot extend safely".into());
+        return Err("its lists have a layout kb cannot extend safely".into());
+    }
+    if sp.yaml.is_none() {
+        return Ok(format!("{bom}---{eol}{new_yaml}---{eol}{rest}"));
     }
     Ok(format!(
         "{bom}{}{}{}",
         &rest[..yaml_start],
         new_yaml,
-        &rest[yaml_start + yaml.len()..]
+        &rest[yaml_start + yaml_len..]
     ))
+}
+
+/// The text with these top-level keys (and their values, on however many lines) removed from
+/// the front matter. Text without front matter is returned as it is.
+pub fn remove_keys(text: &str, keys: &[&str]) -> String {
+    let (bom, rest) = match text.strip_prefix('\u{feff}') {
+        Some(r) => ("\u{feff}", r),
+        None => ("", text),
+    };
+    let sp = split(rest);
+    let Some(yaml) = sp.yaml else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in yaml.split_inclusive('\n') {
+        let top_level = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
+        if top_level && !(skipping && line.starts_with('-')) {
+            skipping = keys.iter().any(|k| {
+                line.strip_prefix(k)
+                    .is_some_and(|r| r.trim_start_matches([' ', '\t']).starts_with(':'))
+            });
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    format!(
+        "{bom}{}{}{}",
+        &rest[..sp.yaml_offset],
+        out,
+        &rest[sp.yaml_offset + yaml.len()..]
+    )
 }
 
 /// A YAML double-quoted scalar (JSON's escaping is valid YAML).
@@ -251,9 +308,9 @@ fn is_blank_or_comment(line: &str) -> bool {
     t.is_empty() || t.starts_with('#')
 }
 
-fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), String> {
-    let Some((at, value)) = find_key(lines, "errors") else {
-        lines.push(format!("errors:{eol}"));
+fn insert_item(lines: &mut Vec<String>, key: &str, item: &str, eol: &str) -> Result<(), String> {
+    let Some((at, value)) = find_key(lines, key) else {
+        lines.push(format!("{key}:{eol}"));
         lines.push(format!("  - {item}{eol}"));
         return Ok(());
     };
@@ -282,7 +339,9 @@ fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), St
     }
     if let Some(inner) = value.strip_prefix('[') {
         let Some(close) = flow_close(inner) else {
-            return Err("its `errors:` list spans several lines in [brackets]".into());
+            return Err(format!(
+                "its `{key}:` list spans several lines in [brackets]"
+            ));
         };
         let line = &lines[at];
         let open_pos = line.find('[').unwrap_or(0);
@@ -309,9 +368,9 @@ fn insert_error(lines: &mut Vec<String>, item: &str, eol: &str) -> Result<(), St
         .to_string();
     if old.starts_with('|') || old.starts_with('>') || old.starts_with('&') || old.starts_with('!')
     {
-        return Err("its `errors:` value is a block scalar or an anchor".into());
+        return Err(format!("its `{key}:` value is a block scalar or an anchor"));
     }
-    lines[at] = format!("errors:{eol}");
+    lines[at] = format!("{key}:{eol}");
     lines.insert(at + 1, format!("  - {old}{eol}"));
     lines.insert(at + 2, format!("  - {item}{eol}"));
     Ok(())
@@ -437,6 +496,33 @@ mod tests {
             "---\nerrors:\n- a\n- |\n  multi\n  line\ntags: [x]\n---\n",
             "---\nerrors:\n- a\n- |\n  multi\n  line\n- \"new \\\"err\\\"\"\ntags: [x]\nupdated: 2026-01-01T00:00:00Z\n---\n",
         );
+    }
+
+    #[test]
+    fn appends_tags_and_errors_together() {
+        let t = "---\ntags: [a, b]\n---\nx\n";
+        let got = append_items(
+            t,
+            &[("tags", &["c".to_string()]), ("errors", &["e".to_string()])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            "---\ntags: [a, b, \"c\"]\nerrors:\n  - \"e\"\n---\nx\n"
+        );
+    }
+
+    #[test]
+    fn removes_keys_with_their_values() {
+        let t = "---\ntitle: t\nerrors:\n  - a\n  - |\n    b\ntags: [x]\n# note\nupdated: u\nextra: 1\n---\nbody\n";
+        assert_eq!(
+            remove_keys(t, &["errors", "tags", "updated"]),
+            "---\ntitle: t\n# note\nextra: 1\n---\nbody\n"
+        );
+        let t = "---\nerrors:\n- a\n- b\ntitle: t\n---\n";
+        assert_eq!(remove_keys(t, &["errors"]), "---\ntitle: t\n---\n");
+        assert_eq!(remove_keys("no fm", &["errors"]), "no fm");
     }
 
     #[test]

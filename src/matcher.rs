@@ -129,7 +129,10 @@ impl Matcher {
     /// `scratch` is reused between calls (one score per recorded error).
     pub fn best(&self, tokens: &[Token], scratch: &mut Scratch) -> Option<(usize, f32)> {
         scratch.scores.resize(self.keys.len(), 0.0);
-        let ids: Vec<Option<u32>> = tokens.iter().map(|t| self.vocab.get(t.text()).copied()).collect();
+        let ids: Vec<Option<u32>> = tokens
+            .iter()
+            .map(|t| self.vocab.get(t.text()).copied())
+            .collect();
         for id in ids.iter().flatten() {
             let w = self.weights[*id as usize];
             for &k in &self.postings[*id as usize] {
@@ -164,8 +167,15 @@ impl Matcher {
         top.iter()
             .map(|&(_, k)| {
                 let key = &self.keys[k as usize];
-                let rec: Vec<&str> = key.tokens.iter().map(|&t| self.words[t as usize].as_str()).collect();
-                (key.note as usize, normalize::similarity(&line, &rec, weight))
+                let rec: Vec<&str> = key
+                    .tokens
+                    .iter()
+                    .map(|&t| self.words[t as usize].as_str())
+                    .collect();
+                (
+                    key.note as usize,
+                    normalize::similarity(&line, &rec, weight),
+                )
             })
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }

@@ -2,6 +2,7 @@
 //! work through the domain modules, and returns the exit status.
 
 mod add;
+mod clone;
 mod edit;
 mod index;
 mod init;
@@ -10,6 +11,7 @@ mod list;
 mod scan;
 mod search;
 mod show;
+mod sync;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -31,6 +33,8 @@ pub fn run(ctx: &Context, command: Command) -> Result<i32> {
         Command::Link(a) => link::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
         Command::Index(a) => index::run(ctx, a),
+        Command::Sync(a) => sync::run(ctx, a),
+        Command::Clone(a) => clone::run(ctx, a),
     }
 }
 

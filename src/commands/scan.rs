@@ -6,9 +6,9 @@
 
 use super::Context;
 use crate::cli::ScanArgs;
+use crate::matcher::{Matcher, Scratch};
 use crate::normalize;
 use crate::output::{self, paint};
-use crate::matcher::{Matcher, Scratch};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use std::collections::HashMap;

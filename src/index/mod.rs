@@ -75,6 +75,8 @@ pub enum Check {
     /// deleted or renamed anywhere are seen; a note edited in place is seen when a search
     /// returns it (see [`NoteIndex::stale`]) or at the next full check.
     Quick { full_limit: u64 },
+    /// No check: the caller updates the notes it knows changed (`kb sync` from git's diff).
+    Trust,
 }
 
 /// Vaults up to this many notes get a full check before every command.

@@ -31,6 +31,7 @@ impl NoteIndex {
         match check {
             Check::Full => self.refresh(),
             Check::Quick { full_limit } => self.quick_refresh(full_limit),
+            Check::Trust => Ok(UpdateReport::default()),
         }
     }
 

@@ -10,3 +10,4 @@ mod test_link;
 mod test_scan;
 mod test_search;
 mod test_show_list_edit;
+mod test_sync;

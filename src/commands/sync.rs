@@ -1,0 +1,122 @@
+//! `kb sync`: notes follow the person across machines and teammates through git.
+
+use super::Context;
+use crate::cli::SyncArgs;
+use crate::index::{Check, NoteIndex};
+use crate::output::{self, paint};
+use crate::sync::{self, SyncOptions, SyncReport};
+use crate::vault::Vault;
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
+    let vault = ctx.require_vault()?;
+    let opts = SyncOptions {
+        remote: args.remote,
+        ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
+    };
+    if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        output::status("kb: syncing...");
+    }
+    let report = sync::sync(vault.root(), &opts)?;
+    reindex(ctx, &vault, &report)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print(ctx, &mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// Re-index exactly the notes git says changed (paths are relative to the repository; the
+/// vault may be a folder inside it).
+fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<()> {
+    let Some(repo) = crate::git::open(vault.root()) else {
+        return Ok(());
+    };
+    let workdir = repo
+        .workdir()
+        .map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
+    let prefix = workdir
+        .and_then(|w| vault.root().strip_prefix(&w).ok().map(|p| p.to_path_buf()))
+        .map(|p| crate::vault::rel_string(std::path::Path::new(""), &p))
+        .unwrap_or_default();
+    let mut rels: Vec<String> = report
+        .incoming
+        .all()
+        .chain(&report.committed)
+        .chain(&report.conflict_copies)
+        .chain(&report.merged)
+        .filter_map(|p| {
+            if prefix.is_empty() {
+                Some(p.clone())
+            } else {
+                p.strip_prefix(&format!("{prefix}/")).map(str::to_string)
+            }
+        })
+        .collect();
+    rels.sort();
+    rels.dedup();
+    let (mut idx, _) = NoteIndex::open(vault, Check::Trust)?;
+    if !rels.is_empty() {
+        let r = idx.update_files(&rels)?;
+        super::report_warnings(ctx, &r);
+    }
+    Ok(())
+}
+
+fn print(ctx: &Context, out: &mut impl Write, r: &SyncReport) -> std::io::Result<()> {
+    let c = ctx.color_out;
+    let summary = |ch: &sync::Changes| {
+        format!(
+            "{} added, {} changed, {} removed",
+            ch.added.len(),
+            ch.changed.len(),
+            ch.removed.len()
+        )
+    };
+    writeln!(out, "synced {} with {}/{}", r.branch, r.remote, r.branch)?;
+    if !r.committed.is_empty() {
+        writeln!(
+            out,
+            "committed {} notes edited outside kb",
+            r.committed.len()
+        )?;
+    }
+    writeln!(out, "in:  {}", summary(&r.incoming))?;
+    for p in r.incoming.all() {
+        writeln!(out, "     {}", output::one_line(p))?;
+    }
+    let out_line = if r.pushed {
+        summary(&r.outgoing)
+    } else {
+        "nothing to send".to_string()
+    };
+    writeln!(out, "out: {out_line}")?;
+    for p in r.outgoing.all() {
+        writeln!(out, "     {}", output::one_line(p))?;
+    }
+    for p in &r.merged {
+        writeln!(
+            out,
+            "merged changes from both sides: {}",
+            output::one_line(p)
+        )?;
+    }
+    for p in &r.conflict_copies {
+        writeln!(
+            out,
+            "{} {}",
+            paint(
+                c,
+                output::WARN,
+                "conflict: the other side's version is kept as"
+            ),
+            output::one_line(p)
+        )?;
+    }
+    Ok(())
+}
