@@ -1,9 +1,11 @@
 //! Git, through git2: creating a vault's repository and committing exactly the notes a
 //! command changed. Nothing outside the notes is ever staged.
 
-use crate::error::Result;
+use crate::error::{KbError, Result};
 use git2::{Repository, Signature};
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Who commits when git has no user configured.
 const DEFAULT_NAME: &str = "kb";
@@ -51,10 +53,115 @@ pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'s
     Ok((pick("AUTHOR")?, pick("COMMITTER")?))
 }
 
+/// One kb process writing to the repository at a time, and recovery from one that was killed.
+///
+/// A kb process killed while libgit2 writes leaves git's lock files behind (`index.lock`,
+/// `refs/heads/main.lock`), and git refuses to work until someone removes them. A session
+/// holds an OS lock on `.git/kb.lock` (released by the OS when the process dies) and records
+/// its start in `.git/kb-session`, removed when it ends. Finding that record while holding the
+/// lock means the last kb session died: the git lock files it could have left (those not older
+/// than its start) are removed before work goes on.
+pub struct Session {
+    _lock: fs::File,
+    marker: PathBuf,
+}
+
+/// How long to wait for another kb process's session.
+const SESSION_WAIT: Duration = Duration::from_secs(60);
+
+pub fn session(repo: &Repository) -> Result<Session> {
+    let gitdir = repo.path().to_path_buf();
+    let io = |e: std::io::Error| KbError::InvalidInput(format!("{}: {e}", gitdir.display()));
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(gitdir.join("kb.lock"))
+        .map_err(io)?;
+    let start = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < SESSION_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(KbError::IndexBusy),
+            Err(fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+    let marker = gitdir.join("kb-session");
+    if let Some(died_at) = fs::read_to_string(&marker)
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+    {
+        remove_stale_locks(&gitdir, died_at);
+    }
+    fs::write(&marker, now_secs().to_string()).map_err(io)?;
+    Ok(Session {
+        _lock: lock,
+        marker,
+    })
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.marker);
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Remove git lock files created since `since` (seconds) by a kb process that died.
+fn remove_stale_locks(gitdir: &Path, since: u64) {
+    let mut stack = vec![gitdir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                // Lock files live at the top and under refs/ (not in the object store).
+                if dir == gitdir && name != "refs" {
+                    continue;
+                }
+                stack.push(path);
+            } else if name.ends_with(".lock") && name != "kb.lock" {
+                let mtime = e
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                if mtime + 1 >= since {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+    }
+}
+
 /// Stage these paths (relative to `vault_root`, `/`-separated; deleted files are removed from
 /// the index) and commit them with `message`. Returns the short id of the new commit, or None
 /// when nothing changed.
 pub fn commit_paths(
+    repo: &Repository,
+    vault_root: &Path,
+    rels: &[String],
+    message: &str,
+) -> Result<Option<String>> {
+    let _session = session(repo)?;
+    commit_paths_locked(repo, vault_root, rels, message)
+}
+
+/// [`commit_paths`] inside a [`Session`] the caller holds.
+pub fn commit_paths_locked(
     repo: &Repository,
     vault_root: &Path,
     rels: &[String],

@@ -79,6 +79,7 @@ pub struct SyncReport {
 pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
     let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;
     check_state(&repo)?;
+    let _session = git::session(&repo)?;
     let committed = commit_local(&repo)?;
     let (branch, remote_name, remote_branch) = tracking(&repo, opts)?;
     let mut report = SyncReport {
@@ -173,7 +174,7 @@ fn commit_local(repo: &Repository) -> Result<Vec<String>> {
         String::new()
     };
     let message = format!("Commit notes edited outside kb: {}{more}", shown.join(", "));
-    git::commit_paths(repo, &workdir, &paths, &message)?;
+    git::commit_paths_locked(repo, &workdir, &paths, &message)?;
     Ok(paths)
 }
 

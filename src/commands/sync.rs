@@ -19,23 +19,39 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
         output::status("kb: syncing...");
     }
     let report = sync::sync(vault.root(), &opts)?;
-    reindex(ctx, &vault, &report)?;
+    let reindexed = reindex(ctx, &vault, &report)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            #[serde(flatten)]
+            report: &'a SyncReport,
+            /// Notes re-read into the index (exactly those git says changed).
+            reindexed: usize,
+        }
+        serde_json::to_writer_pretty(
+            &mut out,
+            &Json {
+                report: &report,
+                reindexed,
+            },
+        )?;
         writeln!(out)?;
     } else {
         print(ctx, &mut out, &report)?;
+        if reindexed > 0 {
+            writeln!(out, "re-indexed {reindexed} notes")?;
+        }
     }
     out.flush()?;
     Ok(0)
 }
 
 /// Re-index exactly the notes git says changed (paths are relative to the repository; the
-/// vault may be a folder inside it).
-fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<()> {
+/// vault may be a folder inside it). Returns how many.
+fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<usize> {
     let Some(repo) = crate::git::open(vault.root()) else {
-        return Ok(());
+        return Ok(0);
     };
     let workdir = repo
         .workdir()
@@ -65,7 +81,7 @@ fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<()> {
         let r = idx.update_files(&rels)?;
         super::report_warnings(ctx, &r);
     }
-    Ok(())
+    Ok(rels.len())
 }
 
 fn print(ctx: &Context, out: &mut impl Write, r: &SyncReport) -> std::io::Result<()> {

@@ -423,6 +423,65 @@ fn a_merge_left_by_the_git_client_is_refused() {
         std::fs::read(v.join("printing/spooler.md")).unwrap(),
         before
     );
+    // The same for a rebase stopped on a conflict.
+    git(v, &["merge", "--abort"]);
+    let rebase = git_command(v).args(["rebase", "other"]).output().unwrap();
+    assert!(!rebase.status.success());
+    let head = git(v, &["rev-parse", "HEAD"]);
+    let r = t.a.kb(&["sync"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("in the middle of a rebase"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(git(v, &["rev-parse", "HEAD"]), head);
+}
+
+#[test]
+fn a_sync_killed_at_any_moment_is_finished_by_the_next() {
+    let t = Team::new();
+    let (_daemon, url) = daemon(&t);
+    git(&t.a.vault, &["remote", "set-url", "origin", &url]);
+    let b = t.machine_b();
+    git(&b.vault, &["remote", "set-url", "origin", &url]);
+    for round in 0..10u64 {
+        t.a.write(
+            &format!("a{round}.md"),
+            note(
+                &format!("From A {round}"),
+                &[],
+                &[&format!("alpha failure {round}")],
+                "x",
+            ),
+        );
+        b.write(
+            &format!("b{round}.md"),
+            note(
+                &format!("From B {round}"),
+                &[],
+                &[&format!("bravo failure {round}")],
+                "x",
+            ),
+        );
+        for env in [&t.a, &b] {
+            let mut child = env
+                .command()
+                .arg("sync")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(3 + round * 7));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+    for env in [&t.a, &b, &t.a] {
+        synced(env);
+    }
+    same_notes(&t.a, &b);
+    assert_eq!(walk(&t.a.vault).len(), 21);
 }
 
 /// A real `git daemon` on 127.0.0.1, killed when dropped.
