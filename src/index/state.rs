@@ -171,7 +171,7 @@ impl State {
 
     /// Whether a file with this stamp may have changed without its stamp showing it.
     pub fn is_racy(&self, stamp: &Stamp) -> bool {
-        let window = if stamp.mtime % 1_000_000_000 == 0 {
+        let window = if stamp.mtime.is_multiple_of(1_000_000_000) {
             RACY_NS
         } else {
             RACY_FINE_NS
