@@ -60,6 +60,12 @@ pub enum Command {
     Sync(SyncArgs),
     /// Start on another machine: clone a vault's repository and index it
     Clone(CloneArgs),
+    /// Tags with how many notes carry each
+    Tags(TagsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `kb man > ~/.local/share/man/man1/kb.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +128,13 @@ pub struct SearchArgs {
     /// Show why each hit ranked where it did
     #[arg(long)]
     pub explain: bool,
+    /// One line per hit: id, title, path, separated by tabs (the default when stdout is not a
+    /// terminal, for `| fzf --preview 'kb show {1}'`)
+    #[arg(long, conflicts_with_all = ["json", "long"])]
+    pub plain: bool,
+    /// Snippet and fix under each hit even when stdout is not a terminal
+    #[arg(long, conflicts_with = "json")]
+    pub long: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +144,9 @@ pub struct ShowArgs {
     /// Print only the Fix section
     #[arg(long)]
     pub fix: bool,
+    /// Also put the Fix section on the clipboard (a clipboard tool, else the terminal's OSC 52)
+    #[arg(long, requires = "fix")]
+    pub copy: bool,
     /// Print the note as JSON
     #[arg(long, conflicts_with = "fix")]
     pub json: bool,
@@ -150,6 +166,9 @@ pub struct ListArgs {
     /// At most this many notes
     #[arg(long, short = 'n')]
     pub limit: Option<usize>,
+    /// Only notes created or updated on or after this date (YYYY-MM-DD, or 7d / 2w / 3m ago)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
     /// Print a JSON array
     #[arg(long)]
     pub json: bool,
@@ -177,6 +196,20 @@ pub struct ScanArgs {
     /// How close a line must be to a recorded error (0..1)
     #[arg(long, default_value_t = 0.75)]
     pub threshold: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// Print a JSON array of {tag, notes}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

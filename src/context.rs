@@ -30,6 +30,8 @@ pub struct Context {
     pub editor: Option<String>,
     /// The home folder (for `~/.ssh` keys).
     pub home: Option<PathBuf>,
+    /// `$PAGER`.
+    pub pager: Option<String>,
     /// Vaults up to this many notes get a full freshness check before every command
     /// (`$KB_FULL_CHECK_LIMIT`); larger ones are checked by folder, see `index::Check`.
     pub full_check_limit: u64,
@@ -72,6 +74,7 @@ impl Context {
                 .or_else(|| env("EDITOR"))
                 .map(|s| s.to_string_lossy().into_owned()),
             home: dirs::home_dir(),
+            pager: env("PAGER").map(|s| s.to_string_lossy().into_owned()),
             full_check_limit: env("KB_FULL_CHECK_LIMIT")
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse().ok()))
                 .unwrap_or(crate::index::DEFAULT_FULL_CHECK_LIMIT),

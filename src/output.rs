@@ -105,6 +105,83 @@ pub fn one_line_keep_edges(s: &str) -> String {
     format!("{lead}{core}{trail}")
 }
 
+/// Show text through a pager on a terminal: `$PAGER` (split into words, run without a shell),
+/// else `less -FRX` (which prints short text and exits); without either, print it.
+pub fn page(pager: Option<&str>, text: &str) -> io::Result<()> {
+    use std::process::{Command, Stdio};
+    let words = match pager {
+        Some(p) => shell_words::split(p).unwrap_or_default(),
+        None => vec!["less".into(), "-FRX".into()],
+    };
+    if let Some((prog, args)) = words.split_first() {
+        if let Ok(mut child) = Command::new(prog).args(args).stdin(Stdio::piped()).spawn() {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            child.wait()?;
+            return Ok(());
+        }
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Put text on the clipboard: the platform's clipboard tool if one is there (run without a
+/// shell), else the terminal's OSC 52 sequence (works over SSH in most terminals). Returns
+/// what was used.
+pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
+    use base64::Engine;
+    use std::io::IsTerminal;
+    use std::process::{Command, Stdio};
+    let tools: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
+        &[("pbcopy", &[])]
+    } else if cfg!(windows) {
+        &[("clip.exe", &[])]
+    } else {
+        &[
+            ("wl-copy", &[]),
+            ("xclip", &["-selection", "clipboard"]),
+            ("xsel", &["--clipboard", "--input"]),
+        ]
+    };
+    let graphical = cfg!(any(target_os = "macos", windows))
+        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+        || std::env::var_os("DISPLAY").is_some();
+    if graphical {
+        for (tool, args) in tools {
+            if let Ok(mut child) = Command::new(tool)
+                .args(*args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(text.as_bytes())?;
+                }
+                if child.wait()?.success() {
+                    return Ok(tool);
+                }
+            }
+        }
+    }
+    let seq = format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    );
+    if io::stderr().is_terminal() {
+        io::stderr().write_all(seq.as_bytes())?;
+    } else if io::stdout().is_terminal() {
+        io::stdout().write_all(seq.as_bytes())?;
+    } else {
+        return Err(io::Error::other(
+            "no clipboard tool found and no terminal to send OSC 52 to",
+        ));
+    }
+    Ok("OSC 52")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,15 +32,38 @@ fn when(n: &StoredNote) -> String {
     })
 }
 
+/// `2026-11-01` as it is; `7d`, `2w`, `3m`, `1y` as that long before today.
+fn parse_since(s: &str) -> Result<String> {
+    let s = s.trim();
+    if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+        return Ok(s.to_string());
+    }
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let days = match (num.parse::<i64>(), unit) {
+        (Ok(n), "d") => n,
+        (Ok(n), "w") => n * 7,
+        (Ok(n), "m") => n * 30,
+        (Ok(n), "y") => n * 365,
+        _ => anyhow::bail!(crate::error::KbError::InvalidInput(format!(
+            "--since {s}: give a date (2026-11-01) or an age (7d, 2w, 3m, 1y)"
+        ))),
+    };
+    Ok((chrono::Utc::now() - chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string())
+}
+
 pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let wanted: Vec<String> = args.tags.iter().map(|t| t.to_lowercase()).collect();
+    let since = args.since.as_deref().map(parse_since).transpose()?;
     let mut notes: Vec<(String, StoredNote)> = idx
         .all()?
         .into_iter()
         .filter(|n| wanted.iter().all(|t| n.tags.iter().any(|x| x == t)))
         .map(|n| (when(&n), n))
+        .filter(|(w, _)| since.as_ref().is_none_or(|s| w.as_str() >= s.as_str()))
         .collect();
     notes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.rel.cmp(&b.1.rel)));
     if let Some(n) = args.limit {

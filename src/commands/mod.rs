@@ -3,6 +3,7 @@
 
 mod add;
 mod clone;
+mod completions;
 mod edit;
 mod index;
 mod init;
@@ -12,6 +13,7 @@ mod scan;
 mod search;
 mod show;
 mod sync;
+mod tags;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -35,6 +37,9 @@ pub fn run(ctx: &Context, command: Command) -> Result<i32> {
         Command::Index(a) => index::run(ctx, a),
         Command::Sync(a) => sync::run(ctx, a),
         Command::Clone(a) => clone::run(ctx, a),
+        Command::Tags(a) => tags::run(ctx, a),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man => completions::run_man(),
     }
 }
 

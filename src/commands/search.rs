@@ -49,7 +49,12 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
         super::report_warnings(ctx, &report);
         hits = search::search_prepared(&idx, &req, &prepared)?;
     }
-    let details: Vec<Details> = hits.iter().map(|h| details(&idx, &prepared, h)).collect();
+    let plain = !args.json && (args.plain || (!ctx.stdout_tty && !args.long && !args.explain));
+    let details: Vec<Details> = if plain {
+        Vec::new()
+    } else {
+        hits.iter().map(|h| details(&idx, &prepared, h)).collect()
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let rows: Vec<JsonHit> = hits
@@ -70,6 +75,16 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
             .collect();
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
+    } else if plain {
+        for h in &hits {
+            writeln!(
+                out,
+                "{}\t{}\t{}",
+                output::one_line(h.note.id()),
+                output::one_line(&h.note.title),
+                output::one_line(&h.note.rel)
+            )?;
+        }
     } else {
         for (i, (h, d)) in hits.iter().zip(&details).enumerate() {
             print_hit(ctx, &mut out, i + 1, h, d, args.explain)?;

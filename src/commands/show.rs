@@ -1,13 +1,22 @@
-//! `kb show ID`: print a note (or only its Fix section, or JSON).
+//! `kb show ID`: print a note (or only its Fix section, or JSON), with the notes it links to
+//! and the notes linking back to it.
 
 use super::Context;
 use crate::cli::ShowArgs;
+use crate::index::NoteIndex;
 use crate::note::Note;
-use crate::output;
+use crate::output::{self, paint};
 use crate::vault;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
+
+#[derive(Serialize)]
+struct JsonLink {
+    target: String,
+    /// The note it names, if it names one.
+    id: Option<String>,
+}
 
 #[derive(Serialize)]
 struct JsonNote<'a> {
@@ -19,7 +28,8 @@ struct JsonNote<'a> {
     aliases: &'a [String],
     created: &'a Option<String>,
     updated: &'a Option<String>,
-    links: Vec<&'a str>,
+    links: Vec<JsonLink>,
+    backlinks: Vec<&'a str>,
     fix: Option<&'a str>,
     text: &'a str,
 }
@@ -31,6 +41,11 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let bytes = std::fs::read(vault.abs(&rel))?;
     let text = String::from_utf8_lossy(&bytes);
     let note = Note::parse(&text, vault::stem_of(&rel));
+    if args.fix {
+        return show_fix(ctx, &rel, &note, args.copy);
+    }
+    let links = resolve_links(&idx, &note);
+    let backlinks = idx.backlinks(&rel)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let j = JsonNote {
@@ -42,28 +57,89 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             aliases: &note.aliases,
             created: &note.created,
             updated: &note.updated,
-            links: note.links.iter().map(|l| l.target.as_str()).collect(),
+            links,
+            backlinks: backlinks.iter().map(|n| n.id()).collect(),
             fix: note.fix_section().map(|s| s.raw.trim()),
             text: &text,
         };
         serde_json::to_writer_pretty(&mut out, &j)?;
         writeln!(out)?;
-    } else if args.fix {
-        match note.fix_section() {
-            Some(s) => writeln!(out, "{}", output::sanitize(s.raw.trim()))?,
-            None => {
-                out.flush()?;
-                output::status(&format!("kb: {} has no Fix section", vault::id_of(&rel)));
-                return Ok(1);
+        out.flush()?;
+        return Ok(0);
+    }
+    let mut page = output::sanitize(text.trim_start_matches('\u{feff}'));
+    if !page.ends_with('\n') {
+        page.push('\n');
+    }
+    // On a terminal, the note's neighbours follow it; piped, the note alone (as in the file).
+    if ctx.stdout_tty {
+        let c = ctx.color_out;
+        if !links.is_empty() {
+            page.push_str(&format!("\n{}\n", paint(c, output::LABEL, "Links to:")));
+            for l in &links {
+                let shown = match &l.id {
+                    Some(id) => paint(c, output::ID, id),
+                    None => format!(
+                        "{} {}",
+                        output::one_line(&l.target),
+                        paint(c, output::WARN, "(no such note)")
+                    ),
+                };
+                page.push_str(&format!("  {shown}\n"));
             }
         }
-    } else {
-        let text = output::sanitize(text.trim_start_matches('\u{feff}'));
-        write!(out, "{text}")?;
-        if !text.ends_with('\n') {
-            writeln!(out)?;
+        if !backlinks.is_empty() {
+            page.push_str(&format!("\n{}\n", paint(c, output::LABEL, "Linked from:")));
+            for n in &backlinks {
+                page.push_str(&format!(
+                    "  {}  {}\n",
+                    paint(c, output::ID, &output::one_line(n.id())),
+                    output::one_line(&n.title)
+                ));
+            }
+        }
+        drop(out);
+        output::page(ctx.pager.as_deref(), &page)?;
+        return Ok(0);
+    }
+    out.write_all(page.as_bytes())?;
+    out.flush()?;
+    Ok(0)
+}
+
+fn resolve_links(idx: &NoteIndex, note: &Note) -> Vec<JsonLink> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for l in &note.links {
+        if seen.contains(&l.target) {
+            continue;
+        }
+        seen.push(l.target.clone());
+        out.push(JsonLink {
+            target: l.target.clone(),
+            id: idx
+                .resolve(&l.target)
+                .ok()
+                .map(|r| vault::id_of(&r).to_string()),
+        });
+    }
+    out
+}
+
+fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<i32> {
+    let Some(fix) = note.fix_section() else {
+        output::status(&format!("kb: {} has no Fix section", vault::id_of(rel)));
+        return Ok(1);
+    };
+    let text = output::sanitize(fix.raw.trim());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    if copy {
+        let how = output::copy_to_clipboard(&text)?;
+        if !ctx.quiet {
+            output::status(&format!("kb: the fix is on the clipboard ({how})"));
         }
     }
-    out.flush()?;
     Ok(0)
 }

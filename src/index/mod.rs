@@ -192,6 +192,34 @@ impl NoteIndex {
         Ok(out)
     }
 
+    /// The notes that link to the note at `rel` (by its id or its file stem).
+    pub fn backlinks(&self, rel: &str) -> Result<Vec<StoredNote>> {
+        let id = vault::id_of(rel).to_lowercase();
+        let stem = vault::stem_of(rel).to_lowercase();
+        let searcher = self.searcher();
+        let mut terms: Vec<(tantivy::query::Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        for t in [id, stem] {
+            terms.push((
+                tantivy::query::Occur::Should,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.link, &t),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        let q = tantivy::query::BooleanQuery::new(terms);
+        let hits = searcher.search(&q, &TopDocs::with_limit(200).order_by_score())?;
+        let mut out = Vec::new();
+        for (_, addr) in hits {
+            let n = self.stored(&searcher, addr)?;
+            if n.rel != rel {
+                out.push(n);
+            }
+        }
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Ok(out)
+    }
+
     /// Turn what a person typed into a note's relative path: a full id (`folder/name`, with or
     /// without `.md`), else a file stem that names exactly one note.
     pub fn resolve(&self, input: &str) -> Result<String> {

@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 1_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 2_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";
@@ -43,6 +43,8 @@ pub struct Fields {
     pub codes: Field,
     /// The body as words.
     pub body: Field,
+    /// Link targets, lower-cased, as written and by their last path component (backlinks).
+    pub link: Field,
     pub created: Field,
     pub updated: Field,
     pub mtime: Field,
@@ -69,6 +71,7 @@ pub fn build_schema() -> (Schema, Fields) {
         errkey: b.add_text_field("errkey", text(TOKENIZER_KEY, freqs) | STORED),
         codes: b.add_text_field("codes", STRING),
         body: b.add_text_field("body", text(TOKENIZER_TEXT, freqs)),
+        link: b.add_text_field("link", STRING),
         created: b.add_text_field("created", STORED),
         updated: b.add_text_field("updated", STORED),
         mtime: b.add_u64_field("mtime", NumericOptions::default().set_stored()),
@@ -134,6 +137,14 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
         doc.add_text(f.errkey, k);
     }
     doc.add_text(f.body, &note.body_text);
+    for l in &note.links {
+        let target = l.target.to_lowercase();
+        let stem = target.rsplit('/').next().unwrap_or(&target).to_string();
+        doc.add_text(f.link, &target);
+        if stem != target {
+            doc.add_text(f.link, &stem);
+        }
+    }
     if let Some(c) = &note.created {
         doc.add_text(f.created, c);
     }

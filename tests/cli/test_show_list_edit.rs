@@ -61,7 +61,10 @@ fn show_by_id_stem_json_and_ambiguity() {
         r.stderr
     );
     let r = env.kb(&["show", "two/newer", "--json"]).ok();
-    assert_eq!(r.json()["links"][0], "older");
+    assert_eq!(r.json()["links"][0]["target"], "older");
+    assert_eq!(r.json()["links"][0]["id"], "one/older");
+    let r = env.kb(&["show", "older", "--json"]).ok();
+    assert_eq!(r.json()["backlinks"][0], "two/newer");
     let r = env.kb(&["show", "missing"]);
     assert_eq!(r.code, 2);
     assert!(
@@ -106,4 +109,90 @@ fn edit_reindexes_and_commits() {
         env.git(&["log", "-1", "--format=%s"]).trim(),
         "Edit note: Older note"
     );
+}
+
+#[test]
+fn tags_count_notes_and_list_since_filters_by_date() {
+    let env = two_notes();
+    let r = env.kb(&["tags"]).ok();
+    let first = r.stdout.lines().next().unwrap();
+    assert!(first.trim_start().starts_with("2  alpha"), "{}", r.stdout);
+    let r = env.kb(&["tags", "--json"]).ok();
+    assert_eq!(r.json()[1]["tag"], "beta");
+    let r = env.kb(&["list", "--json", "--since", "2025-06-01"]).ok();
+    assert_eq!(r.ids().len(), 2);
+    assert!(!r.ids().contains(&"one/older".to_string()));
+    let r = env.kb(&["list", "--since", "soon"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--since soon"), "{}", r.stderr);
+}
+
+#[test]
+fn piped_search_is_one_tab_separated_line_per_hit() {
+    let env = two_notes();
+    let r = env.kb(&["search", "old error"]).ok();
+    let first = r.stdout.lines().next().unwrap();
+    assert_eq!(first, "one/older\tOlder note\tone/older.md");
+    let r = env.kb(&["search", "--long", "old error"]).ok();
+    assert!(
+        r.stdout.starts_with("1. one/older  Older note\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn show_fix_copy_uses_a_clipboard_tool() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = two_notes();
+    let bin = env.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let clip = env.home.join("clipboard.txt");
+    std::fs::write(
+        bin.join("xclip"),
+        format!("#!/bin/sh\ncat > '{}'\n", clip.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("xclip"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let r = env
+        .kb_env(
+            &["show", "older", "--fix", "--copy"],
+            &[("PATH", &path), ("DISPLAY", ":0")],
+        )
+        .ok();
+    assert_eq!(r.stdout.trim(), "Old fix.");
+    assert!(r.stderr.contains("clipboard (xclip)"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(clip).unwrap(), "Old fix.");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let env = TestEnv::new();
+    for (shell, needle) in [
+        ("bash", "_kb()"),
+        ("zsh", "#compdef kb"),
+        ("fish", "complete -c kb"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let r = env.kb(&["completions", shell]).ok();
+        assert!(
+            r.stdout.contains(needle),
+            "{shell}: {}",
+            &r.stdout[..200.min(r.stdout.len())]
+        );
+        assert!(r.stdout.contains("search"), "{shell}");
+    }
+    let r = env.kb(&["man"]).ok();
+    assert!(
+        r.stdout.starts_with(".ie \\n(.g .ds Aq") || r.stdout.contains(".TH kb"),
+        "{}",
+        &r.stdout[..100]
+    );
+    assert!(r.stdout.contains("sync"));
 }

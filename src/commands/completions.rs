@@ -1,0 +1,22 @@
+//! `kb completions SHELL` and `kb man`: both generated from the clap definition.
+
+use crate::cli::{Cli, CompletionsArgs};
+use anyhow::Result;
+use clap::CommandFactory;
+use std::io::Write;
+
+pub fn run_completions(args: CompletionsArgs) -> Result<i32> {
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(args.shell, &mut cmd, "kb", &mut out);
+    out.flush()?;
+    Ok(0)
+}
+
+pub fn run_man() -> Result<i32> {
+    let man = clap_mangen::Man::new(Cli::command());
+    let mut out = std::io::stdout().lock();
+    man.render(&mut out)?;
+    out.flush()?;
+    Ok(0)
+}

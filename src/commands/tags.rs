@@ -1,0 +1,47 @@
+//! `kb tags`: every tag with how many notes carry it, most used first.
+
+use super::Context;
+use crate::cli::TagsArgs;
+use crate::output::{self, paint};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+#[derive(Serialize)]
+struct TagCount<'a> {
+    tag: &'a str,
+    notes: usize,
+}
+
+pub fn run(ctx: &Context, args: TagsArgs) -> Result<i32> {
+    let vault = ctx.require_vault()?;
+    let idx = super::open_index(ctx, &vault)?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for n in idx.all()? {
+        for t in n.tags {
+            *counts.entry(t).or_default() += 1;
+        }
+    }
+    let mut rows: Vec<TagCount> = counts
+        .iter()
+        .map(|(tag, &notes)| TagCount { tag, notes })
+        .collect();
+    rows.sort_by(|a, b| b.notes.cmp(&a.notes).then(a.tag.cmp(b.tag)));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        for r in &rows {
+            writeln!(
+                out,
+                "{:>6}  {}",
+                r.notes,
+                paint(ctx.color_out, output::ID, &output::one_line(r.tag))
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if rows.is_empty() { 1 } else { 0 })
+}
