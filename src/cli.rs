@@ -106,6 +106,9 @@ pub struct AddArgs {
     /// Do not ask: add even if the error already matches a note
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Mask likely secrets (keys, tokens, passwords, e-mail addresses) without asking
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +187,9 @@ pub struct LinkArgs {
     /// Without NOTE, attach to the best match without asking
     #[arg(long)]
     pub best: bool,
+    /// Mask likely secrets (keys, tokens, passwords, e-mail addresses) without asking
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +226,9 @@ pub struct SyncArgs {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+    /// Push notes even if they hold a private key
+    #[arg(long)]
+    pub allow_secrets: bool,
 }
 
 #[derive(Debug, Args)]

@@ -62,6 +62,9 @@ pub enum KbError {
     #[error("sync: {0}")]
     Sync(String),
 
+    #[error("not pushing: these notes hold a private key: {}", .0.join(", "))]
+    SecretInNotes(Vec<String>),
+
     #[error("index: {0}")]
     Index(#[from] tantivy::TantivyError),
 
@@ -113,6 +116,10 @@ impl KbError {
             ),
             KbError::RemoteUnreachable { .. } => Some(
                 "check the network and the remote's URL (`git remote -v`); your notes are committed locally and the next sync sends them"
+                    .into(),
+            ),
+            KbError::SecretInNotes(_) => Some(
+                "remove the key from the note (`kb edit`), or pass --allow-secrets; it stays committed locally only"
                     .into(),
             ),
             KbError::FrontMatterEdit { .. } => {

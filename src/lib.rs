@@ -21,6 +21,7 @@ pub mod normalize;
 pub mod note;
 pub mod output;
 pub mod search;
+pub mod secrets;
 pub mod sync;
 pub mod vault;
 

@@ -71,6 +71,18 @@ pub fn confirm(question: &str) -> bool {
     matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
 }
 
+/// Ask a yes/no question on the terminal; default yes.
+pub fn confirm_default_yes(question: &str) -> bool {
+    let mut err = io::stderr().lock();
+    let _ = write!(err, "{question} [Y/n] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    !matches!(answer.trim().to_lowercase().as_str(), "n" | "no")
+}
+
 /// Read one line of an answer from the terminal.
 pub fn ask(question: &str) -> String {
     let mut err = io::stderr().lock();

@@ -37,6 +37,8 @@ pub struct SyncOptions {
     pub remote: Option<String>,
     /// The folder holding `id_ed25519`, `id_ecdsa`, `id_rsa` (normally `~/.ssh`).
     pub ssh_dir: Option<PathBuf>,
+    /// Push notes that hold a private key (refused otherwise).
+    pub allow_secrets: bool,
 }
 
 /// Notes added, changed and removed (paths relative to the repository work tree).
@@ -99,6 +101,12 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
         let ours = head_oid(&repo);
         if ours.is_none() || ours == theirs {
             break; // nothing to push
+        }
+        if !opts.allow_secrets {
+            let leaking = notes_with_private_keys(&repo, theirs, ours)?;
+            if !leaking.is_empty() {
+                return Err(KbError::SecretInNotes(leaking));
+            }
         }
         match push(&repo, &remote_name, &branch, &remote_branch, opts)? {
             true => {
@@ -674,6 +682,32 @@ fn union_tags(ours: &[String], theirs: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The notes that would go out (changed between the remote's tip and ours) holding a private key.
+fn notes_with_private_keys(
+    repo: &Repository,
+    theirs: Option<Oid>,
+    ours: Option<Oid>,
+) -> Result<Vec<String>> {
+    let changes = note_changes(repo, theirs, ours)?;
+    let Some(ours) = ours else {
+        return Ok(Vec::new());
+    };
+    let tree = repo.find_commit(ours)?.tree()?;
+    let mut out = Vec::new();
+    for path in changes.added.iter().chain(&changes.changed) {
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            continue;
+        };
+        let Ok(blob) = repo.find_blob(entry.id()) else {
+            continue;
+        };
+        if crate::secrets::has_private_key(&String::from_utf8_lossy(blob.content())) {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Notes added, changed and removed between two commits.

@@ -38,6 +38,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
     } else {
         render(&args, stdin_body.as_deref(), &now)
     };
+    let text = super::screen_secrets(ctx, &text, args.redact);
     let note = Note::parse(&text, "");
     if note.title.trim().is_empty() {
         bail!(KbError::InvalidInput(

@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<i32> {
     let opts = SyncOptions {
         remote: None,
         ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
+        allow_secrets: false,
     };
     sync::clone(&args.url, &dir, &opts)?;
     let vault = Vault::open(&dir)?;

@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, args: LinkArgs) -> Result<i32> {
     if error.trim().is_empty() {
         bail!(KbError::InvalidInput("the error text is empty".into()));
     }
+    let error = super::screen_secrets(ctx, &error, args.redact);
     let vault = ctx.require_vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = match &args.note {

@@ -95,6 +95,39 @@ fn commit(ctx: &Context, vault: &Vault, rels: &[String], message: &str) -> Resul
     Ok(())
 }
 
+/// Look for likely secrets in text about to be written; show them on stderr, and mask them
+/// with `--redact` or when the person agrees on a terminal. Returns the text to write.
+fn screen_secrets(ctx: &Context, text: &str, redact: bool) -> String {
+    let found = crate::secrets::find(text);
+    if found.is_empty() {
+        return text.to_string();
+    }
+    for f in &found {
+        output::warn(
+            ctx.color_err,
+            &format!(
+                "line {}: looks like a {}: {}",
+                f.line,
+                f.kind,
+                f.preview(text)
+            ),
+        );
+    }
+    let mask =
+        redact || (ctx.interactive() && output::confirm_default_yes("Mask them in the note?"));
+    if mask {
+        if !ctx.quiet {
+            output::status(&format!("kb: masked {} likely secrets", found.len()));
+        }
+        crate::secrets::redact(text, &found)
+    } else {
+        if !ctx.interactive() && !ctx.quiet {
+            output::status("kb: written as given; --redact masks them");
+        }
+        text.to_string()
+    }
+}
+
 /// Text from an argument, or from stdin when it is `-`.
 fn arg_or_stdin(arg: &str) -> Result<String> {
     if arg == "-" {

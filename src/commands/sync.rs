@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
     let opts = SyncOptions {
         remote: args.remote,
         ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
+        allow_secrets: args.allow_secrets,
     };
     if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         output::status("kb: syncing...");

@@ -103,9 +103,14 @@ impl NoteIndex {
             });
         }
         let writer = self.writer(false)?;
-        // Another process may have indexed meanwhile: diff again under the writer lock.
+        // Another process may have changed notes and indexed them while this one waited:
+        // look again under the writer lock (a scan older than the state would take notes
+        // created meanwhile for removed ones).
         let mut st = State::load(&self.files_path).unwrap_or(st);
-        let (changes, _) = diff(&self.vault, &st, &scan);
+        let scan = self.vault.scan();
+        let new_dirs: HashMap<String, u64> =
+            scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
+        let (changes, racy_clean) = diff(&self.vault, &st, &scan);
         let (delta, mut report) = self.apply(&writer, &changes)?;
         let ds = DirState {
             dirs: new_dirs,
@@ -183,7 +188,8 @@ impl NoteIndex {
             })
             .collect();
         let (delta, report) = self.apply(&writer, &changes)?;
-        finish(writer)?;
+        let mut writer = writer;
+        writer.commit()?;
         state::append(&self.files_path, &delta).map_err(|e| vault::io_err(&self.files_path, e))?;
         // Folders whose entries changed get their new mtime, so that a later check is quiet;
         // a new folder is recorded with its parents.
@@ -202,6 +208,9 @@ impl NoteIndex {
         ds.notes =
             (ds.notes + report.added.len() as u64).saturating_sub(report.removed.len() as u64);
         self.save_dirs(&ds)?;
+        // The state is written while the writer lock is held: no other process sees an index
+        // newer than the state that describes it.
+        writer.wait_merging_threads()?;
         self.reader.reload()?;
         Ok(report)
     }
@@ -372,7 +381,8 @@ impl NoteIndex {
         mut ds: DirState,
         snapshot: bool,
     ) -> Result<()> {
-        finish(writer)?;
+        let mut writer = writer;
+        writer.commit()?;
         st.apply(delta);
         let journal = state::journal_len(&self.files_path);
         if snapshot || delta.len() > 1_000 || journal > JOURNAL_LIMIT {
@@ -384,6 +394,8 @@ impl NoteIndex {
         .map_err(|e| vault::io_err(&self.files_path, e))?;
         ds.notes = st.files.count() as u64;
         self.save_dirs(&ds)?;
+        // Merges finish, and the writer lock is released, only once the state is written.
+        writer.wait_merging_threads()?;
         self.reader.reload()?;
         Ok(())
     }
@@ -419,15 +431,6 @@ impl NoteIndex {
             }
         }
     }
-}
-
-/// Commit, then let the merges the commit started finish: a short-lived process that exits
-/// with merges pending leaves one more small segment behind at every command, and searches
-/// slow down as they pile up.
-fn finish(mut writer: IndexWriter) -> Result<()> {
-    writer.commit()?;
-    writer.wait_merging_threads()?;
-    Ok(())
 }
 
 /// What changed between the state and a scan (both sorted by path: one merge). The second

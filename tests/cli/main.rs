@@ -11,3 +11,4 @@ mod test_scan;
 mod test_search;
 mod test_show_list_edit;
 mod test_sync;
+mod test_trust;
