@@ -208,7 +208,8 @@ pub fn append_items(
             "tags" => &mut expected.tags,
             other => return Err(format!("kb does not append to `{other}:`")),
         };
-        for item in items.iter() {
+        // Items are stored trimmed, as they are read back.
+        for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
             insert_item(&mut lines, key, &yaml_string(item), eol)?;
             list.push(item.to_string());
         }
@@ -267,9 +268,34 @@ pub fn remove_keys(text: &str, keys: &[&str]) -> String {
     )
 }
 
-/// A YAML double-quoted scalar (JSON's escaping is valid YAML).
+/// A YAML double-quoted scalar. Every character YAML does not allow as it is (controls, DEL,
+/// C1 controls, a BOM, non-characters) is written as an escape, so any text round-trips.
 pub fn yaml_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{20}'..='\u{7e}'
+            | '\u{a0}'..='\u{d7ff}'
+            | '\u{e000}'..='\u{fefe}'
+            | '\u{ff00}'..='\u{fffd}' => out.push(c),
+            c if (c as u32) >= 0x10000 => out.push(c),
+            c if (c as u32) <= 0xff => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The index of the top-level line `key:` and the text after the colon.
@@ -523,6 +549,21 @@ mod tests {
         let t = "---\nerrors:\n- a\n- b\ntitle: t\n---\n";
         assert_eq!(remove_keys(t, &["errors"]), "---\ntitle: t\n---\n");
         assert_eq!(remove_keys("no fm", &["errors"]), "no fm");
+    }
+
+    #[test]
+    fn any_text_round_trips_through_a_yaml_string() {
+        for t in [
+            "plain",
+            "quote \" and \\ back",
+            "tab\tnew\nline\r",
+            "\u{7f}\u{1}\u{85}\u{feff}\u{fffe}",
+            "é ✓ 😀",
+        ] {
+            let y = format!("k: {}", yaml_string(t));
+            let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&y).unwrap();
+            assert_eq!(v["k"].as_str(), Some(t), "{y}");
+        }
     }
 
     #[test]

@@ -147,6 +147,15 @@ impl TestEnv {
         std::fs::read_to_string(self.path(rel)).unwrap()
     }
 
+    /// The `title:` of a note's text.
+    pub fn title_of(text: &str) -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("title: "))
+            .unwrap_or("");
+        serde_json::from_str(line.trim_start_matches("title: ")).unwrap_or_default()
+    }
+
     /// The best hit's id for a query (None when nothing matches).
     pub fn top(&self, query: &str) -> Option<String> {
         let r = self.kb(&["search", "--json", "--", query]);
