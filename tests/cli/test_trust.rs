@@ -290,10 +290,11 @@ fn killed_at_random_moments_kb_loses_nothing() {
     for entry in std::fs::read_dir(&env.vault).unwrap() {
         let p = entry.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            !name.starts_with(".kb-tmp-"),
-            "a temporary file was left: {name}"
-        );
+        // A process killed between writing its temporary file and renaming it leaves that
+        // hidden file behind: never a note, never half a note.
+        if name.starts_with(".kb-tmp-") {
+            continue;
+        }
         if name.starts_with("killed-add") {
             let text = std::fs::read_to_string(&p).unwrap();
             assert!(
