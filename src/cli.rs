@@ -66,6 +66,15 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `kb man > ~/.local/share/man/man1/kb.1`
     Man,
+    /// Show the effective settings and where each comes from
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print a JSON array of {key, value, source}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,20 @@ pub enum VaultSource {
     Flag,
     Env,
     Enclosing,
+    UserConfig,
     Default,
+}
+
+impl VaultSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            VaultSource::Flag => "--dir",
+            VaultSource::Env => "KB_DIR",
+            VaultSource::Enclosing => "kb.toml above the current folder",
+            VaultSource::UserConfig => "user config",
+            VaultSource::Default => "default",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -26,8 +39,14 @@ pub struct Context {
     pub quiet: bool,
     pub stdin_tty: bool,
     pub stdout_tty: bool,
-    /// `$VISUAL`, else `$EDITOR`.
+    /// The editor: user config, else `$VISUAL`, else `$EDITOR` (None: the platform default).
     pub editor: Option<String>,
+    /// Where each effective setting came from, for `kb config`.
+    pub sources: Vec<(&'static str, String, &'static str)>,
+    /// Problems found in configuration files (printed once at start).
+    pub warnings: Vec<String>,
+    /// The person's configuration file, if the platform has a configuration folder.
+    pub user_config_path: Option<PathBuf>,
     /// The home folder (for `~/.ssh` keys).
     pub home: Option<PathBuf>,
     /// `$PAGER`.
@@ -43,6 +62,12 @@ pub struct Context {
 impl Context {
     pub fn from_cli(cli: &Cli) -> Context {
         let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+        let user_config_path = crate::config::user_config_path();
+        let user = user_config_path
+            .as_deref()
+            .map(|p| crate::config::load_user(p, &mut warnings))
+            .unwrap_or_default();
         let (vault_dir, vault_source) = if let Some(d) = &cli.dir {
             (d.clone(), VaultSource::Flag)
         } else if let Some(d) = env("KB_DIR") {
@@ -52,15 +77,46 @@ impl Context {
             .and_then(|c| enclosing_vault(&c))
         {
             (d, VaultSource::Enclosing)
+        } else if let Some(d) = &user.vault {
+            (d.clone(), VaultSource::UserConfig)
         } else {
             (default_vault(), VaultSource::Default)
         };
         let no_color = env("NO_COLOR").is_some();
-        let decide = |tty: bool| match cli.color {
+        let (when, color_source) = match (cli.color, no_color, user.color.as_deref()) {
+            (ColorWhen::Always, ..) => (ColorWhen::Always, "--color"),
+            (ColorWhen::Never, ..) => (ColorWhen::Never, "--color"),
+            (ColorWhen::Auto, true, _) => (ColorWhen::Never, "NO_COLOR"),
+            (ColorWhen::Auto, false, Some("always")) => (ColorWhen::Always, "user config"),
+            (ColorWhen::Auto, false, Some("never")) => (ColorWhen::Never, "user config"),
+            _ => (ColorWhen::Auto, "default (on a terminal)"),
+        };
+        let decide = |tty: bool| match when {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
-            ColorWhen::Auto => tty && !no_color && env("TERM").is_none_or(|t| t != "dumb"),
+            ColorWhen::Auto => tty && env("TERM").is_none_or(|t| t != "dumb"),
         };
+        let (editor, editor_source) = match (&user.editor, env("VISUAL"), env("EDITOR")) {
+            (Some(e), ..) => (Some(e.clone()), "user config"),
+            (None, Some(v), _) => (Some(v.to_string_lossy().into_owned()), "VISUAL"),
+            (None, None, Some(e)) => (Some(e.to_string_lossy().into_owned()), "EDITOR"),
+            _ => (None, "default"),
+        };
+        let sources = vec![
+            (
+                "vault",
+                vault_dir.display().to_string(),
+                vault_source.describe(),
+            ),
+            (
+                "editor",
+                editor
+                    .clone()
+                    .unwrap_or_else(|| crate::editor::fallback().to_string()),
+                editor_source,
+            ),
+            ("color", format!("{when:?}").to_lowercase(), color_source),
+        ];
         let stdout_tty = std::io::stdout().is_terminal();
         Context {
             vault_dir,
@@ -70,9 +126,10 @@ impl Context {
             quiet: cli.quiet,
             stdin_tty: std::io::stdin().is_terminal(),
             stdout_tty,
-            editor: env("VISUAL")
-                .or_else(|| env("EDITOR"))
-                .map(|s| s.to_string_lossy().into_owned()),
+            editor,
+            sources,
+            warnings,
+            user_config_path,
             home: dirs::home_dir(),
             pager: env("PAGER").map(|s| s.to_string_lossy().into_owned()),
             full_check_limit: env("KB_FULL_CHECK_LIMIT")

@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod context;
 pub mod editor;
 pub mod error;
@@ -43,6 +44,9 @@ pub fn run() -> i32 {
         }
     };
     let ctx = context::Context::from_cli(&cli);
+    for w in &ctx.warnings {
+        output::warn(ctx.color_err, w);
+    }
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => error::EXIT_OK,

@@ -39,6 +39,8 @@ pub struct SyncOptions {
     pub ssh_dir: Option<PathBuf>,
     /// Push notes that hold a private key (refused otherwise).
     pub allow_secrets: bool,
+    /// The team's remote URL (kb.toml): added as the remote when the repository has none.
+    pub default_url: Option<String>,
 }
 
 /// Notes added, changed and removed (paths relative to the repository work tree).
@@ -207,7 +209,12 @@ fn tracking(repo: &Repository, opts: &SyncOptions) -> Result<(String, String, St
         .or(configured_remote)
         .unwrap_or_else(|| "origin".to_string());
     if repo.find_remote(&remote).is_err() {
-        return Err(KbError::NoRemote(remote));
+        match &opts.default_url {
+            Some(url) => {
+                repo.remote(&remote, url)?;
+            }
+            None => return Err(KbError::NoRemote(remote)),
+        }
     }
     let remote_branch = config
         .get_string(&format!("branch.{branch}.merge"))

@@ -15,8 +15,26 @@ use std::io::Write;
 /// A recorded error this similar to a pasted one is the same error.
 pub const DUPLICATE_SIMILARITY: f32 = 0.9;
 
-pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
+pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
+    let mut warnings = Vec::new();
+    let team = crate::config::load_vault(vault.root(), &mut warnings);
+    for w in &warnings {
+        output::warn(ctx.color_err, w);
+    }
+    for t in &team.default_tags {
+        if !args.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            args.tags.push(t.clone());
+        }
+    }
+    if args.folder.is_none() {
+        args.folder = team.folder.clone();
+    }
+    let template = team
+        .template
+        .as_deref()
+        .map(|t| read_template(&vault, t))
+        .transpose()?;
     let now = super::now_rfc3339();
     let stdin_body = if !ctx.stdin_tty && !args.edit {
         let s = super::read_stdin()?;
@@ -27,7 +45,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
     let interactive = args.edit
         || (ctx.interactive() && !args.no_edit && args.fix.is_none() && stdin_body.is_none());
     let text = if interactive {
-        let template = render(&args, None, &now);
+        let template = render(&args, None, &now, template.as_deref());
         match edit_template(ctx, &vault, &template)? {
             Some(t) => t,
             None => {
@@ -36,7 +54,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
             }
         }
     } else {
-        render(&args, stdin_body.as_deref(), &now)
+        render(&args, stdin_body.as_deref(), &now, template.as_deref())
     };
     let text = super::screen_secrets(ctx, &text, args.redact);
     let note = Note::parse(&text, "");
@@ -67,7 +85,14 @@ pub fn run(ctx: &Context, args: AddArgs) -> Result<i32> {
 
 /// The note's text: front matter from the flags, then either the body given on stdin or the
 /// Problem / Cause / Fix template.
-fn render(args: &AddArgs, body: Option<&str>, now: &str) -> String {
+/// The team's note template (`template` in kb.toml), a file inside the vault.
+fn read_template(vault: &Vault, rel: &str) -> Result<String> {
+    let rel = vault.check_rel(rel.trim_end_matches(".md"))?;
+    std::fs::read_to_string(vault.abs(&rel))
+        .with_context(|| format!("cannot read the note template {rel} named in kb.toml"))
+}
+
+fn render(args: &AddArgs, body: Option<&str>, now: &str, template: Option<&str>) -> String {
     let mut s = String::from("---\n");
     let title = args.title.clone().unwrap_or_default();
     let body_has_fm = body.is_some_and(|b| b.trim_start_matches('\u{feff}').starts_with("---"));
@@ -94,6 +119,15 @@ fn render(args: &AddArgs, body: Option<&str>, now: &str) -> String {
         s.push_str(b.trim_end());
         s.push('\n');
         return s;
+    }
+    if let Some(t) = template {
+        if args.problem.is_none() && args.cause.is_none() && args.fix.is_none() {
+            s.push_str(&t.replace("{{title}}", &title));
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            return s;
+        }
     }
     let section = |name: &str, text: &Option<String>| {
         format!("## {name}\n\n{}\n\n", text.as_deref().unwrap_or("").trim())

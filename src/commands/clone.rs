@@ -28,6 +28,7 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<i32> {
         remote: None,
         ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
         allow_secrets: false,
+        default_url: None,
     };
     sync::clone(&args.url, &dir, &opts)?;
     let vault = Vault::open(&dir)?;

@@ -4,6 +4,7 @@
 mod add;
 mod clone;
 mod completions;
+mod config;
 mod edit;
 mod index;
 mod init;
@@ -40,6 +41,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<i32> {
         Command::Tags(a) => tags::run(ctx, a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man => completions::run_man(),
+        Command::Config(a) => config::run(ctx, a),
     }
 }
 

@@ -4,6 +4,7 @@
 mod env;
 
 mod test_add;
+mod test_config;
 mod test_errors;
 mod test_index;
 mod test_link;

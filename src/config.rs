@@ -1,0 +1,178 @@
+//! Configuration files: the vault's `kb.toml` (team settings, committed with the notes) and
+//! the person's own `config.toml` in the platform's configuration folder
+//! (`~/.config/kb/config.toml`, `~/Library/Application Support/kb/config.toml`,
+//! `%APPDATA%\kb\config.toml`). Unknown keys and wrong types are warnings, never fatal.
+
+use std::path::{Path, PathBuf};
+
+/// Personal settings.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct UserConfig {
+    /// Editor command (words, no shell), before `$VISUAL` and `$EDITOR`.
+    pub editor: Option<String>,
+    /// Default vault, used when neither `--dir`, `KB_DIR` nor an enclosing vault says otherwise.
+    pub vault: Option<PathBuf>,
+    /// `auto`, `always` or `never`.
+    pub color: Option<String>,
+}
+
+/// Team settings of a vault.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct VaultConfig {
+    /// URL of the team's remote: `kb sync` adds it as `origin` when the repository has none.
+    pub remote: Option<String>,
+    /// Tags every new note gets.
+    pub default_tags: Vec<String>,
+    /// A note template, relative to the vault: its text replaces the Problem / Cause / Fix
+    /// skeleton of `kb add` (`{{title}}` is replaced by the title).
+    pub template: Option<String>,
+    /// Folder of the vault for new notes.
+    pub folder: Option<String>,
+}
+
+/// The person's configuration file.
+pub fn user_config_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("kb").join("config.toml"))
+}
+
+/// Read a TOML table; a missing file is empty, a broken one a warning.
+fn read_table(path: &Path, warnings: &mut Vec<String>) -> toml::Table {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return toml::Table::new();
+    };
+    match text.parse::<toml::Table>() {
+        Ok(t) => t,
+        Err(e) => {
+            warnings.push(format!(
+                "{}: not valid TOML ({}); ignored",
+                path.display(),
+                e.message()
+            ));
+            toml::Table::new()
+        }
+    }
+}
+
+fn string(
+    table: &toml::Table,
+    key: &str,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    match table.get(key)? {
+        toml::Value::String(s) => Some(s.clone()),
+        _ => {
+            warnings.push(format!(
+                "{}: `{key}` should be a string; ignored",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
+fn unknown_keys(table: &toml::Table, known: &[&str], path: &Path, warnings: &mut Vec<String>) {
+    for k in table.keys() {
+        if !known.contains(&k.as_str()) {
+            warnings.push(format!(
+                "{}: unknown key `{k}` (known: {})",
+                path.display(),
+                known.join(", ")
+            ));
+        }
+    }
+}
+
+pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
+    let t = read_table(path, warnings);
+    unknown_keys(&t, &["editor", "vault", "color"], path, warnings);
+    let color = string(&t, "color", path, warnings).filter(|c| {
+        let ok = matches!(c.as_str(), "auto" | "always" | "never");
+        if !ok {
+            warnings.push(format!(
+                "{}: `color` is auto, always or never; ignored",
+                path.display()
+            ));
+        }
+        ok
+    });
+    UserConfig {
+        editor: string(&t, "editor", path, warnings),
+        vault: string(&t, "vault", path, warnings).map(|v| expand_home(&v)),
+        color,
+    }
+}
+
+pub fn load_vault(root: &Path, warnings: &mut Vec<String>) -> VaultConfig {
+    let path = root.join(crate::vault::CONFIG_FILE);
+    let t = read_table(&path, warnings);
+    unknown_keys(
+        &t,
+        &["remote", "default_tags", "template", "folder"],
+        &path,
+        warnings,
+    );
+    let default_tags = match t.get("default_tags") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(_) => {
+            warnings.push(format!(
+                "{}: `default_tags` should be a list of strings; ignored",
+                path.display()
+            ));
+            Vec::new()
+        }
+    };
+    VaultConfig {
+        remote: string(&t, "remote", &path, warnings),
+        default_tags,
+        template: string(&t, "template", &path, warnings),
+        folder: string(&t, "folder", &path, warnings),
+    }
+}
+
+/// `~/notes` with the home folder put in.
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_known_keys_and_warns_of_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(
+            &p,
+            "editor = \"code --wait\"\ncolor = \"sometimes\"\nfont = 3\n",
+        )
+        .unwrap();
+        let mut w = Vec::new();
+        let c = load_user(&p, &mut w);
+        assert_eq!(c.editor.as_deref(), Some("code --wait"));
+        assert_eq!(c.color, None);
+        assert_eq!(w.len(), 2, "{w:?}");
+        std::fs::write(
+            dir.path().join("kb.toml"),
+            "default_tags = [\"support\"]\nfolder = \"inbox\"\n",
+        )
+        .unwrap();
+        let mut w = Vec::new();
+        let v = load_vault(dir.path(), &mut w);
+        assert_eq!(v.default_tags, vec!["support"]);
+        assert_eq!(v.folder.as_deref(), Some("inbox"));
+        assert!(w.is_empty());
+        std::fs::write(dir.path().join("kb.toml"), "not = [toml").unwrap();
+        let mut w = Vec::new();
+        load_vault(dir.path(), &mut w);
+        assert!(w[0].contains("not valid TOML"));
+    }
+}
