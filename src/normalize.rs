@@ -918,6 +918,13 @@ mod tests {
         );
     }
 
+    /// Found by the fuzzer (an over-strict invariant of the fuzz target, kept as a case).
+    #[test]
+    fn fuzz_regression_underscored_capitals() {
+        assert_eq!(k("__L_IIL__L_I"), "l_iil__l_i");
+        assert!(normalize("l_iil__l_i").iter().all(|t| !t.text().is_empty()));
+    }
+
     #[test]
     fn similarity_rewards_shared_tokens_and_order() {
         let w = |_: &str| 1.0;

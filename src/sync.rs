@@ -342,6 +342,32 @@ pub fn redact(s: &str) -> String {
     out
 }
 
+/// The remote by name; a relative path URL (`../team.git`) is taken from the work tree, as
+/// git does (libgit2 would take it from the current folder).
+fn open_remote<'r>(repo: &'r Repository, name: &str) -> Result<git2::Remote<'r>> {
+    let remote = repo.find_remote(name)?;
+    let url = remote.url().unwrap_or("").to_string();
+    let relative = !url.is_empty()
+        && !url.contains("://")
+        && !Path::new(&url).is_absolute()
+        && !looks_like_scp(&url);
+    if relative {
+        if let Some(workdir) = repo.workdir() {
+            let abs = workdir.join(&url);
+            return Ok(repo.remote_anonymous(&abs.to_string_lossy())?);
+        }
+    }
+    Ok(remote)
+}
+
+/// `git@host:team/notes.git` (but not `C:\path` on Windows).
+fn looks_like_scp(url: &str) -> bool {
+    match url.split_once(':') {
+        Some((host, _)) => host.len() > 1 && !host.contains('/') && !host.contains('\\'),
+        None => false,
+    }
+}
+
 /// Fetch the remote branch; its tip, or None when the remote has no such branch yet.
 fn fetch(
     repo: &Repository,
@@ -349,7 +375,7 @@ fn fetch(
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<Option<Oid>> {
-    let mut remote = repo.find_remote(remote_name)?;
+    let mut remote = open_remote(repo, remote_name)?;
     let tracking_ref = format!("refs/remotes/{remote_name}/{remote_branch}");
     let refspec = format!("+refs/heads/{remote_branch}:{tracking_ref}");
     let tries = Cell::new(0);
@@ -386,7 +412,7 @@ fn push(
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<bool> {
-    let mut remote = repo.find_remote(remote_name)?;
+    let mut remote = open_remote(repo, remote_name)?;
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
     let rejected: RefCell<Option<String>> = RefCell::new(None);

@@ -180,6 +180,20 @@ fn fast_forward_both_ways() {
 }
 
 #[test]
+fn a_relative_remote_path_is_taken_from_the_vault_as_git_does() {
+    let t = Team::new();
+    git(
+        &t.a.vault,
+        &["remote", "set-url", "origin", "../remote.git"],
+    );
+    t.a.kb(&["add", "--title", "Relative remote", "--fix", "x"])
+        .ok();
+    // kb runs from HOME, not from the vault: the path is still the vault's.
+    let r = synced(&t.a);
+    assert!(r.stdout.contains("out: 1 added"), "{}", r.stdout);
+}
+
+#[test]
 fn divergent_adds_and_a_teammate_on_the_git_client() {
     let t = Team::new();
     let b = t.machine_b();
