@@ -17,11 +17,7 @@ pub const DUPLICATE_SIMILARITY: f32 = 0.9;
 
 pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
-    let mut warnings = Vec::new();
-    let team = crate::config::load_vault(vault.root(), &mut warnings);
-    for w in &warnings {
-        output::warn(ctx.color_err, w);
-    }
+    let team = super::team_config(ctx, &vault);
     for t in &team.default_tags {
         if !args.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
             args.tags.push(t.clone());

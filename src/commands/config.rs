@@ -2,7 +2,6 @@
 
 use super::Context;
 use crate::cli::ConfigArgs;
-use crate::config;
 use crate::output::{self, paint};
 use anyhow::Result;
 use serde::Serialize;
@@ -25,15 +24,11 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<i32> {
             source: s.to_string(),
         })
         .collect();
-    let mut warnings = Vec::new();
     let team = ctx
         .vault()
         .ok()
-        .map(|v| config::load_vault(v.root(), &mut warnings));
-    for w in &warnings {
-        output::warn(ctx.color_err, w);
-    }
-    let team = team.unwrap_or_default();
+        .map(|v| super::team_config(ctx, &v))
+        .unwrap_or_default();
     let mut put = |key: &str, value: Option<String>| {
         let (value, source) = match value {
             Some(v) => (v, "kb.toml".to_string()),

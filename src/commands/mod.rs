@@ -74,6 +74,16 @@ fn background_check(ctx: &Context, idx: &NoteIndex) {
         .spawn();
 }
 
+/// The vault's team settings (kb.toml), with its problems reported as warnings.
+fn team_config(ctx: &Context, vault: &Vault) -> crate::config::VaultConfig {
+    let mut warnings = Vec::new();
+    let team = crate::config::load_vault(vault.root(), &mut warnings);
+    for w in &warnings {
+        output::warn(ctx.color_err, w);
+    }
+    team
+}
+
 fn report_warnings(ctx: &Context, report: &UpdateReport) {
     for w in &report.warnings {
         output::warn(ctx.color_err, w);

@@ -11,11 +11,7 @@ use std::io::Write;
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
-    let mut warnings = Vec::new();
-    let team = crate::config::load_vault(vault.root(), &mut warnings);
-    for w in &warnings {
-        output::warn(ctx.color_err, w);
-    }
+    let team = super::team_config(ctx, &vault);
     let opts = SyncOptions {
         default_url: team.remote,
         remote: args.remote,
