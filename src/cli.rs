@@ -44,6 +44,8 @@ pub enum Command {
     Add(AddArgs),
     /// Find notes by pasted error text or words (reads stdin when QUERY is `-` or absent)
     Search(SearchArgs),
+    /// Pick a note interactively: results and the fix update as you type or paste
+    Pick(PickArgs),
     /// Print a note
     Show(ShowArgs),
     /// Open a note in your editor, then re-index and commit it
@@ -147,6 +149,16 @@ pub struct SearchArgs {
     /// Snippet and fix under each hit even when stdout is not a terminal
     #[arg(long, conflicts_with = "json")]
     pub long: bool,
+    /// Pick interactively (as `kb pick`)
+    #[arg(long, short = 'i', conflicts_with_all = ["json", "plain"])]
+    pub interactive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// Text to start with
+    #[arg(allow_hyphen_values = true)]
+    pub query: Option<String>,
 }
 
 #[derive(Debug, Args)]

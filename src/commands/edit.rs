@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::EditArgs;
+use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output;
 use crate::vault;
@@ -11,24 +12,32 @@ pub fn run(ctx: &Context, args: EditArgs) -> Result<i32> {
     let vault = ctx.require_vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = idx.resolve(&args.id)?;
-    let path = vault.abs(&rel);
+    edit_rel(ctx, &mut idx, &rel)?;
+    Ok(0)
+}
+
+/// Open the note at `rel` in the editor; if it changed, re-index and commit it.
+pub fn edit_rel(ctx: &Context, idx: &mut NoteIndex, rel: &str) -> Result<()> {
+    let vault = idx.vault().clone();
+    let path = vault.abs(rel);
     let before = std::fs::read(&path)?;
     crate::editor::edit(ctx.editor.as_deref(), &path)?;
     let after = std::fs::read(&path).unwrap_or_default();
     if after == before {
         if !ctx.quiet {
-            output::status(&format!("kb: {} unchanged", vault::id_of(&rel)));
+            output::status(&format!("kb: {} unchanged", vault::id_of(rel)));
         }
-        return Ok(0);
+        return Ok(());
     }
-    let report = idx.update_files(std::slice::from_ref(&rel))?;
+    let rels = [rel.to_string()];
+    let report = idx.update_files(&rels)?;
     super::report_warnings(ctx, &report);
-    let title = Note::parse_bytes(&after, vault::stem_of(&rel)).title;
+    let title = Note::parse_bytes(&after, vault::stem_of(rel)).title;
     super::commit(
         ctx,
         &vault,
-        &[rel],
+        &rels,
         &format!("Edit note: {}", output::one_line(&title)),
     )?;
-    Ok(0)
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod index;
 mod init;
 mod link;
 mod list;
+mod pick;
 mod scan;
 mod search;
 mod show;
@@ -29,7 +30,12 @@ pub fn run(ctx: &Context, command: Command) -> Result<i32> {
     match command {
         Command::Init(a) => init::run(ctx, a),
         Command::Add(a) => add::run(ctx, a),
+        Command::Search(a) if a.interactive => {
+            let words: Vec<String> = a.query.into_iter().chain(a.more).collect();
+            pick::run(ctx, (!words.is_empty()).then(|| words.join(" ")))
+        }
         Command::Search(a) => search::run(ctx, a),
+        Command::Pick(a) => pick::run(ctx, a.query),
         Command::Show(a) => show::run(ctx, a),
         Command::Edit(a) => edit::run(ctx, a),
         Command::List(a) => list::run(ctx, a),

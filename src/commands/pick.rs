@@ -1,0 +1,283 @@
+//! `kb pick [QUERY]` (also `kb search -i`): an interactive picker on the terminal. Results and
+//! a preview of the selected note's fix update as the person types or pastes; Enter opens the
+//! note in the editor, Ctrl-Y copies its fix, Ctrl-L attaches the typed error to it.
+//!
+//! The screen is drawn on stderr (so `id=$(kb pick)` works: the chosen note's id goes to
+//! stdout) with ratatui over crossterm, which also runs on Windows consoles.
+
+use super::Context;
+use crate::index::NoteIndex;
+use crate::note::Note;
+use crate::output;
+use crate::search::{self, Hit, SearchRequest};
+use anyhow::{bail, Result};
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEventKind, KeyModifiers,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::{Frame, Terminal};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+/// Hits shown in the list.
+const LIMIT: usize = 30;
+
+enum Outcome {
+    Quit,
+    Open(String),
+    Copy(String),
+    Link(String),
+}
+
+pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
+    if !std::io::stderr().is_terminal() || !ctx.stdin_tty {
+        bail!(crate::error::KbError::InvalidInput(
+            "the picker needs a terminal; use `kb search` in scripts".into()
+        ));
+    }
+    let vault = ctx.require_vault()?;
+    let mut idx = super::open_index(ctx, &vault)?;
+    let mut picker = Picker {
+        query: initial.unwrap_or_default(),
+        hits: Vec::new(),
+        state: ListState::default(),
+        previews: HashMap::new(),
+    };
+    picker.refresh(&idx)?;
+    let outcome = with_screen(|terminal| picker.event_loop(terminal, &idx))?;
+    match outcome {
+        Outcome::Quit => Ok(1),
+        Outcome::Open(rel) => {
+            super::edit::edit_rel(ctx, &mut idx, &rel)?;
+            println_id(&rel)
+        }
+        Outcome::Copy(rel) => {
+            let note = read_note(&idx, &rel);
+            let fix = note
+                .as_ref()
+                .and_then(|n| n.fix_section())
+                .map(|s| s.raw.trim().to_string())
+                .unwrap_or_default();
+            if fix.is_empty() {
+                output::status("kb: that note has no Fix section");
+                return Ok(1);
+            }
+            let how = output::copy_to_clipboard(&fix)?;
+            output::status(&format!("kb: the fix is on the clipboard ({how})"));
+            println_id(&rel)
+        }
+        Outcome::Link(rel) => {
+            let error = output::sanitize(&picker.query);
+            if error.trim().is_empty() {
+                output::status("kb: nothing typed to attach");
+                return Ok(1);
+            }
+            super::link::attach(ctx, &mut idx, &rel, error.trim())?;
+            println_id(&rel)
+        }
+    }
+}
+
+fn println_id(rel: &str) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", crate::vault::id_of(rel))?;
+    Ok(0)
+}
+
+type Screen = Terminal<CrosstermBackend<std::io::Stderr>>;
+
+/// Raw mode and the alternate screen for the duration of `f`, restored whatever happens.
+fn with_screen<T>(f: impl FnOnce(&mut Screen) -> Result<T>) -> Result<T> {
+    enable_raw_mode()?;
+    let mut err = std::io::stderr();
+    execute!(err, EnterAlternateScreen, EnableBracketedPaste)?;
+    let result = Terminal::new(CrosstermBackend::new(std::io::stderr()))
+        .map_err(anyhow::Error::from)
+        .and_then(|mut t| f(&mut t));
+    let _ = execute!(
+        std::io::stderr(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen
+    );
+    let _ = disable_raw_mode();
+    result
+}
+
+struct Picker {
+    query: String,
+    hits: Vec<Hit>,
+    state: ListState,
+    previews: HashMap<String, Vec<String>>,
+}
+
+impl Picker {
+    fn refresh(&mut self, idx: &NoteIndex) -> Result<()> {
+        let req = SearchRequest {
+            text: self.query.clone(),
+            limit: LIMIT,
+            tags: Vec::new(),
+        };
+        self.hits = if self.query.trim().is_empty() {
+            Vec::new()
+        } else {
+            search::search(idx, &req)?
+        };
+        self.state
+            .select(if self.hits.is_empty() { None } else { Some(0) });
+        Ok(())
+    }
+
+    fn selected(&self) -> Option<String> {
+        self.state
+            .selected()
+            .and_then(|i| self.hits.get(i))
+            .map(|h| h.note.rel.clone())
+    }
+
+    fn event_loop(&mut self, terminal: &mut Screen, idx: &NoteIndex) -> Result<Outcome> {
+        loop {
+            let preview = self.preview(idx);
+            terminal.draw(|f| self.draw(f, &preview))?;
+            let ctrl = |k: &event::KeyEvent| k.modifiers.contains(KeyModifiers::CONTROL);
+            match event::read()? {
+                Event::Paste(text) => {
+                    self.query.push_str(&text.replace(['\r', '\n'], " "));
+                    self.refresh(idx)?;
+                }
+                Event::Key(k) if k.kind == KeyEventKind::Press => match k.code {
+                    KeyCode::Esc => return Ok(Outcome::Quit),
+                    KeyCode::Char('c') if ctrl(&k) => return Ok(Outcome::Quit),
+                    KeyCode::Enter => {
+                        if let Some(rel) = self.selected() {
+                            return Ok(Outcome::Open(rel));
+                        }
+                    }
+                    KeyCode::Char('y') if ctrl(&k) => {
+                        if let Some(rel) = self.selected() {
+                            return Ok(Outcome::Copy(rel));
+                        }
+                    }
+                    KeyCode::Char('l') if ctrl(&k) => {
+                        if let Some(rel) = self.selected() {
+                            return Ok(Outcome::Link(rel));
+                        }
+                    }
+                    KeyCode::Up => self.state.select_previous(),
+                    KeyCode::Char('p') if ctrl(&k) => self.state.select_previous(),
+                    KeyCode::Down => self.state.select_next(),
+                    KeyCode::Char('n') if ctrl(&k) => self.state.select_next(),
+                    KeyCode::Char('u') if ctrl(&k) => {
+                        self.query.clear();
+                        self.refresh(idx)?;
+                    }
+                    KeyCode::Backspace => {
+                        self.query.pop();
+                        self.refresh(idx)?;
+                    }
+                    KeyCode::Char(c) if !ctrl(&k) => {
+                        self.query.push(c);
+                        self.refresh(idx)?;
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+            if let Some(i) = self.state.selected() {
+                if i >= self.hits.len() && !self.hits.is_empty() {
+                    self.state.select(Some(self.hits.len() - 1));
+                }
+            }
+        }
+    }
+
+    /// The selected note's Fix section (or its first lines), read once per note.
+    fn preview(&mut self, idx: &NoteIndex) -> Vec<String> {
+        let Some(rel) = self.selected() else {
+            return Vec::new();
+        };
+        self.previews
+            .entry(rel.clone())
+            .or_insert_with(|| {
+                let Some(note) = read_note(idx, &rel) else {
+                    return vec!["(the note cannot be read)".into()];
+                };
+                let mut lines = vec![output::one_line(&note.title), String::new()];
+                let text = match note.fix_section() {
+                    Some(s) => format!("Fix:\n{}", s.raw.trim()),
+                    None => note.body_text.chars().take(1500).collect(),
+                };
+                lines.extend(text.lines().map(output::sanitize));
+                lines
+            })
+            .clone()
+    }
+
+    fn draw(&mut self, f: &mut Frame, preview: &[String]) {
+        let [input, body, help] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .areas(f.area());
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(body);
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("> ", Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(output::one_line(&self.query)),
+                Span::styled(
+                    format!("   {} notes", self.hits.len()),
+                    Style::new().add_modifier(Modifier::DIM),
+                ),
+            ])),
+            input,
+        );
+        let items: Vec<ListItem> = self
+            .hits
+            .iter()
+            .map(|h| {
+                ListItem::new(Line::from(vec![
+                    Span::styled(
+                        output::one_line(h.note.id()),
+                        Style::new().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw("  "),
+                    Span::raw(output::one_line(&h.note.title)),
+                ]))
+            })
+            .collect();
+        let list = List::new(items)
+            .block(Block::default().borders(Borders::ALL).title("notes"))
+            .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
+            .highlight_symbol("▶ ");
+        f.render_stateful_widget(list, left, &mut self.state);
+        let text: Vec<Line> = preview.iter().map(|l| Line::from(l.clone())).collect();
+        f.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::ALL).title("fix")),
+            right,
+        );
+        f.render_widget(
+            Paragraph::new(
+                "Enter open · Ctrl-Y copy fix · Ctrl-L link the typed error · ↑↓ move · Esc quit",
+            )
+            .style(Style::new().add_modifier(Modifier::DIM)),
+            help,
+        );
+    }
+}
+
+fn read_note(idx: &NoteIndex, rel: &str) -> Option<Note> {
+    let (bytes, _) = idx.vault().read(rel).ok()?;
+    Some(Note::parse_bytes(&bytes, crate::vault::stem_of(rel)))
+}

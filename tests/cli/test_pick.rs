@@ -1,0 +1,196 @@
+//! The interactive picker, driven for real in tmux (send-keys, capture-pane).
+
+use crate::env::{note, TestEnv};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Start `kb pick` in a detached 120x30 tmux session with this environment.
+    fn start(env: &TestEnv, extra: &[(&str, &str)], done: &Path) -> Tmux {
+        let socket = format!(
+            "kbtest-{}-{}",
+            std::process::id(),
+            done.file_name().unwrap().to_string_lossy()
+        );
+        let mut vars = vec![
+            format!("HOME={}", env.home.display()),
+            format!("PATH={}", std::env::var("PATH").unwrap_or_default()),
+            format!("KB_DIR={}", env.vault.display()),
+            "TERM=xterm-256color".into(),
+            "GIT_CONFIG_GLOBAL=/dev/null".into(),
+            "GIT_AUTHOR_NAME=Picker".into(),
+            "GIT_AUTHOR_EMAIL=pick@example.com".into(),
+            "GIT_COMMITTER_NAME=Picker".into(),
+            "GIT_COMMITTER_EMAIL=pick@example.com".into(),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
+        let script = format!(
+            "env -i {} '{}' pick; echo \"exit=$?\" > '{}'; sleep 30",
+            vars.iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            env!("CARGO_BIN_EXE_kb"),
+            done.display()
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "120",
+                "-y",
+                "30",
+                &script,
+            ])
+            .status()
+            .expect("tmux must be installed (Debian: apt-get install tmux)");
+        assert!(ok.success());
+        Tmux { socket }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["-L", self.socket.as_str(), "send-keys", "-t", "0"];
+        args.extend_from_slice(keys);
+        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text`; the screen then.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never showed {text:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn wait_file(p: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !p.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", p.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn vault() -> TestEnv {
+    let env = TestEnv::new();
+    env.write(
+        "printing/spooler.md",
+        note(
+            "Print spooler stops",
+            &["printing"],
+            &["The Print Spooler service terminated unexpectedly."],
+            "1. Clear the spool folder.\n2. Restart the spooler.",
+        ),
+    );
+    env.write("network/vpn.md", note("VPN error 809", &["vpn"], &["The network connection between your computer and the VPN server could not be established. Error 809"], "Allow NAT-T."));
+    env.kb(&["index"]).ok();
+    env
+}
+
+#[test]
+fn results_and_the_fix_preview_follow_the_typing() {
+    let env = vault();
+    let done = env.home.join("done-preview");
+    let t = Tmux::start(&env, &[], &done);
+    t.wait_for("Esc quit");
+    t.keys(&["spooler terminated"]);
+    t.wait_for("> spooler terminated ");
+    let s = t.wait_for("printing/spooler");
+    assert!(s.contains("Clear the spool folder"), "{s}");
+    t.keys(&["C-u"]);
+    t.keys(&["VPN server could not be established 809"]);
+    t.wait_for("> VPN server could not be established 809 ");
+    let s = t.wait_for("Allow NAT-T");
+    assert!(s.contains("▶ network/vpn"), "{s}");
+    assert!(!s.contains("Clear the spool folder"), "{s}");
+    t.keys(&["Escape"]);
+    assert_eq!(wait_file(&done).trim(), "exit=1");
+}
+
+#[test]
+fn ctrl_l_links_the_typed_error_and_enter_opens_the_editor() {
+    let env = vault();
+    let done = env.home.join("done-link");
+    let t = Tmux::start(&env, &[], &done);
+    t.wait_for("Esc quit");
+    t.keys(&["Print Spooler service terminated after KB5034441 on PRN-07"]);
+    t.wait_for("> Print Spooler service terminated after KB5034441 on PRN-07 ");
+    t.wait_for("▶ printing/spooler");
+    t.keys(&["C-l"]);
+    assert_eq!(wait_file(&done).trim(), "exit=0");
+    let text = env.read("printing/spooler.md");
+    assert!(
+        text.contains("  - \"Print Spooler service terminated after KB5034441 on PRN-07\""),
+        "{text}"
+    );
+    drop(t);
+
+    let done = env.home.join("done-open");
+    let editor = env.home.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\necho 'Opened from the picker.' >> \"$1\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let t = Tmux::start(&env, &[("EDITOR", editor.to_str().unwrap())], &done);
+    t.wait_for("Esc quit");
+    t.keys(&["error 809 vpn"]);
+    t.wait_for("> error 809 vpn ");
+    t.wait_for("▶ network/vpn");
+    t.keys(&["Enter"]);
+    assert_eq!(wait_file(&done).trim(), "exit=0");
+    assert!(env
+        .read("network/vpn.md")
+        .ends_with("Opened from the picker.\n"));
+    assert_eq!(
+        env.git(&["log", "-1", "--format=%s"]).trim(),
+        "Edit note: VPN error 809"
+    );
+}
+
+#[test]
+fn the_picker_refuses_to_run_off_a_terminal() {
+    let env = vault();
+    let r = env.kb(&["pick", "x"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
+}
