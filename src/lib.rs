@@ -21,6 +21,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod note;
 pub mod output;
+pub mod progress;
 pub mod search;
 pub mod secrets;
 pub mod sync;
@@ -46,6 +47,9 @@ pub fn run() -> i32 {
     let ctx = context::Context::from_cli(&cli);
     for w in &ctx.warnings {
         output::warn(ctx.color_err, w);
+    }
+    if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        progress::install(output::progress_bar());
     }
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,

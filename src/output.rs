@@ -194,6 +194,41 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
     Ok("OSC 52")
 }
 
+/// A progress bar on stderr for work that takes more than about a second: shown only after
+/// that second has passed, cleared when the work ends.
+pub fn progress_bar() -> Box<dyn Fn(&str, u64, u64) + Send + Sync> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::sync::Mutex;
+    use std::time::Instant;
+    let state: Mutex<Option<(ProgressBar, Instant, String)>> = Mutex::new(None);
+    Box::new(move |what: &str, done: u64, total: u64| {
+        let Ok(mut st) = state.lock() else { return };
+        if st.as_ref().is_none_or(|(_, _, w)| w != what) {
+            if let Some((bar, _, _)) = st.take() {
+                bar.finish_and_clear();
+            }
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+            bar.set_style(
+                ProgressStyle::with_template("kb: {msg} {wide_bar} {pos}/{len} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(what.to_string());
+            *st = Some((bar, Instant::now(), what.to_string()));
+        }
+        if let Some((bar, started, _)) = st.as_ref() {
+            if started.elapsed().as_secs_f32() > 1.0 && bar.is_hidden() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_length(total);
+            bar.set_position(done);
+            if done >= total {
+                bar.finish_and_clear();
+                *st = None;
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

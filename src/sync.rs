@@ -380,9 +380,17 @@ fn fetch(
     let refspec = format!("+refs/heads/{remote_branch}:{tracking_ref}");
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
+    let mut cb = callbacks(repo, opts, &tries, &auth_failed);
+    cb.transfer_progress(|p| {
+        crate::progress::report(
+            "receiving notes",
+            p.received_objects() as u64,
+            p.total_objects() as u64,
+        );
+        true
+    });
     let mut fo = FetchOptions::new();
-    fo.remote_callbacks(callbacks(repo, opts, &tries, &auth_failed))
-        .download_tags(AutotagOption::None);
+    fo.remote_callbacks(cb).download_tags(AutotagOption::None);
     if let Err(e) = remote.fetch(&[refspec.as_str()], Some(&mut fo), Some("kb sync: fetch")) {
         return Err(network_error(remote_name, e, auth_failed.get()));
     }

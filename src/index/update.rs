@@ -7,6 +7,7 @@ use crate::error::{KbError, Result};
 use crate::note::Note;
 use crate::vault::{self, Vault};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tantivy::{Index, IndexWriter};
 
@@ -290,6 +291,9 @@ impl NoteIndex {
             1
         };
         let chunk = rels.len().div_ceil(threads.max(1)).max(1);
+        let done = AtomicU64::new(0);
+        let total = rels.len() as u64;
+        let done = &done;
         let results: Vec<Result<Vec<(String, Indexed)>>> = std::thread::scope(|s| {
             let handles: Vec<_> = rels
                 .chunks(chunk)
@@ -301,6 +305,10 @@ impl NoteIndex {
                                 writer.delete_term(self.path_term(rel));
                             }
                             out.push((rel.clone(), self.index_one(writer, rel)?));
+                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            if n % 256 == 0 {
+                                crate::progress::report("indexing notes", n, total);
+                            }
                         }
                         Ok(out)
                     })
@@ -315,6 +323,9 @@ impl NoteIndex {
                 })
                 .collect()
         });
+        if total >= 256 {
+            crate::progress::report("indexing notes", total, total);
+        }
         let mut delta = Delta::with_capacity(rels.len());
         let mut warnings = Vec::new();
         for part in results {

@@ -194,3 +194,49 @@ fn the_picker_refuses_to_run_off_a_terminal() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
 }
+
+#[test]
+fn long_work_shows_progress_on_a_terminal_only() {
+    let env = TestEnv::new();
+    let filler =
+        "The customer saw the error again after the update and the helpdesk escalated it. "
+            .repeat(40);
+    for i in 0..50_000 {
+        env.write(
+            &format!("bulk/{}/n{i}.md", i % 20),
+            format!("# Bulk note {i}\n\n{filler}\n"),
+        );
+    }
+    let done = env.home.join("done-progress");
+    let socket = format!("kbtest-{}-progress", std::process::id());
+    let script = format!(
+        "env -i 'HOME={}' 'PATH={}' 'KB_DIR={}' TERM=xterm-256color '{}' index --rebuild; echo \"exit=$?\" > '{}'; sleep 30",
+        env.home.display(),
+        std::env::var("PATH").unwrap_or_default(),
+        env.vault.display(),
+        env!("CARGO_BIN_EXE_kb"),
+        done.display()
+    );
+    let t = Tmux { socket };
+    assert!(Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "10",
+            &script
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let s = t.wait_for("kb: indexing notes");
+    assert!(s.contains("/50000"), "{s}");
+    assert_eq!(wait_file(&done).trim(), "exit=0");
+    // Piped, the same work prints no progress.
+    let r = env.kb(&["index", "--rebuild"]).ok();
+    assert!(!r.stderr.contains("indexing notes"), "{}", r.stderr);
+}
