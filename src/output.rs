@@ -196,7 +196,7 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
 
 /// A progress bar on stderr for work that takes more than about a second: shown only after
 /// that second has passed, cleared when the work ends.
-pub fn progress_bar() -> Box<dyn Fn(&str, u64, u64) + Send + Sync> {
+pub fn progress_bar() -> crate::progress::Hook {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::sync::Mutex;
     use std::time::Instant;

@@ -3,7 +3,8 @@
 
 use std::sync::OnceLock;
 
-type Hook = Box<dyn Fn(&str, u64, u64) + Send + Sync>;
+/// What reports progress: (what, done, total).
+pub type Hook = Box<dyn Fn(&str, u64, u64) + Send + Sync>;
 
 static HOOK: OnceLock<Hook> = OnceLock::new();
 

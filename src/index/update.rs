@@ -306,7 +306,7 @@ impl NoteIndex {
                             }
                             out.push((rel.clone(), self.index_one(writer, rel)?));
                             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            if n % 256 == 0 {
+                            if n.is_multiple_of(256) {
                                 crate::progress::report("indexing notes", n, total);
                             }
                         }
