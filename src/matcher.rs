@@ -35,7 +35,7 @@ pub struct Matcher {
 }
 
 /// Recorded errors compared exactly with a line, after candidate scoring.
-const CANDIDATES: usize = 4;
+const CANDIDATES: usize = 16;
 /// A token held by more than this share of the recorded errors does not select candidates
 /// (it still counts in the similarity).
 const COMMON_SHARE: f32 = 0.05;
