@@ -21,6 +21,23 @@ pub struct FileState {
     pub stamp: Stamp,
     /// xxh3 of the bytes that were indexed.
     pub hash: u64,
+    /// When the stamp was taken (ns since the epoch): a file modified within one clock tick of
+    /// it may have changed again without its stamp showing it (see [`FileState::is_racy`]).
+    pub seen: u64,
+}
+
+impl FileState {
+    /// Whether the file may have changed since without its stamp showing it: a file system
+    /// with whole-second timestamps (FAT has two seconds) cannot tell two writes in one tick
+    /// apart, one with sub-second timestamps only within a few milliseconds.
+    pub fn is_racy(&self) -> bool {
+        let window = if self.stamp.mtime.is_multiple_of(1_000_000_000) {
+            RACY_NS
+        } else {
+            RACY_FINE_NS
+        };
+        self.stamp.mtime.saturating_add(window) >= self.seen
+    }
 }
 
 /// The notes' states, sorted by relative path (binary search, and a merge with a sorted scan
@@ -168,16 +185,6 @@ impl State {
     pub fn apply(&mut self, delta: &Delta) {
         self.files.apply(delta);
     }
-
-    /// Whether a file with this stamp may have changed without its stamp showing it.
-    pub fn is_racy(&self, stamp: &Stamp) -> bool {
-        let window = if stamp.mtime.is_multiple_of(1_000_000_000) {
-            RACY_NS
-        } else {
-            RACY_FINE_NS
-        };
-        stamp.mtime.saturating_add(window) >= self.written_at
-    }
 }
 
 /// Append changes to the journal of the snapshot at `path`.
@@ -228,6 +235,7 @@ mod tests {
         Some(FileState {
             stamp: Stamp { mtime: m, size: m },
             hash: m,
+            seen: m,
         })
     }
 

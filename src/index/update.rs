@@ -88,11 +88,15 @@ impl NoteIndex {
         ) else {
             return self.rebuild_in_place();
         };
-        let (changes, racy_clean) = diff(&self.vault, &st, &scan);
+        let (changes, refreshed) = diff(&self.vault, &st, &scan);
         let new_dirs: HashMap<String, u64> =
             scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
-        if changes.is_empty() && new_dirs == ds.dirs && !racy_clean {
-            // Nothing changed: only remember that the full check ran.
+        if changes.is_empty() && new_dirs == ds.dirs {
+            // Nothing changed: remember that the full check ran, and that racy files were
+            // found clean (a journal append; the index is not touched).
+            if !refreshed.is_empty() {
+                let _ = state::append(&self.files_path, &refreshed);
+            }
             let ds = DirState {
                 last_full: started,
                 ..ds
@@ -104,22 +108,19 @@ impl NoteIndex {
             });
         }
         let writer = self.writer(false)?;
-        // Another process may have changed notes and indexed them while this one waited:
-        // look again under the writer lock (a scan older than the state would take notes
-        // created meanwhile for removed ones).
+        // Another process may have indexed meanwhile: diff again against the state as it is
+        // now, under the writer lock.
         let mut st = State::load(&self.files_path).unwrap_or(st);
-        let scan = self.vault.scan();
-        let new_dirs: HashMap<String, u64> =
-            scan.dirs.iter().map(|d| (d.rel.clone(), d.mtime)).collect();
-        let (changes, racy_clean) = diff(&self.vault, &st, &scan);
-        let (delta, mut report) = self.apply(&writer, &changes)?;
+        let (changes, refreshed) = diff(&self.vault, &st, &scan);
+        let changes = confirm(&self.vault, &st, changes);
+        let (mut delta, mut report) = self.apply(&writer, &changes)?;
+        delta.extend(refreshed);
         let ds = DirState {
             dirs: new_dirs,
             last_full: started,
             ..ds
         };
-        // Racy files found clean: a new snapshot moves the racy window past them.
-        self.commit_state(writer, &mut st, &delta, ds, racy_clean)?;
+        self.commit_state(writer, &mut st, &delta, ds, false)?;
         report.warnings.extend(scan.problems);
         Ok(report)
     }
@@ -344,6 +345,7 @@ impl NoteIndex {
 
     /// Index one note; None if it could not be read (gone).
     fn index_one(&self, writer: &IndexWriter, rel: &str) -> Result<Indexed> {
+        let seen = state::now_ns();
         let Some(stamp) = self.vault.stamp(rel) else {
             return Ok(None);
         };
@@ -351,7 +353,11 @@ impl NoteIndex {
             Ok(r) => r,
             Err(e) => {
                 return Ok(Some((
-                    FileState { stamp, hash: 0 },
+                    FileState {
+                        stamp,
+                        hash: 0,
+                        seen,
+                    },
                     vec![format!("{rel}: cannot be read ({e}); not indexed")],
                 )))
             }
@@ -376,6 +382,7 @@ impl NoteIndex {
             FileState {
                 stamp,
                 hash: state::hash(&bytes),
+                seen,
             },
             warnings,
         )))
@@ -445,11 +452,11 @@ impl NoteIndex {
 }
 
 /// What changed between the state and a scan (both sorted by path: one merge). The second
-/// value is true when racy files were checked by content and found unchanged (the state
-/// should be re-saved so that they stop being racy).
-fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
+/// value holds racy files whose content was checked and found unchanged: their state is
+/// recorded again (with a new `seen`) so that they stop being racy.
+fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, Delta) {
     let mut changes = Vec::new();
-    let mut racy_clean = false;
+    let mut refreshed = Delta::new();
     let mut known = st.files.iter().peekable();
     for f in &scan.files {
         while let Some((rel, _)) = known.next_if(|(rel, _)| *rel < f.rel.as_str()) {
@@ -461,20 +468,35 @@ fn diff(vault: &Vault, st: &State, scan: &vault::Scan) -> (Vec<Change>, bool) {
         };
         if old.stamp != f.stamp {
             changes.push(Change::Changed(f.rel.clone()));
-        } else if st.is_racy(&f.stamp) {
-            let same = vault
-                .read(&f.rel)
-                .map(|(b, _)| state::hash(&b) == old.hash)
-                .unwrap_or(false);
-            if same {
-                racy_clean = true;
-            } else {
-                changes.push(Change::Changed(f.rel.clone()));
+        } else if old.is_racy() {
+            let seen = state::now_ns();
+            match vault.read(&f.rel) {
+                Ok((b, _)) if state::hash(&b) == old.hash => {
+                    refreshed.push((f.rel.clone(), Some(FileState { seen, ..*old })));
+                }
+                _ => changes.push(Change::Changed(f.rel.clone())),
             }
         }
     }
     changes.extend(known.map(|(rel, _)| Change::Removed(rel.to_string())));
-    (changes, racy_clean)
+    (changes, refreshed)
+}
+
+/// Under the writer lock, the state may be newer than a scan taken before it: a note another
+/// process created and indexed meanwhile is in the state but not in the scan. Such "removals"
+/// are checked against the disk now (a stat each) instead of walking the vault again.
+fn confirm(vault: &Vault, st: &State, changes: Vec<Change>) -> Vec<Change> {
+    changes
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::Removed(rel) => match vault.stamp(&rel) {
+                None => Some(Change::Removed(rel)),
+                Some(now) if st.files.get(&rel).map(|f| f.stamp) == Some(now) => None,
+                Some(_) => Some(Change::Changed(rel)),
+            },
+            other => Some(other),
+        })
+        .collect()
 }
 
 /// The changes in one folder whose mtime changed: notes created, deleted or renamed directly
