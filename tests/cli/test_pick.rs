@@ -240,3 +240,58 @@ fn long_work_shows_progress_on_a_terminal_only() {
     let r = env.kb(&["index", "--rebuild"]).ok();
     assert!(!r.stderr.contains("indexing notes"), "{}", r.stderr);
 }
+
+#[test]
+fn show_on_a_terminal_pages_the_note_with_its_links() {
+    let env = vault();
+    env.write(
+        "printing/driver.md",
+        note("Printer driver", &[], &["driver crash"], "See [[spooler]]."),
+    );
+    env.kb(&["index"]).ok();
+    let paged = env.home.join("paged.txt");
+    let pager = env.home.join("pager.sh");
+    std::fs::write(&pager, format!("#!/bin/sh\ncat > '{}'\n", paged.display())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let done = env.home.join("done-show");
+    let socket = format!("kbtest-{}-show", std::process::id());
+    let script = format!(
+        "env -i 'HOME={}' 'PATH={}' 'KB_DIR={}' 'PAGER={}' TERM=xterm-256color '{}' show spooler; echo \"exit=$?\" > '{}'; sleep 30",
+        env.home.display(),
+        std::env::var("PATH").unwrap_or_default(),
+        env.vault.display(),
+        pager.display(),
+        env!("CARGO_BIN_EXE_kb"),
+        done.display()
+    );
+    let t = Tmux { socket };
+    assert!(Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &script
+        ])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(wait_file(&done).trim(), "exit=0");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    assert!(
+        text.starts_with("---\ntitle: \"Print spooler stops\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Linked from:") && text.contains("printing/driver"),
+        "{text}"
+    );
+}

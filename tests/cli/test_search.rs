@@ -274,3 +274,23 @@ fn explain_says_why() {
         r.stdout
     );
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let env = env_with_notes();
+    let r = env
+        .kb(&["--color", "always", "search", "--long", "docker socket"])
+        .ok();
+    assert!(r.stdout.contains("\u{1b}["), "{}", r.stdout);
+    let r = env
+        .kb(&["--color", "never", "search", "--long", "docker socket"])
+        .ok();
+    assert!(!r.stdout.contains('\u{1b}'));
+    // Piped with the default (auto): no colour; NO_COLOR wins over the user's config.
+    let r = env
+        .kb_env(&["search", "--long", "docker socket"], &[("NO_COLOR", "1")])
+        .ok();
+    assert!(!r.stdout.contains('\u{1b}'));
+    let r = env.kb(&["search", "--long", "docker socket"]).ok();
+    assert!(!r.stdout.contains('\u{1b}'));
+}
