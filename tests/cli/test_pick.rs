@@ -12,6 +12,11 @@ struct Tmux {
 impl Tmux {
     /// Start `kb pick` in a detached 120x30 tmux session with this environment.
     fn start(env: &TestEnv, extra: &[(&str, &str)], done: &Path) -> Tmux {
+        Tmux::run(env, &["pick"], extra, done)
+    }
+
+    /// Start `kb ARGS` in a detached 120x30 tmux session; `done` gets its exit status.
+    fn run(env: &TestEnv, args: &[&str], extra: &[(&str, &str)], done: &Path) -> Tmux {
         let socket = format!(
             "kbtest-{}-{}",
             std::process::id(),
@@ -29,13 +34,18 @@ impl Tmux {
             "GIT_COMMITTER_EMAIL=pick@example.com".into(),
         ];
         vars.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
-        let script = format!(
-            "env -i {} '{}' pick; echo \"exit=$?\" > '{}'; sleep 30",
-            vars.iter()
+        let quote = |items: Vec<String>| {
+            items
+                .iter()
                 .map(|v| format!("'{v}'"))
                 .collect::<Vec<_>>()
-                .join(" "),
+                .join(" ")
+        };
+        let script = format!(
+            "env -i {} '{}' {}; echo \"exit=$?\" > '{}'; sleep 30",
+            quote(vars),
             env!("CARGO_BIN_EXE_kb"),
+            quote(args.iter().map(|a| a.to_string()).collect()),
             done.display()
         );
         let ok = Command::new("tmux")
@@ -96,7 +106,7 @@ impl Drop for Tmux {
 }
 
 fn wait_file(p: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !p.exists() {
         assert!(Instant::now() < deadline, "{} never appeared", p.display());
         std::thread::sleep(Duration::from_millis(100));
@@ -208,31 +218,7 @@ fn long_work_shows_progress_on_a_terminal_only() {
         );
     }
     let done = env.home.join("done-progress");
-    let socket = format!("kbtest-{}-progress", std::process::id());
-    let script = format!(
-        "env -i 'HOME={}' 'PATH={}' 'KB_DIR={}' TERM=xterm-256color '{}' index --rebuild; echo \"exit=$?\" > '{}'; sleep 30",
-        env.home.display(),
-        std::env::var("PATH").unwrap_or_default(),
-        env.vault.display(),
-        env!("CARGO_BIN_EXE_kb"),
-        done.display()
-    );
-    let t = Tmux { socket };
-    assert!(Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "10",
-            &script
-        ])
-        .status()
-        .unwrap()
-        .success());
+    let t = Tmux::run(&env, &["index", "--rebuild"], &[], &done);
     let s = t.wait_for("kb: indexing notes");
     assert!(s.contains("/50000"), "{s}");
     assert_eq!(wait_file(&done).trim(), "exit=0");
@@ -258,32 +244,12 @@ fn show_on_a_terminal_pages_the_note_with_its_links() {
         std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let done = env.home.join("done-show");
-    let socket = format!("kbtest-{}-show", std::process::id());
-    let script = format!(
-        "env -i 'HOME={}' 'PATH={}' 'KB_DIR={}' 'PAGER={}' TERM=xterm-256color '{}' show spooler; echo \"exit=$?\" > '{}'; sleep 30",
-        env.home.display(),
-        std::env::var("PATH").unwrap_or_default(),
-        env.vault.display(),
-        pager.display(),
-        env!("CARGO_BIN_EXE_kb"),
-        done.display()
+    let _t = Tmux::run(
+        &env,
+        &["show", "spooler"],
+        &[("PAGER", pager.to_str().unwrap())],
+        &done,
     );
-    let t = Tmux { socket };
-    assert!(Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            &script
-        ])
-        .status()
-        .unwrap()
-        .success());
     assert_eq!(wait_file(&done).trim(), "exit=0");
     let text = std::fs::read_to_string(&paged).unwrap();
     assert!(
