@@ -19,7 +19,7 @@ Nothing here is typed by hand: RESULTS.md is rewritten by every run.
 import argparse, datetime, json, os, random, re, shlex, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED = os.environ.get("KB_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 KB = os.path.join(ROOT, "target", "release", "kb")
 GIT_ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
                GIT_AUTHOR_NAME="kb bench", GIT_AUTHOR_EMAIL="bench@example.com",
