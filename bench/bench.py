@@ -20,7 +20,7 @@ import argparse, datetime, json, os, random, re, shlex, shutil, statistics, subp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("KB_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
-KB = os.path.join(ROOT, "target", "release", "kb")
+KB = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "kb")
 GIT_ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
                GIT_AUTHOR_NAME="kb bench", GIT_AUTHOR_EMAIL="bench@example.com",
                GIT_COMMITTER_NAME="kb bench", GIT_COMMITTER_EMAIL="bench@example.com")

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 shared=${KB_SHARED:-../shared}
 work=${KB_EVAL_DIR:-$(mktemp -d)}
 cargo build --release --quiet
-kb=$PWD/target/release/kb
+kb=${CARGO_TARGET_DIR:-$PWD/target}/release/kb
 
 rm -rf "$work/ev" "$work/big"
 python3 "$shared/eval/make_loghub_eval.py" "$shared/eval/loghub" "$work/ev" >&2
