@@ -51,6 +51,9 @@ pub fn run() -> i32 {
     if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         progress::install(output::progress_bar());
     }
+    if !ctx.quiet {
+        progress::install_notice(Box::new(|m| output::status(&format!("kb: {m}"))));
+    }
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => error::EXIT_OK,

@@ -19,3 +19,20 @@ pub fn report(what: &str, done: u64, total: u64) {
         h(what, done, total);
     }
 }
+
+/// What shows a one-line notice.
+pub type Notice = Box<dyn Fn(&str) + Send + Sync>;
+
+static NOTICE: OnceLock<Notice> = OnceLock::new();
+
+/// Install what shows one-line notices (a status line on stderr, unless quiet).
+pub fn install_notice(hook: Notice) {
+    let _ = NOTICE.set(hook);
+}
+
+/// Tell the person something worth knowing while they wait.
+pub fn notice(msg: &str) {
+    if let Some(h) = NOTICE.get() {
+        h(msg);
+    }
+}

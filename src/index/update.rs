@@ -430,6 +430,7 @@ impl NoteIndex {
     /// The index writer, waiting while another kb process holds it.
     fn writer(&self, bulk: bool) -> Result<IndexWriter> {
         let start = Instant::now();
+        let mut told = false;
         let (threads, heap) = if bulk {
             let n = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -442,6 +443,12 @@ impl NoteIndex {
             match self.index.writer_with_num_threads(threads, heap) {
                 Ok(w) => return Ok(w),
                 Err(tantivy::TantivyError::LockFailure(..)) if start.elapsed() < WRITER_WAIT => {
+                    if !told && start.elapsed() > Duration::from_secs(1) {
+                        told = true;
+                        crate::progress::notice(
+                            "waiting for another kb process that is updating the index...",
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(tantivy::TantivyError::LockFailure(..)) => return Err(KbError::IndexBusy),

@@ -328,3 +328,30 @@ fn letters(mut i: usize) -> String {
         }
     }
 }
+
+#[test]
+fn a_busy_index_writer_is_waited_for_with_a_message() {
+    let env = TestEnv::new();
+    env.write("n.md", note("Note", &[], &["a failure"], "x"));
+    env.kb(&["index"]).ok();
+    // Hold the index writer as another kb process would during a long rebuild.
+    let index = tantivy::Index::open_in_dir(env.path(".kb/index")).unwrap();
+    let writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    let child = env
+        .command()
+        .args(["add", "--yes", "--title", "Waited", "--fix", "x"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1800));
+    drop(writer);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for another kb process that is updating the index"),
+        "{stderr}"
+    );
+    assert_eq!(env.top("Waited").as_deref(), Some("waited"));
+}
