@@ -177,6 +177,7 @@ impl Vault {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
             if is_hidden(&name) {
+                remove_if_stale_temp(&entry);
                 continue;
             }
             let Ok(ft) = entry.file_type() else { continue };
@@ -316,6 +317,28 @@ impl Vault {
         tmp.persist(&target).map_err(|e| io_err(&target, e.error))?;
         sync_dir(&dir);
         Ok(())
+    }
+}
+
+/// Temporary files of kb's writes are renamed into place within milliseconds; one older than
+/// this was left by a process killed mid-write.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Remove a `.kb-tmp-*.tmp` file left behind by a kb process killed mid-write.
+fn remove_if_stale_temp(entry: &fs::DirEntry) {
+    let name = entry.file_name();
+    let Some(name) = name.to_str() else { return };
+    if !(name.starts_with(".kb-tmp-") && name.ends_with(".tmp")) {
+        return;
+    }
+    let old = entry
+        .metadata()
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_TEMP);
+    if old {
+        let _ = fs::remove_file(entry.path());
     }
 }
 

@@ -355,3 +355,28 @@ fn a_busy_index_writer_is_waited_for_with_a_message() {
     );
     assert_eq!(env.top("Waited").as_deref(), Some("waited"));
 }
+
+#[test]
+fn temporary_files_left_by_a_killed_write_are_removed_later() {
+    let env = TestEnv::new();
+    env.write("n.md", note("Note", &[], &["a failure"], "x"));
+    env.write(".kb-tmp-old123.tmp", "half a note");
+    env.write(".kb-tmp-new456.tmp", "a write in progress");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(env.path(".kb-tmp-old123.tmp"))
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    env.kb(&["index"]).ok();
+    assert!(
+        !env.path(".kb-tmp-old123.tmp").exists(),
+        "a stale temporary file stayed"
+    );
+    assert!(
+        env.path(".kb-tmp-new456.tmp").exists(),
+        "a fresh one (maybe in use) was removed"
+    );
+    assert!(env.path("n.md").exists());
+}
