@@ -244,7 +244,7 @@ fn set_upstream(repo: &Repository, branch: &str, remote: &str, remote_branch: &s
 /// credential helpers for HTTPS. Each kind is offered once; a rejected one is not retried
 /// forever (libgit2 asks again after every refusal).
 fn callbacks<'a>(
-    repo: &'a Repository,
+    config: &'a git2::Config,
     opts: &'a SyncOptions,
     tries: &'a Cell<u32>,
     auth_failed: &'a Cell<bool>,
@@ -282,10 +282,8 @@ fn callbacks<'a>(
             ));
         }
         if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            if let Ok(config) = repo.config() {
-                if let Ok(c) = Cred::credential_helper(&config, url, username) {
-                    return Ok(c);
-                }
+            if let Ok(c) = Cred::credential_helper(config, url, username) {
+                return Ok(c);
             }
         }
         if allowed.contains(CredentialType::DEFAULT) {
@@ -380,7 +378,8 @@ fn fetch(
     let refspec = format!("+refs/heads/{remote_branch}:{tracking_ref}");
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
-    let mut cb = callbacks(repo, opts, &tries, &auth_failed);
+    let config = repo.config()?;
+    let mut cb = callbacks(&config, opts, &tries, &auth_failed);
     cb.transfer_progress(|p| {
         crate::progress::report(
             "receiving notes",
@@ -424,7 +423,8 @@ fn push(
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
     let rejected: RefCell<Option<String>> = RefCell::new(None);
-    let mut cb = callbacks(repo, opts, &tries, &auth_failed);
+    let config = repo.config()?;
+    let mut cb = callbacks(&config, opts, &tries, &auth_failed);
     cb.push_update_reference(|_refname, status| {
         if let Some(s) = status {
             *rejected.borrow_mut() = Some(s.to_string());
@@ -794,14 +794,12 @@ fn note_changes(repo: &Repository, from: Option<Oid>, to: Option<Oid>) -> Result
 
 /// Clone `url` into `dir` with the same credentials as sync.
 pub fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
-    // The credential callback needs a repository for git's configuration: use none here (the
-    // global configuration is read through an empty temporary repository's defaults).
+    // No repository yet: the credential helpers come from the user's and system git config.
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
-    let tmp = tempfile::tempdir().map_err(|e| KbError::InvalidInput(e.to_string()))?;
-    let scratch = Repository::init(tmp.path())?;
+    let config = git2::Config::open_default()?;
     let mut fo = FetchOptions::new();
-    fo.remote_callbacks(callbacks(&scratch, opts, &tries, &auth_failed));
+    fo.remote_callbacks(callbacks(&config, opts, &tries, &auth_failed));
     let mut builder = git2::build::RepoBuilder::new();
     builder.fetch_options(fo);
     builder
