@@ -301,8 +301,3 @@ fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut
     }
     ex.error_similarity = best;
 }
-
-/// The words of the query as the index's text analyzer sees them, for snippet highlighting.
-pub fn highlight_terms(p: &Prepared) -> Vec<String> {
-    p.words.clone()
-}

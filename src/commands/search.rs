@@ -5,7 +5,7 @@ use crate::cli::SearchArgs;
 use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output::{self, paint};
-use crate::search::{self, Explanation, Hit, Prepared, SearchRequest};
+use crate::search::{self, Explanation, Hit, SearchRequest};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,7 +53,12 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
     let details: Vec<Details> = if plain {
         Vec::new()
     } else {
-        hits.iter().map(|h| details(&idx, &prepared, h)).collect()
+        // One snippet generator for all hits: the query's words, as the index analyses them.
+        let terms: BTreeMap<String, f32> =
+            prepared.words.iter().map(|t| (t.clone(), 1.0)).collect();
+        let generator =
+            SnippetGenerator::new(terms, crate::index::text_analyzer(), idx.fields().body, 200);
+        hits.iter().map(|h| details(&idx, &generator, h)).collect()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
@@ -144,7 +149,7 @@ impl Details {
     }
 }
 
-fn details(idx: &NoteIndex, p: &Prepared, hit: &Hit) -> Details {
+fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details {
     let Ok((bytes, _)) = idx.vault().read(&hit.note.rel) else {
         return Details {
             fragment: String::new(),
@@ -153,12 +158,6 @@ fn details(idx: &NoteIndex, p: &Prepared, hit: &Hit) -> Details {
         };
     };
     let note = Note::parse_bytes(&bytes, crate::vault::stem_of(&hit.note.rel));
-    let terms: BTreeMap<String, f32> = search::highlight_terms(p)
-        .into_iter()
-        .map(|t| (t, 1.0))
-        .collect();
-    let generator =
-        SnippetGenerator::new(terms, crate::index::text_analyzer(), idx.fields().body, 200);
     let snippet = generator.snippet(&note.body_text);
     let (fragment, highlights) = if snippet.is_empty() {
         let start: String = note.body_text.chars().take(200).collect();
