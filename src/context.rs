@@ -2,7 +2,7 @@
 //! never look at environment variables themselves.
 
 use crate::cli::{Cli, ColorWhen};
-use crate::error::{KbError, Result};
+use crate::error::Result;
 use crate::vault::{Vault, CONFIG_FILE};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -152,12 +152,6 @@ impl Context {
     /// Whether the person can be asked a question.
     pub fn interactive(&self) -> bool {
         self.stdin_tty && self.stdout_tty
-    }
-
-    pub fn require_vault(&self) -> Result<Vault> {
-        self.vault().map_err(|_| KbError::NoVault {
-            path: self.vault_dir.clone(),
-        })
     }
 }
 

@@ -5,7 +5,7 @@
 //! line, and the text is indexed as body.
 
 use crate::frontmatter::{self, FrontMatter};
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use std::sync::LazyLock;
 
 /// A problem found while reading a note (it is still indexed).
@@ -101,12 +101,9 @@ impl Note {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut warnings = Vec::new();
         let sp = frontmatter::split(text);
-        let (fm, body, body_line) = match sp.yaml {
+        let (fm, body) = match sp.yaml {
             Some(yaml) => match frontmatter::parse(yaml) {
-                Ok(fm) => {
-                    let line = 1 + text[..sp.body_offset].matches('\n').count();
-                    (fm, &text[sp.body_offset..], line)
-                }
+                Ok(fm) => (fm, &text[sp.body_offset..]),
                 Err(p) => {
                     warnings.push(Warning {
                         line: Some(p.line.unwrap_or(1) + sp.yaml_line - 1),
@@ -115,7 +112,7 @@ impl Note {
                             p.message
                         ),
                     });
-                    (FrontMatter::default(), text, 1)
+                    (FrontMatter::default(), text)
                 }
             },
             None => {
@@ -126,10 +123,9 @@ impl Note {
                             .into(),
                     });
                 }
-                (FrontMatter::default(), text, 1)
+                (FrontMatter::default(), text)
             }
         };
-        let _ = body_line;
         let mut note = Note {
             errors: fm.errors.clone(),
             aliases: fm.aliases.clone(),
@@ -206,8 +202,7 @@ impl Note {
                         }
                     }
                 }
-                Event::Start(Tag::CodeBlock(kind)) => {
-                    let _ = matches!(kind, CodeBlockKind::Fenced(_));
+                Event::Start(Tag::CodeBlock(_)) => {
                     code = Some(String::new());
                 }
                 Event::End(TagEnd::CodeBlock) => {

@@ -16,7 +16,7 @@ use std::io::Write;
 pub const DUPLICATE_SIMILARITY: f32 = 0.9;
 
 pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let team = super::team_config(ctx, &vault);
     for t in &team.default_tags {
         if !args.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {

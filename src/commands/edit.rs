@@ -9,7 +9,7 @@ use crate::vault;
 use anyhow::Result;
 
 pub fn run(ctx: &Context, args: EditArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = idx.resolve(&args.id)?;
     edit_rel(ctx, &mut idx, &rel)?;

@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::time::Instant;
 
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let start = Instant::now();
     let (idx, report) = if args.rebuild {
         NoteIndex::rebuild(&vault)?

@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: LinkArgs) -> Result<i32> {
         bail!(KbError::InvalidInput("the error text is empty".into()));
     }
     let error = super::screen_secrets(ctx, &error, args.redact);
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = match &args.note {
         Some(n) => idx.resolve(n)?,

@@ -54,7 +54,7 @@ fn parse_since(s: &str) -> Result<String> {
 }
 
 pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let wanted: Vec<String> = args.tags.iter().map(|t| t.to_lowercase()).collect();
     let since = args.since.as_deref().map(parse_since).transpose()?;

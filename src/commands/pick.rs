@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
             "the picker needs a terminal; use `kb search` in scripts".into()
         ));
     }
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let mut picker = Picker {
         query: initial.unwrap_or_default(),

@@ -40,7 +40,7 @@ struct Report {
 }
 
 pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let (input, total): (Box<dyn Read>, Option<u64>) = match &args.file {
         None => (Box::new(std::io::stdin().lock()), None),

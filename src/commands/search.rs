@@ -32,7 +32,7 @@ struct JsonHit<'a> {
 pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
     let words: Vec<String> = args.query.iter().chain(&args.more).cloned().collect();
     let text = query_text(ctx, &words)?;
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let req = SearchRequest {
         text,

@@ -35,7 +35,7 @@ struct JsonNote<'a> {
 }
 
 pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let rel = idx.resolve(&args.id)?;
     let bytes = std::fs::read(vault.abs(&rel))?;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let team = super::team_config(ctx, &vault);
     let opts = SyncOptions {
         default_url: team.remote,

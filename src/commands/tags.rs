@@ -15,7 +15,7 @@ struct TagCount<'a> {
 }
 
 pub fn run(ctx: &Context, args: TagsArgs) -> Result<i32> {
-    let vault = ctx.require_vault()?;
+    let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for n in idx.all()? {

@@ -32,12 +32,6 @@ pub struct UpdateReport {
     pub warnings: Vec<String>,
 }
 
-impl UpdateReport {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
-    }
-}
-
 /// A note as stored in the index (what lists and results show without reading the file).
 #[derive(Debug, Clone)]
 pub struct StoredNote {

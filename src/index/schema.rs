@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 3_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 4_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";

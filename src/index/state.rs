@@ -99,10 +99,6 @@ impl Files {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
-    pub version: u32,
-    /// When this state was written (ns since the epoch). A file whose mtime is this close to
-    /// it may have changed again within the same clock tick, so it is checked by content.
-    pub written_at: u64,
     pub files: Files,
 }
 
@@ -173,8 +169,7 @@ impl State {
     }
 
     /// Write the whole state as a new snapshot and drop the journal it absorbed.
-    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
-        self.written_at = now_ns();
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
         save(path, self)?;
         match std::fs::remove_file(journal_path(path)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -275,7 +270,6 @@ mod tests {
         let st = State::load(&p).unwrap();
         let got: Vec<&str> = st.files.iter().map(|(r, _)| r).collect();
         assert_eq!(got, vec!["b", "c"]);
-        let mut st = st;
         st.save(&p).unwrap();
         assert_eq!(journal_len(&p), 0);
     }

@@ -404,7 +404,6 @@ impl NoteIndex {
         st.apply(delta);
         let journal = state::journal_len(&self.files_path);
         if snapshot || delta.len() > 1_000 || journal > JOURNAL_LIMIT {
-            st.version = SCHEMA_VERSION;
             st.save(&self.files_path)
         } else {
             state::append(&self.files_path, delta)
