@@ -222,6 +222,30 @@ fn a_read_only_vault_can_still_be_searched() {
     assert!(!env.vault.join(".kb").exists());
 }
 
+/// The same fallback as a read-only vault, observable as root too: the vault's `.kb` cannot be
+/// a folder (a file of that name is in the way), so the index lives in the user cache folder.
+#[test]
+fn an_index_that_cannot_live_in_the_vault_goes_to_the_cache_folder() {
+    let env = TestEnv::empty();
+    env.write("ro.md", note("Read only", &[], &["readonly failure"], "x"));
+    env.write(".kb", "not a folder");
+    let r = env.kb(&["search", "--json", "readonly failure"]).ok();
+    assert_eq!(r.ids()[0], "ro");
+    assert_eq!(env.read(".kb"), "not a folder");
+    let cache = env.home.join(".cache/kb");
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(entries.len(), 1, "one index folder for this vault");
+    // Next time the same cached index is found, up to date.
+    env.write(
+        "ro2.md",
+        note("Second", &[], &["second readonly failure"], "x"),
+    );
+    let r = env
+        .kb(&["search", "--json", "second readonly failure"])
+        .ok();
+    assert_eq!(r.ids()[0], "ro2");
+}
+
 #[cfg(unix)]
 fn nix_is_root() -> bool {
     std::process::Command::new("id")
