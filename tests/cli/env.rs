@@ -106,6 +106,13 @@ impl TestEnv {
         Run::from(self.command().args(args).output().expect("run kb"))
     }
 
+    /// kb without KB_DIR (it must find the vault by itself), run from `cwd`.
+    pub fn kb_finding_vault(&self, args: &[&str], cwd: &std::path::Path) -> Run {
+        let mut c = self.command();
+        c.env_remove("KB_DIR").current_dir(cwd);
+        Run::from(c.args(args).output().expect("run kb"))
+    }
+
     pub fn kb_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let mut c = self.command();
         for (k, v) in vars {

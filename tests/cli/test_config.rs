@@ -45,15 +45,8 @@ fn the_user_config_names_the_default_vault() {
     )
     .unwrap();
     env.write("n.md", "# Configured vault\nquokka\n");
-    let mut c = env.command();
-    c.env_remove("KB_DIR");
-    let out = c.args(["search", "--json", "quokka"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.kb_finding_vault(&["search", "--json", "quokka"], &env.home)
+        .ok();
 }
 
 #[test]

@@ -17,10 +17,7 @@ fn a_missing_vault_says_how_to_create_one() {
 #[test]
 fn the_default_vault_is_kb_in_home_and_kb_toml_marks_a_vault() {
     let env = TestEnv::empty();
-    let mut c = env.command();
-    c.env_remove("KB_DIR");
-    let out = c.args(["search", "x"]).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = env.kb_finding_vault(&["search", "x"], &env.home).stderr;
     assert!(
         err.contains(&format!("no vault at {}", env.home.join("kb").display())),
         "{err}"
@@ -29,16 +26,8 @@ fn the_default_vault_is_kb_in_home_and_kb_toml_marks_a_vault() {
     env.kb(&["init", env.vault.to_str().unwrap()]).ok();
     std::fs::create_dir_all(env.vault.join("deep/er")).unwrap();
     std::fs::write(env.vault.join("n.md"), "# Found me\nzanzibar\n").unwrap();
-    let mut c = env.command();
-    c.env_remove("KB_DIR")
-        .current_dir(env.vault.join("deep/er"));
-    let out = c.args(["search", "zanzibar"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.kb_finding_vault(&["search", "zanzibar"], &env.vault.join("deep/er"))
+        .ok();
 }
 
 #[test]
