@@ -229,6 +229,12 @@ pub fn progress_bar() -> crate::progress::Hook {
     })
 }
 
+/// Machine output: `value` as pretty JSON and a newline.
+pub fn json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

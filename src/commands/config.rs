@@ -67,8 +67,7 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<i32> {
     });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        output::json(&mut out, &rows)?;
     } else {
         for r in &rows {
             writeln!(

@@ -82,8 +82,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
                 updated: &n.updated,
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        output::json(&mut out, &rows)?;
     } else {
         let c = ctx.color_out;
         for (when, n) in &notes {

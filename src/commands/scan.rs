@@ -57,8 +57,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
     let report = scan(&matcher, input, total, args.threshold, progress)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+        output::json(&mut out, &report)?;
     } else {
         print(ctx, &mut out, &report)?;
     }

@@ -78,8 +78,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
                 explain: args.explain.then_some(&h.explanation),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        output::json(&mut out, &rows)?;
     } else if plain {
         for h in &hits {
             writeln!(

@@ -62,8 +62,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             fix: note.fix_section().map(|s| s.raw.trim()),
             text: &text,
         };
-        serde_json::to_writer_pretty(&mut out, &j)?;
-        writeln!(out)?;
+        output::json(&mut out, &j)?;
         out.flush()?;
         return Ok(0);
     }

@@ -32,14 +32,13 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
             /// Notes re-read into the index (exactly those git says changed).
             reindexed: usize,
         }
-        serde_json::to_writer_pretty(
+        output::json(
             &mut out,
             &Json {
                 report: &report,
                 reindexed,
             },
         )?;
-        writeln!(out)?;
     } else {
         print(ctx, &mut out, &report)?;
         if reindexed > 0 {

@@ -30,8 +30,7 @@ pub fn run(ctx: &Context, args: TagsArgs) -> Result<i32> {
     rows.sort_by(|a, b| b.notes.cmp(&a.notes).then(a.tag.cmp(b.tag)));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        output::json(&mut out, &rows)?;
     } else {
         for r in &rows {
             writeln!(
