@@ -101,6 +101,8 @@ def prepare_vault(work, n):
             stdout=subprocess.DEVNULL)
         with open(os.path.join(vault, ".gitignore"), "w") as f:
             f.write("/.kb/\n")
+        with open(os.path.join(vault, "kb.toml"), "w") as f:
+            f.write("# kb vault (generated for the benchmark)\n")
         run(["git", "init", "-q", vault])
         run(["git", "-C", vault, "add", "-A"])
         run(["git", "-C", vault, "commit", "-qm", "generated corpus"])
@@ -180,7 +182,7 @@ def measure_size(n, work, rng):
     r["link_ms"] = statistics.median(link) * 1000
 
     log("%d: recall" % n)
-    run(kbv + ["index"])
+    subprocess.run(kbv + ["index"], env=GIT_ENV, check=False)  # 1: nothing changed
     p = subprocess.run([sys.executable, os.path.join(SHARED, "eval", "run_eval.py"), KB, vault, queries],
                        env=GIT_ENV, capture_output=True, text=True, check=True)
     last = p.stdout.strip().splitlines()[-1]
@@ -245,7 +247,7 @@ def measure_sync(vault, work, changed=1000):
             f.write("\nChecked again by a teammate.\n")
     run(["git", "-C", mate, "commit", "-qam", "teammate edits"])
     run(["git", "-C", mate, "push", "-q", "origin", "HEAD"])
-    run([KB, "--dir", vault, "-q", "index"])
+    subprocess.run([KB, "--dir", vault, "-q", "index"], env=GIT_ENV, check=False)  # 1: nothing changed
     log("sync")
     start = time.perf_counter()
     p = subprocess.run([KB, "--dir", vault, "-q", "sync", "--json"], env=GIT_ENV, capture_output=True, text=True, check=True)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
     version,
     about = "An external brain for tech support: fix notes in markdown, found again by pasting the error",
     long_about = None,
-    after_help = "Exit status: 0 found or done, 1 nothing found, 2 error.\n\
+    after_help = "Exit status (every command): 0 found or done; 1 nothing found, nothing written or nothing changed; 2 error.\n\
                   The vault is --dir, else $KB_DIR, else the folder holding kb.toml above the current one, else ~/kb."
 )]
 pub struct Cli {
@@ -81,7 +81,7 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Folder for the vault (created if missing; default: the current folder)
+    /// Folder for the vault (created if missing; default: --dir, else $KB_DIR, else the current folder)
     pub path: Option<PathBuf>,
 }
 

@@ -57,6 +57,9 @@ pub struct Context {
     /// How often a larger vault gets a full check in the background
     /// (`$KB_FULL_CHECK_INTERVAL`, seconds; default 10).
     pub full_check_interval: std::time::Duration,
+    /// How long to wait for another kb process holding the index writer or the repository
+    /// (`$KB_LOCK_WAIT`, seconds; default 60).
+    pub lock_wait: std::time::Duration,
 }
 
 impl Context {
@@ -141,12 +144,23 @@ impl Context {
                     .filter(|s| s.is_finite() && *s >= 0.0)
                     .unwrap_or(10.0),
             ),
+            lock_wait: env("KB_LOCK_WAIT")
+                .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
+                .map_or(crate::wait::DEFAULT, std::time::Duration::from_secs_f64),
         }
     }
 
     /// Open the vault, or explain how to create one.
     pub fn vault(&self) -> Result<Vault> {
         Vault::open(&self.vault_dir)
+    }
+
+    /// Open the vault to write notes or commit in it: it must be a vault (hold `kb.toml`).
+    pub fn vault_for_writing(&self) -> Result<Vault> {
+        let vault = self.vault()?;
+        vault.require_vault()?;
+        Ok(vault)
     }
 
     /// Whether the person can be asked a question.

@@ -5,17 +5,13 @@
 
 use std::path::PathBuf;
 
-/// Exit status: something was found / done.
-pub const EXIT_OK: i32 = 0;
-/// Exit status: nothing matched (as grep).
-pub const EXIT_NO_MATCH: i32 = 1;
-/// Exit status: an error.
-pub const EXIT_ERROR: i32 = 2;
-
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
     #[error("no vault at {}", path.display())]
     NoVault { path: PathBuf },
+
+    #[error("{} is not a kb vault (it has no kb.toml); kb writes only in a vault", path.display())]
+    NotAVault { path: PathBuf },
 
     #[error("no note matches '{0}'")]
     NoteNotFound(String),
@@ -43,6 +39,9 @@ pub enum KbError {
 
     #[error("another kb process is updating the index and did not finish in time")]
     IndexBusy,
+
+    #[error("another kb process is writing to the repository and did not finish in time")]
+    RepositoryLocked,
 
     #[error("{} is not in a git repository", .0.display())]
     NotARepository(PathBuf),
@@ -80,6 +79,10 @@ impl KbError {
                 "create one with `kb init {}`, or point kb at an existing one with --dir or KB_DIR",
                 path.display()
             )),
+            KbError::NotAVault { path } => Some(format!(
+                "`kb init {}` makes this folder a vault (it adds kb.toml and, if needed, a git repository); searching it works as it is",
+                path.display()
+            )),
             KbError::NoteNotFound(_) => {
                 Some("`kb list` shows the ids; `kb search` finds notes by content".into())
             }
@@ -92,6 +95,9 @@ impl KbError {
             KbError::IndexBusy => Some(
                 "try again in a moment; if no other kb is running, `kb index --rebuild` repairs the index"
                     .into(),
+            ),
+            KbError::RepositoryLocked => Some(
+                "try again in a moment (KB_LOCK_WAIT sets how long kb waits, in seconds)".into(),
             ),
             KbError::Index(_) => {
                 Some("the index is a cache: `kb index --rebuild` recreates it from the notes".into())

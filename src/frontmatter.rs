@@ -178,6 +178,21 @@ pub fn append_items(
     adds: &[(&str, &[String])],
     updated: Option<&str>,
 ) -> Result<String, String> {
+    let set: Vec<(&str, String)> = updated
+        .map(|u| ("updated", u.to_string()))
+        .into_iter()
+        .collect();
+    edit_fields(text, adds, &set)
+}
+
+/// Append items to the list keys `errors` and `tags`, and set the scalar keys `title`,
+/// `created` and `updated` (each value as text; a missing key is added); every other byte
+/// stays. The result is parsed again and refused unless exactly these fields changed.
+pub fn edit_fields(
+    text: &str,
+    adds: &[(&str, &[String])],
+    set: &[(&str, String)],
+) -> Result<String, String> {
     let (bom, rest) = match text.strip_prefix('\u{feff}') {
         Some(r) => ("\u{feff}", r),
         None => ("", text),
@@ -214,9 +229,22 @@ pub fn append_items(
             list.push(item.to_string());
         }
     }
-    if let Some(u) = updated {
-        set_scalar(&mut lines, "updated", u, eol);
-        expected.updated = Some(u.to_string());
+    for (key, value) in set {
+        let slot = match *key {
+            "title" => &mut expected.title,
+            "created" => &mut expected.created,
+            "updated" => &mut expected.updated,
+            other => return Err(format!("kb does not set `{other}:`")),
+        };
+        // Dates are written plain, as kb always writes them; other text is quoted.
+        let is_date = *key != "title" && chrono::DateTime::parse_from_rfc3339(value).is_ok();
+        let yaml = if is_date {
+            value.clone()
+        } else {
+            yaml_string(value)
+        };
+        set_scalar(&mut lines, key, &yaml, eol);
+        *slot = Some(value.clone());
     }
     let new_yaml: String = lines.concat();
     let after =

@@ -66,9 +66,6 @@ pub struct Session {
     marker: PathBuf,
 }
 
-/// How long to wait for another kb process's session.
-const SESSION_WAIT: Duration = Duration::from_secs(60);
-
 pub fn session(repo: &Repository) -> Result<Session> {
     let gitdir = repo.path().to_path_buf();
     let io = |e: std::io::Error| KbError::InvalidInput(format!("{}: {e}", gitdir.display()));
@@ -82,10 +79,10 @@ pub fn session(repo: &Repository) -> Result<Session> {
     loop {
         match lock.try_lock() {
             Ok(()) => break,
-            Err(fs::TryLockError::WouldBlock) if start.elapsed() < SESSION_WAIT => {
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < crate::wait::get() => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(fs::TryLockError::WouldBlock) => return Err(KbError::IndexBusy),
+            Err(fs::TryLockError::WouldBlock) => return Err(KbError::RepositoryLocked),
             Err(fs::TryLockError::Error(e)) => return Err(io(e)),
         }
     }
@@ -147,6 +144,19 @@ fn remove_stale_locks(gitdir: &Path, since: u64) {
     }
 }
 
+/// The vault's folder relative to the repository's work tree, `/`-separated (`""` when the
+/// vault is the whole repository).
+pub fn vault_prefix(repo: &Repository, vault_root: &Path) -> String {
+    let Some(workdir) = repo.workdir() else {
+        return String::new();
+    };
+    let workdir = workdir.canonicalize().unwrap_or(workdir.to_path_buf());
+    vault_root
+        .strip_prefix(&workdir)
+        .map(|p| crate::vault::rel_string(Path::new(""), p))
+        .unwrap_or_default()
+}
+
 /// Stage these paths (relative to `vault_root`, `/`-separated; deleted files are removed from
 /// the index) and commit them with `message`. Returns the short id of the new commit, or None
 /// when nothing changed.
@@ -168,16 +178,14 @@ pub fn commit_paths_locked(
     message: &str,
 ) -> Result<Option<String>> {
     let workdir = repo.workdir().unwrap_or(vault_root).to_path_buf();
-    let workdir = workdir.canonicalize().unwrap_or(workdir);
-    let prefix = vault_root
-        .strip_prefix(&workdir)
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
+    let prefix = vault_prefix(repo, vault_root);
     let mut index = repo.index()?;
     for rel in rels {
-        let mut path = prefix.clone();
-        for part in rel.split('/') {
-            path.push(part);
+        let mut path = PathBuf::new();
+        for part in prefix.split('/').chain(rel.split('/')) {
+            if !part.is_empty() {
+                path.push(part);
+            }
         }
         if workdir.join(&path).exists() {
             index.add_path(&path)?;

@@ -14,6 +14,7 @@ pub mod config;
 pub mod context;
 pub mod editor;
 pub mod error;
+pub mod exit_codes;
 pub mod frontmatter;
 pub mod git;
 pub mod index;
@@ -26,25 +27,29 @@ pub mod search;
 pub mod secrets;
 pub mod sync;
 pub mod vault;
+pub mod wait;
 
 use clap::Parser;
+use exit_codes::ExitCode;
 use std::io::Write;
 
 /// Parse the command line, run the command, and return the process exit status.
 pub fn run() -> i32 {
-    let cli = match cli::Cli::try_parse() {
+    run_args(std::env::args_os()).code()
+}
+
+/// [`run`] for a given argument vector (the first item is the program name).
+pub fn run_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                error::EXIT_ERROR
-            } else {
-                error::EXIT_OK
-            };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return usage_error(&e),
     };
     let ctx = context::Context::from_cli(&cli);
+    wait::set(ctx.lock_wait);
     for w in &ctx.warnings {
         output::warn(ctx.color_err, w);
     }
@@ -56,12 +61,31 @@ pub fn run() -> i32 {
     }
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => error::EXIT_OK,
+        Err(e) if is_broken_pipe(&e) => ExitCode::Success,
         Err(e) => {
             report(&ctx, &e);
-            error::EXIT_ERROR
+            ExitCode::Error
         }
     }
+}
+
+/// clap's message for a usage error, with kb's `kb: ` prefix on its first line (help and
+/// version requests go to stdout and succeed).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::Success;
+    }
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = if color {
+        e.render().ansi().to_string()
+    } else {
+        e.render().to_string()
+    };
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "kb: {text}");
+    ExitCode::Error
 }
 
 /// A closed pipe (`kb search x | head -1`) is not an error.

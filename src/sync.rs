@@ -84,7 +84,7 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
     let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;
     check_state(&repo)?;
     let _session = git::session(&repo)?;
-    let committed = commit_local(&repo)?;
+    let committed = commit_local(&repo, root)?;
     let (branch, remote_name, remote_branch) = tracking(&repo, opts)?;
     let mut report = SyncReport {
         committed,
@@ -157,19 +157,34 @@ fn is_note_path(path: &str) -> bool {
     path.to_ascii_lowercase().ends_with(".md") && !path.split('/').any(|p| p.starts_with('.'))
 }
 
-/// Commit every note changed, added or deleted in the work tree (and nothing else).
-fn commit_local(repo: &Repository) -> Result<Vec<String>> {
+/// Commit every note changed, added or deleted in the vault's folder, and its `kb.toml` (and
+/// nothing else: a vault inside a larger repository never commits the rest of it).
+fn commit_local(repo: &Repository, root: &Path) -> Result<Vec<String>> {
+    let prefix = git::vault_prefix(repo, root);
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
         .include_ignored(false)
         .renames_head_to_index(false);
+    if !prefix.is_empty() {
+        opts.pathspec(format!("{prefix}/"))
+            .disable_pathspec_match(true);
+    }
     let statuses = repo.statuses(Some(&mut opts))?;
+    let in_vault = |p: &str| -> Option<String> {
+        if prefix.is_empty() {
+            Some(p.to_string())
+        } else {
+            p.strip_prefix(&prefix)?
+                .strip_prefix('/')
+                .map(str::to_string)
+        }
+    };
     let mut paths: Vec<String> = statuses
         .iter()
         .filter(|e| !e.status().is_ignored() && !e.status().is_conflicted())
         .filter_map(|e| e.path().ok().map(str::to_string))
-        .filter(|p| is_note_path(p))
+        .filter(|p| in_vault(p).is_some_and(|r| is_note_path(&r) || r == crate::vault::CONFIG_FILE))
         .collect();
     paths.sort();
     paths.dedup();

@@ -20,6 +20,9 @@ pub const MAX_NOTE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Vault {
     root: PathBuf,
+    /// The note template named in kb.toml (relative path): a file of the vault that is not a
+    /// note, so never indexed.
+    template: Option<String>,
 }
 
 /// A markdown file found in the vault, with what is needed to notice a change.
@@ -77,7 +80,35 @@ impl Vault {
             });
         }
         let root = dunce_canonical(root);
-        Ok(Vault { root })
+        let template = crate::config::load_vault(&root, &mut Vec::new())
+            .template
+            .and_then(|t| {
+                let rel = t.replace('\\', "/");
+                let rel = rel.trim_start_matches("./");
+                match rel {
+                    "" => None,
+                    r if r.ends_with(".md") => Some(r.to_string()),
+                    r => Some(format!("{r}.md")),
+                }
+            });
+        Ok(Vault { root, template })
+    }
+
+    /// Whether the folder is a vault (`kb init` made it, or it holds `kb.toml`): only then does
+    /// kb write notes or commit in it. Any folder of markdown can be searched.
+    pub fn is_vault(&self) -> bool {
+        self.root.join(CONFIG_FILE).is_file()
+    }
+
+    /// An error unless the folder is a vault (see [`Vault::is_vault`]).
+    pub fn require_vault(&self) -> Result<()> {
+        if self.is_vault() {
+            Ok(())
+        } else {
+            Err(KbError::NotAVault {
+                path: self.root.clone(),
+            })
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -191,7 +222,7 @@ impl Vault {
             };
             if ft.is_dir() {
                 dirs.push(rel);
-            } else if ft.is_file() && is_markdown(&name) {
+            } else if ft.is_file() && is_markdown(&name) && !self.is_excluded(&rel) {
                 if let Ok(meta) = entry.metadata() {
                     files.push(NoteFile {
                         rel,
@@ -201,6 +232,11 @@ impl Vault {
             }
         }
         Ok((files, dirs))
+    }
+
+    /// Whether a markdown file of the vault is not a note (the team's note template).
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        self.template.as_deref() == Some(rel)
     }
 
     /// The stamp of one note now, or None if it is gone.
@@ -271,16 +307,41 @@ impl Vault {
         Ok(rel)
     }
 
+    /// Check a folder for new notes given by a person (`--folder`, `folder` in kb.toml): inside
+    /// the vault (as [`Vault::check_rel`]), and every part a name that every system can check
+    /// out (no name Windows reserves such as `CON` or `lpt1.txt`, no trailing dot or space, none
+    /// of `<>:"|?*`). Returns it `/`-separated without slashes at the ends (`""`: the top).
+    pub fn check_folder(&self, folder: &str) -> Result<String> {
+        let trimmed = folder.trim_matches(['/', '\\']);
+        if trimmed.is_empty() {
+            return Ok(String::new());
+        }
+        let rel = self.check_rel(trimmed)?;
+        let rel = rel.strip_suffix(".md").unwrap_or(&rel).to_string();
+        let rel = if trimmed.ends_with(".md") {
+            format!("{rel}.md")
+        } else {
+            rel
+        };
+        for part in rel.split('/') {
+            if let Some(why) = unportable_name(part) {
+                return Err(KbError::InvalidInput(format!(
+                    "'{part}' cannot be a folder name: {why}"
+                )));
+            }
+        }
+        Ok(rel)
+    }
+
     /// Write a new note under `folder` named after `slug`, never replacing an existing file:
     /// `slug.md`, else `slug-2.md`, `slug-3.md`... Atomic: the content is written to a
     /// temporary file in the same folder, flushed to disk, then linked into place.
     pub fn create_note(&self, folder: &str, slug: &str, content: &str) -> Result<String> {
-        let folder = folder.trim_matches('/');
+        let folder = self.check_folder(folder)?;
         let dir = if folder.is_empty() {
             self.root.clone()
         } else {
-            let checked = self.check_rel(folder)?;
-            self.abs(checked.trim_end_matches(".md"))
+            self.abs(&folder)
         };
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         for n in 1..1000 {
@@ -306,6 +367,46 @@ impl Vault {
         Err(KbError::NoteExists(dir.join(format!("{slug}.md"))))
     }
 
+    /// Keep text that did not become a note (a draft kb could not add) in `.kb/drafts/`,
+    /// never replacing an earlier draft. Returns its path.
+    pub fn keep_draft(&self, text: &str) -> Result<PathBuf> {
+        let dir = self.root.join(STATE_DIR).join("drafts");
+        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        for n in 1..1000 {
+            let name = if n == 1 {
+                format!("draft-{stamp}.md")
+            } else {
+                format!("draft-{stamp}-{n}.md")
+            };
+            let target = dir.join(name);
+            let tmp = write_temp(&dir, text.as_bytes())?;
+            match tmp.persist_noclobber(&target) {
+                Ok(_) => return Ok(target),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&target, e.error)),
+            }
+        }
+        Err(KbError::NoteExists(dir))
+    }
+
+    /// Hold the vault's note lock: every read-modify-write of a note (`kb link`, outcomes)
+    /// runs under it, so two kb processes changing one note never lose each other's change.
+    /// An OS lock on `.kb/notes.lock`, released when the guard drops or the process dies.
+    pub fn lock_notes(&self) -> Result<NotesLock> {
+        let dir = self.root.join(STATE_DIR);
+        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let path = dir.join("notes.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        file.lock().map_err(|e| io_err(&path, e))?;
+        Ok(NotesLock { _file: file })
+    }
+
     /// Replace an existing note's content atomically (temporary file, fsync, rename).
     pub fn replace_note(&self, rel: &str, content: &[u8]) -> Result<()> {
         let target = self.abs(rel);
@@ -318,6 +419,11 @@ impl Vault {
         sync_dir(&dir);
         Ok(())
     }
+}
+
+/// The vault's note lock, held until dropped (see [`Vault::lock_notes`]).
+pub struct NotesLock {
+    _file: fs::File,
 }
 
 /// Temporary files of kb's writes are renamed into place within milliseconds; one older than
@@ -448,6 +554,24 @@ const RESERVED: &[&str] = &[
     "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
     "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
+
+/// Why a file or folder name could not be checked out on every system, if it could not.
+fn unportable_name(name: &str) -> Option<&'static str> {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    if RESERVED.contains(&stem.to_ascii_lowercase().as_str()) {
+        return Some("Windows reserves it for a device");
+    }
+    if name.ends_with('.') || name.ends_with(' ') {
+        return Some("Windows drops a trailing dot or space");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+    {
+        return Some("it holds a character Windows does not allow in names");
+    }
+    None
+}
 
 /// A file name from a title: lower-case letters and digits joined by `-`, at most 80 bytes,
 /// never empty, never a name Windows reserves, never hidden or a path.

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::cli::AddArgs;
 use crate::error::KbError;
+use crate::exit_codes::ExitCode;
 use crate::frontmatter::yaml_string;
 use crate::index::NoteIndex;
 use crate::note::Note;
@@ -15,8 +16,8 @@ use std::io::Write;
 /// A recorded error this similar to a pasted one is the same error.
 pub const DUPLICATE_SIMILARITY: f32 = 0.9;
 
-pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
-    let vault = ctx.vault()?;
+pub fn run(ctx: &Context, mut args: AddArgs) -> Result<ExitCode> {
+    let vault = ctx.vault_for_writing()?;
     let team = super::team_config(ctx, &vault);
     for t in &team.default_tags {
         if !args.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
@@ -26,11 +27,12 @@ pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
     if args.folder.is_none() {
         args.folder = team.folder.clone();
     }
+    // Checked before anything is typed: a folder no system could check out is refused now.
+    let folder = vault.check_folder(args.folder.as_deref().unwrap_or(""))?;
     let template = team
         .template
         .as_deref()
-        .map(|t| read_template(&vault, t))
-        .transpose()?;
+        .and_then(|t| read_template(ctx, &vault, t));
     let now = super::now_rfc3339();
     let stdin_body = if !ctx.stdin_tty && !args.edit {
         let s = super::read_stdin()?;
@@ -46,56 +48,195 @@ pub fn run(ctx: &Context, mut args: AddArgs) -> Result<i32> {
             Some(t) => t,
             None => {
                 output::status("kb: the note was left unchanged or empty; nothing written");
-                return Ok(1);
+                return Ok(ExitCode::NothingFound);
             }
         }
     } else {
-        render(&args, stdin_body.as_deref(), &now, template.as_deref())
+        match stdin_body.as_deref() {
+            Some(body) => match compose_from_stdin(&args, body, &now) {
+                Ok(t) => t,
+                Err(e) => return Err(keep_draft(ctx, &vault, body, e)),
+            },
+            None => render(&args, None, &now, template.as_deref()),
+        }
     };
-    let text = super::screen_secrets(ctx, &text, args.redact);
+    // From here on, `text` holds what the person typed: if the note is not written, it is
+    // kept as a draft whose path kb prints.
+    match write_note(ctx, &vault, &args, &folder, &text) {
+        Ok(Written::Added) => Ok(ExitCode::Success),
+        Ok(Written::Linked) => {
+            keep_draft_quietly(ctx, &vault, &text);
+            Ok(ExitCode::Success)
+        }
+        Ok(Written::Declined) => {
+            keep_draft_quietly(ctx, &vault, &text);
+            Ok(ExitCode::NothingFound)
+        }
+        Err(e) => Err(keep_draft(ctx, &vault, &text, e)),
+    }
+}
+
+/// How an add ended without an error.
+enum Written {
+    Added,
+    /// The person chose to link the error to an existing note instead.
+    Linked,
+    /// The person chose not to add a second note for a known error.
+    Declined,
+}
+
+fn write_note(
+    ctx: &Context,
+    vault: &Vault,
+    args: &AddArgs,
+    folder: &str,
+    text: &str,
+) -> Result<Written> {
+    let text = super::screen_secrets(ctx, text, args.redact);
     let note = Note::parse(&text, "");
     if note.title.trim().is_empty() {
         bail!(KbError::InvalidInput(
             "the note has no title: give --title, a `title:` line or a `# heading`".into()
         ));
     }
-    let mut idx = super::open_index(ctx, &vault)?;
+    let mut idx = super::open_index(ctx, vault)?;
     if !args.yes {
-        if let Some(code) = check_duplicates(ctx, &mut idx, &note)? {
-            return Ok(code);
+        if let Some(w) = check_duplicates(ctx, &mut idx, &note)? {
+            return Ok(w);
         }
     }
-    let folder = args.folder.as_deref().unwrap_or("");
     let rel = vault.create_note(folder, &vault::slugify(&note.title), &text)?;
-    idx.update_files(std::slice::from_ref(&rel))?;
-    super::commit(
+    super::record_written(
         ctx,
-        &vault,
+        &mut idx,
         std::slice::from_ref(&rel),
         &format!("Add note: {}", output::one_line(&note.title)),
-    )?;
+    );
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
-    Ok(0)
+    Ok(Written::Added)
+}
+
+/// Keep text the person typed that did not become a note, and turn `e` into an error that
+/// says where it is.
+fn keep_draft(ctx: &Context, vault: &Vault, text: &str, e: anyhow::Error) -> anyhow::Error {
+    match vault.keep_draft(text) {
+        Ok(path) => e.context(format!(
+            "your text is kept in {} (add it as it is with `kb add --yes < {}`)",
+            path.display(),
+            path.display()
+        )),
+        Err(save) => {
+            output::warn(
+                ctx.color_err,
+                &format!("the draft could not be kept either: {save}"),
+            );
+            e
+        }
+    }
+}
+
+fn keep_draft_quietly(ctx: &Context, vault: &Vault, text: &str) {
+    match vault.keep_draft(text) {
+        Ok(path) => output::status(&format!(
+            "kb: your new note is kept as a draft in {} (`kb add --yes < {}` adds it)",
+            path.display(),
+            path.display()
+        )),
+        Err(e) => output::warn(ctx.color_err, &format!("the draft could not be kept: {e}")),
+    }
+}
+
+/// The team's note template (`template` in kb.toml), a file inside the vault; a template that
+/// cannot be read is a warning, and the built-in Problem / Cause / Fix skeleton is used.
+fn read_template(ctx: &Context, vault: &Vault, rel: &str) -> Option<String> {
+    let text = vault
+        .check_rel(rel)
+        .map_err(anyhow::Error::from)
+        .and_then(|rel| {
+            std::fs::read_to_string(vault.abs(&rel))
+                .with_context(|| format!("cannot read {}", vault.abs(&rel).display()))
+        });
+    match text {
+        Ok(t) => Some(t),
+        Err(e) => {
+            output::warn(
+                ctx.color_err,
+                &format!(
+                    "the note template '{rel}' named in kb.toml is not usable ({e:#}); using the built-in one"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A note from text given on stdin together with flags: nothing given is dropped. Without
+/// front matter, the text is the body under a front matter made from the flags; with front
+/// matter, the flags' tags and errors are added to it, `--title` and `created` fill in what it
+/// lacks (a different title is an error, not a silent choice); `--problem`, `--cause` and
+/// `--fix` become sections after the text.
+fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
+    let bare = body.trim_start_matches('\u{feff}');
+    let mut text = if bare.starts_with("---") {
+        let fm = crate::frontmatter::split(bare)
+            .yaml
+            .and_then(|y| crate::frontmatter::parse(y).ok())
+            .unwrap_or_default();
+        let mut set: Vec<(&str, String)> = Vec::new();
+        if let Some(t) = &args.title {
+            match fm.title.as_deref() {
+                None => set.push(("title", t.clone())),
+                Some(old) if old.trim() == t.trim() => {}
+                Some(old) => bail!(KbError::InvalidInput(format!(
+                    "the note on stdin is titled \"{old}\" and --title says \"{t}\": give one title"
+                ))),
+            }
+        }
+        if fm.created.is_none() {
+            set.push(("created", now.to_string()));
+        }
+        let tags: Vec<String> = args
+            .tags
+            .iter()
+            .filter(|t| !fm.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            .cloned()
+            .collect();
+        let errors: Vec<String> = args
+            .errors
+            .iter()
+            .filter(|e| !fm.errors.iter().any(|x| x.trim() == e.trim()))
+            .cloned()
+            .collect();
+        crate::frontmatter::edit_fields(body, &[("tags", &tags), ("errors", &errors)], &set)
+            .map_err(|reason| {
+                KbError::InvalidInput(format!(
+                    "cannot add the flags to the front matter given on stdin: {reason}"
+                ))
+            })?
+    } else {
+        render(args, Some(body), now, None)
+    };
+    for (name, value) in [
+        ("Problem", &args.problem),
+        ("Cause", &args.cause),
+        ("Fix", &args.fix),
+    ] {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!("\n## {name}\n\n{v}\n"));
+        }
+    }
+    Ok(text)
 }
 
 /// The note's text: front matter from the flags, then either the body given on stdin or the
 /// Problem / Cause / Fix template.
-/// The team's note template (`template` in kb.toml), a file inside the vault.
-fn read_template(vault: &Vault, rel: &str) -> Result<String> {
-    let rel = vault.check_rel(rel.trim_end_matches(".md"))?;
-    std::fs::read_to_string(vault.abs(&rel))
-        .with_context(|| format!("cannot read the note template {rel} named in kb.toml"))
-}
-
 fn render(args: &AddArgs, body: Option<&str>, now: &str, template: Option<&str>) -> String {
     let mut s = String::from("---\n");
     let title = args.title.clone().unwrap_or_default();
-    let body_has_fm = body.is_some_and(|b| b.trim_start_matches('\u{feff}').starts_with("---"));
-    if let (Some(b), true) = (body, body_has_fm) {
-        // The body is a whole note already: use it as it is.
-        return b.to_string();
-    }
     s.push_str(&format!("title: {}\n", yaml_string(&title)));
     let tags: Vec<String> = args.tags.iter().map(|t| yaml_string(t)).collect();
     s.push_str(&format!("tags: [{}]\n", tags.join(", ")));
@@ -165,8 +306,8 @@ fn edit_template(ctx: &Context, vault: &Vault, template: &str) -> Result<Option<
 }
 
 /// If an error of the new note is already recorded in a note, say so; on a terminal offer to
-/// link instead. Returns the exit status when the add should stop.
-fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<Option<i32>> {
+/// link instead. Returns how the add ends when it should stop.
+fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<Option<Written>> {
     for error in &note.errors {
         let req = SearchRequest {
             text: error.clone(),
@@ -190,10 +331,10 @@ fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<O
         if ctx.interactive() {
             if output::confirm(&format!("Link the error to {id} instead of adding a note?")) {
                 super::link::attach(ctx, idx, &hit.note.rel, error)?;
-                return Ok(Some(0));
+                return Ok(Some(Written::Linked));
             }
             if !output::confirm("Add a separate note anyway?") {
-                return Ok(Some(1));
+                return Ok(Some(Written::Declined));
             }
         } else {
             bail!(KbError::InvalidInput(format!(
@@ -205,8 +346,7 @@ fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<O
     Ok(None)
 }
 
+/// `s` as one POSIX shell word (single quotes; a line break inside stays part of it).
 fn shell_quote(s: &str) -> String {
-    let one = output::one_line(s);
-    let short: String = one.chars().take(60).collect();
-    format!("'{}'", short.replace('\'', "'\\''"))
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

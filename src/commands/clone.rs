@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::CloneArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::output;
 use crate::sync::{self, SyncOptions};
@@ -10,7 +11,7 @@ use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub fn run(ctx: &Context, args: CloneArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
     let dir = args
         .dir
         .unwrap_or_else(|| PathBuf::from(repo_name(&args.url)));
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<i32> {
         ));
     }
     writeln!(std::io::stdout().lock(), "{}", vault.root().display())?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// `notes` from `git@host:team/notes.git`, `https://host/team/notes`, `/srv/notes.git`.

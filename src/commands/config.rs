@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::ConfigArgs;
+use crate::exit_codes::ExitCode;
 use crate::output::{self, paint};
 use anyhow::Result;
 use serde::Serialize;
@@ -14,7 +15,7 @@ struct Setting {
     source: String,
 }
 
-pub fn run(ctx: &Context, args: ConfigArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: ConfigArgs) -> Result<ExitCode> {
     let mut rows: Vec<Setting> = ctx
         .sources
         .iter()
@@ -80,5 +81,5 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<i32> {
         }
     }
     out.flush()?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }

@@ -2,12 +2,13 @@
 
 use super::Context;
 use crate::cli::IndexArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex};
 use crate::output;
 use anyhow::Result;
 use std::time::Instant;
 
-pub fn run(ctx: &Context, args: IndexArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let start = Instant::now();
     let (idx, report) = if args.rebuild {
@@ -33,5 +34,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<i32> {
             start.elapsed().as_millis()
         ));
     }
-    Ok(0)
+    let changed = report.rebuilt
+        || !(report.added.is_empty() && report.changed.is_empty() && report.removed.is_empty());
+    Ok(ExitCode::found(changed))
 }

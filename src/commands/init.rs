@@ -2,17 +2,44 @@
 
 use super::Context;
 use crate::cli::InitArgs;
+use crate::error::KbError;
+use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::output;
 use crate::vault::{Vault, CONFIG_FILE, STATE_DIR};
 use anyhow::{Context as _, Result};
 use std::fs;
+use std::path::{Path, PathBuf};
 
 const KB_TOML: &str = "# kb vault settings, shared with everyone who syncs this vault.\n\
 # See `kb --help`. Notes are the *.md files in this folder and below.\n";
 
-pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
-    let root = args.path.unwrap_or_else(|| std::path::PathBuf::from("."));
+/// The folder to make a vault: `kb init DIR`, else `--dir DIR`, else `KB_DIR`, else the current
+/// folder. `kb --dir A init B` with two different folders is refused, not guessed.
+fn init_folder(ctx: &Context, arg: Option<PathBuf>) -> Result<PathBuf> {
+    use crate::context::VaultSource;
+    match (arg, ctx.vault_source) {
+        (Some(p), VaultSource::Flag) if !same_folder(&p, &ctx.vault_dir) => {
+            Err(KbError::InvalidInput(format!(
+                "two folders given: `--dir {}` and `init {}`; give one",
+                ctx.vault_dir.display(),
+                p.display()
+            ))
+            .into())
+        }
+        (Some(p), _) => Ok(p),
+        (None, VaultSource::Flag | VaultSource::Env) => Ok(ctx.vault_dir.clone()),
+        (None, _) => Ok(PathBuf::from(".")),
+    }
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    a == b || canon(a) == canon(b)
+}
+
+pub fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode> {
+    let root = init_folder(ctx, args.path)?;
     fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     let vault = Vault::open(&root)?;
     let repo = crate::git::init(vault.root())?;
@@ -57,5 +84,5 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
             idx.num_notes()
         ));
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::cli::LinkArgs;
 use crate::error::KbError;
+use crate::exit_codes::ExitCode;
 use crate::frontmatter;
 use crate::index::NoteIndex;
 use crate::normalize;
@@ -16,26 +17,26 @@ use std::io::Write;
 /// Candidates shown when the note is to be chosen.
 const CANDIDATES: usize = 5;
 
-pub fn run(ctx: &Context, args: LinkArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: LinkArgs) -> Result<ExitCode> {
     let error = super::arg_or_stdin(&args.error)?;
     let error = error.trim_end_matches(['\r', '\n']).to_string();
     if error.trim().is_empty() {
         bail!(KbError::InvalidInput("the error text is empty".into()));
     }
     let error = super::screen_secrets(ctx, &error, args.redact);
-    let vault = ctx.vault()?;
+    let vault = ctx.vault_for_writing()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = match &args.note {
         Some(n) => idx.resolve(n)?,
         None => match choose(ctx, &idx, &error, args.best)? {
             Some(rel) => rel,
-            None => return Ok(1),
+            None => return Ok(ExitCode::NothingFound),
         },
     };
     let added = attach(ctx, &mut idx, &rel, &error)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
-    Ok(if added { 0 } else { 1 })
+    Ok(ExitCode::found(added))
 }
 
 /// Pick the note among the best matches: the first with `--best`, else ask on a terminal.
@@ -98,16 +99,14 @@ fn choose(ctx: &Context, idx: &NoteIndex, error: &str, best: bool) -> Result<Opt
 
 /// Append `error` to the note's `errors:` (unless its normalised form is already there), set
 /// `updated:`, re-index and commit. Returns whether the note changed.
+///
+/// The read-modify-write runs under the vault's note lock and is verified by reading the note
+/// back, so concurrent links to one note all land.
 pub fn attach(ctx: &Context, idx: &mut NoteIndex, rel: &str, error: &str) -> Result<bool> {
     let vault = idx.vault().clone();
-    let path = vault.abs(rel);
-    let bytes = std::fs::read(&path)?;
-    let Ok(text) = String::from_utf8(bytes) else {
-        bail!(KbError::FrontMatterEdit {
-            path: rel.to_string(),
-            reason: "the file is not valid UTF-8".into()
-        });
-    };
+    vault.require_vault()?;
+    let lock = vault.lock_notes()?;
+    let text = read_utf8(&vault, rel)?;
     let note = Note::parse(&text, vault::stem_of(rel));
     let key = normalize::key(error);
     if note.all_errors().any(|e| normalize::key(e) == key) {
@@ -126,16 +125,43 @@ pub fn attach(ctx: &Context, idx: &mut NoteIndex, rel: &str, error: &str) -> Res
         }
     })?;
     vault.replace_note(rel, new.as_bytes())?;
-    idx.update_files(&[rel.to_string()])?;
-    let short: String = output::one_line(error).chars().take(60).collect();
-    super::commit(
+    let back = read_utf8(&vault, rel)?;
+    let wanted = error.trim();
+    if back != new
+        || !Note::parse(&back, vault::stem_of(rel))
+            .errors
+            .iter()
+            .any(|e| e.trim() == wanted)
+    {
+        bail!(KbError::FrontMatterEdit {
+            path: rel.to_string(),
+            reason: "the note read back does not hold the new error".into()
+        });
+    }
+    drop(lock);
+    super::record_written(
         ctx,
-        &vault,
+        idx,
         &[rel.to_string()],
-        &format!("Link error to {}: {short}", vault::id_of(rel)),
-    )?;
+        &format!(
+            "Link error to {}: {}",
+            vault::id_of(rel),
+            output::one_line(error)
+        ),
+    );
     if !ctx.quiet {
         output::status(&format!("kb: error attached to {}", vault::id_of(rel)));
     }
     Ok(true)
+}
+
+fn read_utf8(vault: &vault::Vault, rel: &str) -> Result<String> {
+    let bytes = std::fs::read(vault.abs(rel))?;
+    String::from_utf8(bytes).map_err(|_| {
+        KbError::FrontMatterEdit {
+            path: rel.to_string(),
+            reason: "the file is not valid UTF-8".into(),
+        }
+        .into()
+    })
 }

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::ListArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::StoredNote;
 use crate::output::{self, paint};
 use anyhow::Result;
@@ -38,22 +39,37 @@ fn parse_since(s: &str) -> Result<String> {
     if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
         return Ok(s.to_string());
     }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let days = match (num.parse::<i64>(), unit) {
-        (Ok(n), "d") => n,
-        (Ok(n), "w") => n * 7,
-        (Ok(n), "m") => n * 30,
-        (Ok(n), "y") => n * 365,
-        _ => anyhow::bail!(crate::error::KbError::InvalidInput(format!(
+    let bad = || {
+        crate::error::KbError::InvalidInput(format!(
             "--since {s}: give a date (2026-11-01) or an age (7d, 2w, 3m, 1y)"
-        ))),
+        ))
     };
-    Ok((chrono::Utc::now() - chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string())
+    let Some(unit) = s.chars().last() else {
+        anyhow::bail!(bad());
+    };
+    let num = &s[..s.len() - unit.len_utf8()];
+    let per = match unit {
+        'd' => 1,
+        'w' => 7,
+        'm' => 30,
+        'y' => 365,
+        _ => anyhow::bail!(bad()),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    // An age reaching before any date chrono can hold means "everything".
+    let start = n
+        .checked_mul(per)
+        .filter(|d| *d >= 0)
+        .and_then(chrono::Duration::try_days)
+        .and_then(|d| chrono::Utc::now().checked_sub_signed(d));
+    Ok(match start {
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None if n >= 0 => "0000-00-00".to_string(),
+        None => anyhow::bail!(bad()),
+    })
 }
 
-pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let wanted: Vec<String> = args.tags.iter().map(|t| t.to_lowercase()).collect();
@@ -105,5 +121,5 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<i32> {
         }
     }
     out.flush()?;
-    Ok(if notes.is_empty() { 1 } else { 0 })
+    Ok(ExitCode::found(!notes.is_empty()))
 }

@@ -19,6 +19,7 @@ mod tags;
 
 use crate::cli::Command;
 use crate::context::Context;
+use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex, UpdateReport};
 use crate::output;
 use crate::vault::Vault;
@@ -26,7 +27,7 @@ use anyhow::Result;
 use std::io::Read;
 use std::process::Stdio;
 
-pub fn run(ctx: &Context, command: Command) -> Result<i32> {
+pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
     match command {
         Command::Init(a) => init::run(ctx, a),
         Command::Add(a) => add::run(ctx, a),
@@ -56,9 +57,26 @@ fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
     let check = Check::Quick {
         full_limit: ctx.full_check_limit,
     };
-    let (idx, report) = NoteIndex::open(vault, check)?;
-    report_warnings(ctx, &report);
-    Ok(idx)
+    match NoteIndex::open(vault, check) {
+        Ok((idx, report)) => {
+            report_warnings(ctx, &report);
+            Ok(idx)
+        }
+        // The index could not be brought up to date (another kb holds the writer too long, the
+        // disk is full, the cache is read-only): answer from the index as it is, and say so.
+        Err(e) => {
+            match NoteIndex::open(vault, Check::Trust) {
+                Ok((idx, _)) if idx.num_notes() > 0 => {
+                    output::warn(
+                    ctx.color_err,
+                    &format!("the index could not be updated ({e}); results may miss the latest changes"),
+                );
+                    Ok(idx)
+                }
+                _ => Err(e.into()),
+            }
+        }
+    }
 }
 
 /// After a command's output: in a vault too large for a full check on every command, start
@@ -93,6 +111,28 @@ fn team_config(ctx: &Context, vault: &Vault) -> crate::config::VaultConfig {
 fn report_warnings(ctx: &Context, report: &UpdateReport) {
     for w in &report.warnings {
         output::warn(ctx.color_err, w);
+    }
+}
+
+/// After kb wrote notes: re-index them and commit them. The notes are already safe on disk,
+/// so neither step may turn the command into a failure (a person would write the note again
+/// and get a duplicate): when the index or git cannot take them now (another kb holds them
+/// too long, the disk is full), say so; the next command indexes them, the next `kb sync`
+/// commits them.
+fn record_written(ctx: &Context, idx: &mut NoteIndex, rels: &[String], message: &str) {
+    let vault = idx.vault().clone();
+    if let Err(e) = commit(ctx, &vault, rels, message) {
+        output::warn(
+            ctx.color_err,
+            &format!("the note is saved but not committed ({e}); `kb sync` commits it"),
+        );
+    }
+    match idx.update_files(rels) {
+        Ok(report) => report_warnings(ctx, &report),
+        Err(e) => output::warn(
+            ctx.color_err,
+            &format!("the note is saved but not indexed yet ({e}); the next kb command indexes it"),
+        ),
     }
 }
 

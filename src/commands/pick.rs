@@ -6,6 +6,7 @@
 //! stdout) with ratatui over crossterm, which also runs on Windows consoles.
 
 use super::Context;
+use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output;
@@ -37,7 +38,7 @@ enum Outcome {
     Link(String),
 }
 
-pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
+pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
     if !std::io::stderr().is_terminal() || !ctx.stdin_tty {
         bail!(crate::error::KbError::InvalidInput(
             "the picker needs a terminal; use `kb search` in scripts".into()
@@ -54,7 +55,7 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
     picker.refresh(&idx)?;
     let outcome = with_screen(|terminal| picker.event_loop(terminal, &idx))?;
     match outcome {
-        Outcome::Quit => Ok(1),
+        Outcome::Quit => Ok(ExitCode::NothingFound),
         Outcome::Open(rel) => {
             super::edit::edit_rel(ctx, &mut idx, &rel)?;
             println_id(&rel)
@@ -68,7 +69,7 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
                 .unwrap_or_default();
             if fix.is_empty() {
                 output::status("kb: that note has no Fix section");
-                return Ok(1);
+                return Ok(ExitCode::NothingFound);
             }
             let how = output::copy_to_clipboard(&fix)?;
             output::status(&format!("kb: the fix is on the clipboard ({how})"));
@@ -78,7 +79,7 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
             let error = output::sanitize(&picker.query);
             if error.trim().is_empty() {
                 output::status("kb: nothing typed to attach");
-                return Ok(1);
+                return Ok(ExitCode::NothingFound);
             }
             super::link::attach(ctx, &mut idx, &rel, error.trim())?;
             println_id(&rel)
@@ -86,10 +87,10 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<i32> {
     }
 }
 
-fn println_id(rel: &str) -> Result<i32> {
+fn println_id(rel: &str) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", crate::vault::id_of(rel))?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 type Screen = Terminal<CrosstermBackend<std::io::Stderr>>;

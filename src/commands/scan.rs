@@ -6,6 +6,7 @@
 
 use super::Context;
 use crate::cli::ScanArgs;
+use crate::exit_codes::ExitCode;
 use crate::matcher::{Matcher, Scratch};
 use crate::normalize;
 use crate::output::{self, paint};
@@ -39,13 +40,19 @@ struct Report {
     notes: Vec<Group>,
 }
 
-pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: ScanArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let (input, total): (Box<dyn Read>, Option<u64>) = match &args.file {
         None => (Box::new(std::io::stdin().lock()), None),
         Some(p) if p.as_os_str() == "-" => (Box::new(std::io::stdin().lock()), None),
         Some(p) => {
+            if p.is_dir() {
+                anyhow::bail!(crate::error::KbError::InvalidInput(format!(
+                    "{} is a folder: give a log file, or `-` to read stdin",
+                    p.display()
+                )));
+            }
             let f =
                 std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
             let len = f.metadata().map(|m| m.len()).ok();
@@ -62,7 +69,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<i32> {
         print(ctx, &mut out, &report)?;
     }
     out.flush()?;
-    Ok(if report.matched > 0 { 0 } else { 1 })
+    Ok(ExitCode::found(report.matched > 0))
 }
 
 fn scan(

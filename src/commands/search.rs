@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::SearchArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output::{self, paint};
@@ -29,9 +30,14 @@ struct JsonHit<'a> {
     explain: Option<&'a Explanation>,
 }
 
-pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let words: Vec<String> = args.query.iter().chain(&args.more).cloned().collect();
     let text = query_text(ctx, &words)?;
+    if text.trim().is_empty() {
+        bail!(crate::error::KbError::InvalidInput(
+            "the query is empty: paste the error or type a few words".into()
+        ));
+    }
     let vault = ctx.vault()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let req = SearchRequest {
@@ -80,13 +86,15 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
             .collect();
         output::json(&mut out, &rows)?;
     } else if plain {
+        // Colour only when asked (`--color always`, for `less -R` or `fzf --ansi`).
+        let c = ctx.color_out;
         for h in &hits {
             writeln!(
                 out,
                 "{}\t{}\t{}",
-                output::one_line(h.note.id()),
-                output::one_line(&h.note.title),
-                output::one_line(&h.note.rel)
+                output::paint(c, output::ID, &output::one_line(h.note.id())),
+                output::paint(c, output::TITLE, &output::one_line(&h.note.title)),
+                output::paint(c, output::DIM, &output::one_line(&h.note.rel))
             )?;
         }
     } else {
@@ -100,7 +108,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<i32> {
         output::status("kb: no note matches");
     }
     super::background_check(ctx, &idx);
-    Ok(if hits.is_empty() { 1 } else { 0 })
+    Ok(ExitCode::found(!hits.is_empty()))
 }
 
 /// The query: the arguments joined, or stdin for `-` / no arguments off a terminal.

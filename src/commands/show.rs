@@ -3,6 +3,7 @@
 
 use super::Context;
 use crate::cli::ShowArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output::{self, paint};
@@ -34,7 +35,7 @@ struct JsonNote<'a> {
     text: &'a str,
 }
 
-pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let rel = idx.resolve(&args.id)?;
@@ -64,7 +65,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         };
         output::json(&mut out, &j)?;
         out.flush()?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let mut page = output::sanitize(text.trim_start_matches('\u{feff}'));
     if !page.ends_with('\n') {
@@ -99,11 +100,11 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         }
         drop(out);
         output::page(ctx.pager.as_deref(), &page)?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     out.write_all(page.as_bytes())?;
     out.flush()?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn resolve_links(idx: &NoteIndex, note: &Note) -> Vec<JsonLink> {
@@ -125,10 +126,10 @@ fn resolve_links(idx: &NoteIndex, note: &Note) -> Vec<JsonLink> {
     out
 }
 
-fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<i32> {
+fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<ExitCode> {
     let Some(fix) = note.fix_section() else {
         output::status(&format!("kb: {} has no Fix section", vault::id_of(rel)));
-        return Ok(1);
+        return Ok(ExitCode::NothingFound);
     };
     let text = output::sanitize(fix.raw.trim());
     let mut out = std::io::stdout().lock();
@@ -140,5 +141,5 @@ fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<i32> {
             output::status(&format!("kb: the fix is on the clipboard ({how})"));
         }
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::SyncArgs;
+use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex};
 use crate::output::{self, paint};
 use crate::sync::{self, SyncOptions, SyncReport};
@@ -9,8 +10,8 @@ use crate::vault::Vault;
 use anyhow::Result;
 use std::io::Write;
 
-pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
-    let vault = ctx.vault()?;
+pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
+    let vault = ctx.vault_for_writing()?;
     let team = super::team_config(ctx, &vault);
     let opts = SyncOptions {
         default_url: team.remote,
@@ -46,7 +47,11 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<i32> {
         }
     }
     out.flush()?;
-    Ok(0)
+    let changed = !report.committed.is_empty()
+        || !report.incoming.is_empty()
+        || report.pushed
+        || !report.conflict_copies.is_empty();
+    Ok(ExitCode::found(changed))
 }
 
 /// Re-index exactly the notes git says changed (paths are relative to the repository; the

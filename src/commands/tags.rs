@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::TagsArgs;
+use crate::exit_codes::ExitCode;
 use crate::output::{self, paint};
 use anyhow::Result;
 use serde::Serialize;
@@ -14,7 +15,7 @@ struct TagCount<'a> {
     notes: usize,
 }
 
-pub fn run(ctx: &Context, args: TagsArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: TagsArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let idx = super::open_index(ctx, &vault)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -42,5 +43,5 @@ pub fn run(ctx: &Context, args: TagsArgs) -> Result<i32> {
         }
     }
     out.flush()?;
-    Ok(if rows.is_empty() { 1 } else { 0 })
+    Ok(ExitCode::found(!rows.is_empty()))
 }

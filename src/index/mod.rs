@@ -250,13 +250,17 @@ impl NoteIndex {
 }
 
 /// Where the index of a vault lives: `.kb/` inside it, or the cache folder if the vault is
-/// read-only.
+/// read-only or the folder is not a vault (kb writes nothing into a folder it was only asked
+/// to search).
 fn location(vault: &Vault) -> PathBuf {
     let inside = vault.root().join(vault::STATE_DIR);
     if inside.join(DIRS_STATE).is_file() {
         return inside;
     }
-    if (inside.is_dir() || std::fs::create_dir_all(&inside).is_ok()) && is_writable(&inside) {
+    if vault.is_vault()
+        && (inside.is_dir() || std::fs::create_dir_all(&inside).is_ok())
+        && is_writable(&inside)
+    {
         return inside;
     }
     let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);

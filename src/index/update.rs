@@ -11,8 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tantivy::{Index, IndexWriter};
 
-/// How long to wait for another kb process that holds the index writer.
-const WRITER_WAIT: Duration = Duration::from_secs(60);
 /// A journal larger than this is folded into the snapshot at the next full or quick check.
 const JOURNAL_LIMIT: u64 = 256 * 1024;
 
@@ -346,6 +344,9 @@ impl NoteIndex {
     /// Index one note; None if it could not be read (gone).
     fn index_one(&self, writer: &IndexWriter, rel: &str) -> Result<Indexed> {
         let seen = state::now_ns();
+        if self.vault.is_excluded(rel) {
+            return Ok(None);
+        }
         let Some(stamp) = self.vault.stamp(rel) else {
             return Ok(None);
         };
@@ -441,7 +442,9 @@ impl NoteIndex {
         loop {
             match self.index.writer_with_num_threads(threads, heap) {
                 Ok(w) => return Ok(w),
-                Err(tantivy::TantivyError::LockFailure(..)) if start.elapsed() < WRITER_WAIT => {
+                Err(tantivy::TantivyError::LockFailure(..))
+                    if start.elapsed() < crate::wait::get() =>
+                {
                     if !told && start.elapsed() > Duration::from_secs(1) {
                         told = true;
                         crate::progress::notice(
