@@ -1,6 +1,8 @@
 //! The command-line definition (clap only; no logic here).
 
+use crate::commands::complete::{note_ids, tag_names};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -66,8 +68,8 @@ pub enum Command {
     Tags(TagsArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(CompletionsArgs),
-    /// Print the man page (roff), e.g. `kb man > ~/.local/share/man/man1/kb.1`
-    Man,
+    /// Print the man page (roff), e.g. `kb man > ~/.local/share/man/man1/kb.1`; `--out DIR` writes every page
+    Man(ManArgs),
     /// Show the effective settings and where each comes from
     Config(ConfigArgs),
 }
@@ -94,7 +96,7 @@ pub struct AddArgs {
     #[arg(long = "error", short = 'e', value_name = "TEXT")]
     pub errors: Vec<String>,
     /// A tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG")]
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
     /// What the customer saw
     #[arg(long)]
@@ -134,7 +136,7 @@ pub struct SearchArgs {
     #[arg(long, short = 'n', default_value_t = 5)]
     pub limit: usize,
     /// Only notes with this tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG")]
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
     /// Print a JSON array of hits
     #[arg(long)]
@@ -164,6 +166,7 @@ pub struct PickArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The note: its id (folder/name) or a unique file name
+    #[arg(add = ArgValueCandidates::new(note_ids))]
     pub id: String,
     /// Print only the Fix section
     #[arg(long)]
@@ -179,13 +182,14 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     /// The note: its id (folder/name) or a unique file name
+    #[arg(add = ArgValueCandidates::new(note_ids))]
     pub id: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only notes with this tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG")]
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
     /// At most this many notes
     #[arg(long, short = 'n')]
@@ -204,6 +208,7 @@ pub struct LinkArgs {
     #[arg(allow_hyphen_values = true)]
     pub error: String,
     /// The note to attach it to (default: choose among the best matches)
+    #[arg(add = ArgValueCandidates::new(note_ids))]
     pub note: Option<String>,
     /// Without NOTE, attach to the best match without asking
     #[arg(long)]
@@ -230,6 +235,15 @@ pub struct TagsArgs {
     /// Print a JSON array of {tag, notes}
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page of one command (`kb man search` prints kb-search(1)); default: kb(1)
+    pub command: Option<String>,
+    /// Write kb.1 and every kb-COMMAND.1 into this folder instead
+    #[arg(long, value_name = "FOLDER", conflicts_with = "command")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

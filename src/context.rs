@@ -71,20 +71,7 @@ impl Context {
             .as_deref()
             .map(|p| crate::config::load_user(p, &mut warnings))
             .unwrap_or_default();
-        let (vault_dir, vault_source) = if let Some(d) = &cli.dir {
-            (d.clone(), VaultSource::Flag)
-        } else if let Some(d) = env("KB_DIR") {
-            (PathBuf::from(d), VaultSource::Env)
-        } else if let Some(d) = std::env::current_dir()
-            .ok()
-            .and_then(|c| enclosing_vault(&c))
-        {
-            (d, VaultSource::Enclosing)
-        } else if let Some(d) = &user.vault {
-            (d.clone(), VaultSource::UserConfig)
-        } else {
-            (default_vault(), VaultSource::Default)
-        };
+        let (vault_dir, vault_source) = locate_vault(cli.dir.as_deref(), user.vault.as_deref());
         let no_color = env("NO_COLOR").is_some();
         let (when, color_source) = match (cli.color, no_color, user.color.as_deref()) {
             (ColorWhen::Always, ..) => (ColorWhen::Always, "--color"),
@@ -166,6 +153,25 @@ impl Context {
     /// Whether the person can be asked a question.
     pub fn interactive(&self) -> bool {
         self.stdin_tty && self.stdout_tty
+    }
+}
+
+/// Which vault: `--dir`, else `$KB_DIR`, else the nearest folder at or above the current one
+/// that holds a `kb.toml`, else the user configuration's, else `~/kb`.
+pub fn locate_vault(dir_flag: Option<&Path>, user_vault: Option<&Path>) -> (PathBuf, VaultSource) {
+    if let Some(d) = dir_flag {
+        (d.to_path_buf(), VaultSource::Flag)
+    } else if let Some(d) = std::env::var_os("KB_DIR").filter(|v| !v.is_empty()) {
+        (PathBuf::from(d), VaultSource::Env)
+    } else if let Some(d) = std::env::current_dir()
+        .ok()
+        .and_then(|c| enclosing_vault(&c))
+    {
+        (d, VaultSource::Enclosing)
+    } else if let Some(d) = user_vault {
+        (d.to_path_buf(), VaultSource::UserConfig)
+    } else {
+        (default_vault(), VaultSource::Default)
     }
 }
 

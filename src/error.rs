@@ -58,6 +58,16 @@ pub enum KbError {
     #[error("the remote '{remote}' cannot be reached: {reason}")]
     RemoteUnreachable { remote: String, reason: String },
 
+    #[error(
+        "the remote '{remote}' refused the push: {status}{}",
+        server_message(server)
+    )]
+    PushRefused {
+        remote: String,
+        status: String,
+        server: Vec<String>,
+    },
+
     #[error("sync: {0}")]
     Sync(String),
 
@@ -69,6 +79,17 @@ pub enum KbError {
 
     #[error("git: {}", .0.message())]
     Git(#[from] git2::Error),
+}
+
+fn server_message(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nthe server said:\n  remote: {}",
+            lines.join("\n  remote: ")
+        )
+    }
 }
 
 impl KbError {
@@ -95,6 +116,9 @@ impl KbError {
             KbError::IndexBusy => Some(
                 "try again in a moment; if no other kb is running, `kb index --rebuild` repairs the index"
                     .into(),
+            ),
+            KbError::PushRefused { .. } => Some(
+                "your notes are merged and committed locally; ask the server's owner about the refusal (a hook or a protected branch), or push to another branch with git".into(),
             ),
             KbError::RepositoryLocked => Some(
                 "try again in a moment (KB_LOCK_WAIT sets how long kb waits, in seconds)".into(),

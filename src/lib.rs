@@ -35,6 +35,9 @@ use std::io::Write;
 
 /// Parse the command line, run the command, and return the process exit status.
 pub fn run() -> i32 {
+    // Asked by the shell for completions (`COMPLETE=bash kb -- kb show ...`): answer and exit.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .complete();
     run_args(std::env::args_os()).code()
 }
 

@@ -140,9 +140,11 @@ pub fn page(pager: Option<&str>, text: &str) -> io::Result<()> {
 }
 
 /// Put text on the clipboard: the platform's clipboard tool if one is there (run without a
-/// shell), else the terminal's OSC 52 sequence (works over SSH in most terminals). Returns
-/// what was used.
-pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
+/// shell); inside tmux, tmux's paste buffer (which tmux hands on to the terminal's clipboard
+/// when its `set-clipboard` option allows); else the terminal's OSC 52 sequence (works over SSH
+/// in most terminals, but nothing confirms it arrived). Returns where the text went, as words
+/// that follow "the fix is".
+pub fn copy_to_clipboard(text: &str) -> io::Result<String> {
     use base64::Engine;
     use std::io::IsTerminal;
     use std::process::{Command, Stdio};
@@ -173,7 +175,26 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
                     stdin.write_all(text.as_bytes())?;
                 }
                 if child.wait()?.success() {
-                    return Ok(tool);
+                    return Ok(format!("on the clipboard ({tool})"));
+                }
+            }
+        }
+    }
+    if std::env::var_os("TMUX").is_some() {
+        // `-w` (tmux 3.2+) also sends it to the terminal's clipboard; older tmux lacks it.
+        for args in [&["load-buffer", "-w", "-"][..], &["load-buffer", "-"][..]] {
+            if let Ok(mut child) = Command::new("tmux")
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(text.as_bytes())?;
+                }
+                if child.wait()?.success() {
+                    return Ok("in tmux's paste buffer (prefix + ] pastes it; tmux passes it to the terminal's clipboard when `set-clipboard` is on)".into());
                 }
             }
         }
@@ -191,7 +212,7 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<&'static str> {
             "no clipboard tool found and no terminal to send OSC 52 to",
         ));
     }
-    Ok("OSC 52")
+    Ok("sent to the terminal as an OSC 52 clipboard request (most terminals accept it; kb cannot confirm it arrived)".into())
 }
 
 /// A progress bar on stderr for work that takes more than about a second: shown only after

@@ -18,6 +18,7 @@ use crate::frontmatter;
 use crate::git;
 use crate::normalize;
 use crate::note::Note;
+use git2::Signature;
 use git2::{
     build::CheckoutBuilder, AutotagOption, Cred, CredentialType, ErrorClass, ErrorCode,
     FetchOptions, IndexEntry, MergeFileInput, ObjectType, Oid, PushOptions, RemoteCallbacks,
@@ -438,6 +439,7 @@ fn push(
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
     let rejected: RefCell<Option<String>> = RefCell::new(None);
+    let server: RefCell<Vec<u8>> = RefCell::new(Vec::new());
     let config = repo.config()?;
     let mut cb = callbacks(&config, opts, &tries, &auth_failed);
     cb.push_update_reference(|_refname, status| {
@@ -446,25 +448,70 @@ fn push(
         }
         Ok(())
     });
+    // What the server prints ("remote: ..." in git): the reason a hook refused the push.
+    cb.sideband_progress(|data| {
+        let mut buf = server.borrow_mut();
+        if buf.len() < 16 * 1024 {
+            buf.extend_from_slice(data);
+        }
+        true
+    });
     let mut po = PushOptions::new();
     po.remote_callbacks(cb);
     let spec = format!("refs/heads/{branch}:refs/heads/{remote_branch}");
-    match remote.push(&[spec.as_str()], Some(&mut po)) {
+    let result = remote.push(&[spec.as_str()], Some(&mut po));
+    drop(po);
+    let refused = |status: String| {
+        let said = server_lines(&server.borrow());
+        if remote_moved(&status) {
+            Ok(false)
+        } else {
+            Err(KbError::PushRefused {
+                remote: remote_name.to_string(),
+                status,
+                server: said,
+            })
+        }
+    };
+    match result {
         Ok(()) => {}
         Err(e) if e.code() == ErrorCode::NotFastForward => return Ok(false),
-        Err(e)
-            if e.message().contains("non-fast-forward")
-                || e.message().contains("fetch first")
-                || e.message().contains("failed to update ref")
-                || e.message().contains("cannot lock ref") =>
-        {
-            return Ok(false)
+        Err(e) if e.class() == git2::ErrorClass::Reference || remote_moved(e.message()) => {
+            return refused(e.message().to_string())
         }
         Err(e) => return Err(network_error(remote_name, e, auth_failed.get())),
     }
-    drop(po);
-    let ok = rejected.borrow().is_none();
-    Ok(ok)
+    let status = rejected.borrow_mut().take();
+    match status {
+        None => Ok(true),
+        Some(status) => refused(status),
+    }
+}
+
+/// Whether a refused push means the remote branch moved meanwhile (fetch, merge and push again),
+/// rather than that the server will not take it (a hook, a protected branch).
+fn remote_moved(status: &str) -> bool {
+    [
+        "non-fast-forward",
+        "fetch first",
+        "failed to update ref",
+        "cannot lock ref",
+        "stale info",
+    ]
+    .iter()
+    .any(|m| status.contains(m))
+}
+
+/// The server's messages, one line each, without progress counters or control characters.
+fn server_lines(raw: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(raw)
+        .split(['\n', '\r'])
+        .map(|l| l.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .filter(|l| !(l.contains('%') && (l.contains("objects") || l.contains("deltas"))))
+        .take(20)
+        .collect()
 }
 
 /// Bring the remote's commits into the branch: nothing, a fast-forward, or a merge commit.
@@ -817,9 +864,54 @@ pub fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
     fo.remote_callbacks(callbacks(&config, opts, &tries, &auth_failed));
     let mut builder = git2::build::RepoBuilder::new();
     builder.fetch_options(fo);
-    builder
+    let repo = builder
         .clone(url, dir)
         .map_err(|e| network_error(&redact(url), e, auth_failed.get()))?;
+    let shown = redact(url);
+    if shown != url {
+        scrub_reflogs(&repo, url, &shown)?;
+    }
+    Ok(())
+}
+
+/// libgit2 writes the clone URL, password included, into the reflogs ("clone: from URL");
+/// git itself strips it. Rewrite every reflog entry that holds `url` with `shown` instead.
+fn scrub_reflogs(repo: &Repository, url: &str, shown: &str) -> Result<()> {
+    let mut names = vec!["HEAD".to_string()];
+    for r in repo.references()?.flatten() {
+        if let Ok(n) = r.name() {
+            names.push(n.to_string());
+        }
+    }
+    for name in names {
+        let mut log = repo.reflog(&name)?;
+        let entries: Vec<(Oid, Signature<'static>, Option<String>)> = log
+            .iter()
+            .map(|e| {
+                (
+                    e.id_new(),
+                    e.committer().to_owned(),
+                    e.message_bytes()
+                        .map(|b| String::from_utf8_lossy(b).into_owned()),
+                )
+            })
+            .collect();
+        if !entries
+            .iter()
+            .any(|(_, _, m)| m.as_deref().is_some_and(|m| m.contains(url)))
+        {
+            continue;
+        }
+        while !log.is_empty() {
+            log.remove(0, false)?;
+        }
+        // Entries come newest first; append oldest first.
+        for (id, who, msg) in entries.into_iter().rev() {
+            let msg = msg.map(|m| m.replace(url, shown));
+            log.append(id, &who, msg.as_deref())?;
+        }
+        log.write()?;
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod add;
 mod clone;
+pub mod complete;
 mod completions;
 mod config;
 mod edit;
@@ -47,7 +48,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Clone(a) => clone::run(ctx, a),
         Command::Tags(a) => tags::run(ctx, a),
         Command::Completions(a) => completions::run_completions(a),
-        Command::Man => completions::run_man(),
+        Command::Man(a) => completions::run_man(a),
         Command::Config(a) => config::run(ctx, a),
     }
 }

@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
                 return Ok(ExitCode::NothingFound);
             }
             let how = output::copy_to_clipboard(&fix)?;
-            output::status(&format!("kb: the fix is on the clipboard ({how})"));
+            output::status(&format!("kb: the fix is {how}"));
             println_id(&rel)
         }
         Outcome::Link(rel) => {

@@ -138,7 +138,7 @@ fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<ExitCod
     if copy {
         let how = output::copy_to_clipboard(&text)?;
         if !ctx.quiet {
-            output::status(&format!("kb: the fix is on the clipboard ({how})"));
+            output::status(&format!("kb: the fix is {how}"));
         }
     }
     Ok(ExitCode::Success)
