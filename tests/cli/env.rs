@@ -83,7 +83,7 @@ impl TestEnv {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kb"));
+        let mut c = Command::new(kb_bin());
         c.env_clear()
             .env("HOME", &self.home)
             .env("USERPROFILE", &self.home)
@@ -184,6 +184,14 @@ impl TestEnv {
             .expect("git");
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
+}
+
+/// The kb binary under test: this build's, or `KB_TEST_BIN` (to run the tests against another
+/// build, e.g. to see a regression test fail on the code before its fix).
+pub fn kb_bin() -> PathBuf {
+    std::env::var_os("KB_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kb")))
 }
 
 /// A note in the shared format.

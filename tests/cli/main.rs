@@ -9,6 +9,7 @@ mod test_errors;
 mod test_index;
 mod test_link;
 mod test_pick;
+mod test_regressions;
 mod test_scan;
 mod test_search;
 mod test_show_list_edit;

@@ -53,6 +53,7 @@ fn init_adopts_a_folder_and_keeps_the_index_out_of_git() {
 #[test]
 fn a_vault_without_git_works_and_says_nothing_was_committed() {
     let env = TestEnv::empty();
+    std::fs::write(env.path("kb.toml"), "").unwrap();
     let r = env
         .kb(&["add", "--title", "No git here", "--fix", "x"])
         .ok();

@@ -199,7 +199,8 @@ fn index_reports_and_rebuild_recreates() {
         "{}",
         r.stderr
     );
-    let r = env.kb(&["index"]).ok();
+    let r = env.kb(&["index"]);
+    assert_eq!(r.code, 1, "nothing changed: {}", r.stderr);
     assert!(
         r.stderr.contains("(0 added, 0 changed, 0 removed)"),
         "{}",

@@ -44,7 +44,7 @@ impl Tmux {
         let script = format!(
             "env -i {} '{}' {}; echo \"exit=$?\" > '{}'; sleep 30",
             quote(vars),
-            env!("CARGO_BIN_EXE_kb"),
+            crate::env::kb_bin().display(),
             quote(args.iter().map(|a| a.to_string()).collect()),
             done.display()
         );
