@@ -160,3 +160,110 @@ fn concurrent_adds_links_and_searches_lose_nothing() {
         String::from_utf8_lossy(&status.stdout)
     );
 }
+
+/// `KB_STRESS_ROUNDS` rounds (default 50) of 12 `kb link` to one note started together with 12
+/// `kb add`: every error and every note is there afterwards, and `git fsck` and `git status`
+/// are clean.
+///     cargo test --release --test stress rounds -- --ignored --nocapture
+#[test]
+#[ignore]
+fn rounds_of_concurrent_links_to_one_note_and_adds_lose_nothing() {
+    let rounds: usize = std::env::var("KB_STRESS_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let home = tempfile::tempdir().unwrap();
+    let vault = home.path().join("vault");
+    assert!(kb(home.path(), &vault, &["init", vault.to_str().unwrap()])
+        .status
+        .success());
+    let o = kb(
+        home.path(),
+        &vault,
+        &[
+            "add",
+            "--title",
+            "Shared",
+            "--error",
+            "Shared failure",
+            "--fix",
+            "x",
+        ],
+    );
+    assert!(o.status.success());
+    let spawn = |args: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_kb"))
+            .args(&args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KB_DIR", &vault)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "Stress")
+            .env("GIT_AUTHOR_EMAIL", "stress@example.com")
+            .env("GIT_COMMITTER_NAME", "Stress")
+            .env("GIT_COMMITTER_EMAIL", "stress@example.com")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kb")
+    };
+    for round in 0..rounds {
+        let r = word(round + 100);
+        let mut children = Vec::new();
+        for i in 0..12 {
+            let w = word(i + 30);
+            children.push(spawn(vec![
+                "link".into(),
+                format!("Linked {w} failure in round {r}"),
+                "shared".into(),
+            ]));
+            children.push(spawn(vec![
+                "add".into(),
+                "--yes".into(),
+                "--title".into(),
+                format!("Added {w} in round {r}"),
+                "--error".into(),
+                format!("Added {w} failure in round {r}"),
+                "--fix".into(),
+                "x".into(),
+            ]));
+        }
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let shared = std::fs::read_to_string(vault.join("shared.md")).unwrap();
+        for i in 0..12 {
+            let w = word(i + 30);
+            assert!(
+                shared.contains(&format!("Linked {w} failure in round {r}")),
+                "round {round}: lost the link of {w}"
+            );
+            let added = vault.join(format!("added-{w}-in-round-{r}.md"));
+            assert!(added.is_file(), "round {round}: lost {}", added.display());
+        }
+    }
+    for args in [&["fsck", "--strict"][..], &["status", "--porcelain"][..]] {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(&vault)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?} failed");
+        if args[0] == "status" {
+            assert!(
+                o.stdout.is_empty(),
+                "uncommitted: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+    eprintln!("{rounds} rounds of 12 links and 12 adds: nothing lost, git fsck and status clean");
+}
