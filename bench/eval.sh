@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Error-matching evaluation: the loghub development set (../shared/eval) scored through the real
-# `kb search --json`, on its own and inside a 10,000-note synthetic vault. Writes bench/EVAL.md.
-#   bench/eval.sh            (about a minute)
+# Search evaluation through the real `kb search --json`: the loghub development set
+# (../shared/eval) and the real notes of ../shared/eval/realnotes (hand-written questions and
+# pasted lines), each on its own and inside a 10,000-note synthetic vault; the real notes also
+# through ../shared/eval/bm25_baseline.py (plain BM25 of title + body) in the same run.
+# Writes bench/EVAL.md.   bench/eval.sh   (a few minutes; the baseline needs `pip install tantivy`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${KB_SHARED:-../shared}
@@ -22,8 +24,29 @@ cp -r "$work/ev/vault/." "$work/big/loghub/"
 echo "eval: loghub vault inside 10,000 synthetic notes" >&2
 inside=$(python3 "$shared/eval/run_eval.py" "$kb" "$work/big" "$work/ev/queries.jsonl" --by-system)
 
+rn="$shared/eval/realnotes"
+python3 -c "import tantivy" 2>/dev/null || pip install -q tantivy >&2
+score() { # engine vault queries -> last line
+  python3 "$shared/eval/run_eval.py" "$1" "$2" "$3" | tail -1
+}
+rm -rf "$work/rn" "$work/rnbig"
+cp -r "$rn/vault" "$work/rn"
+cp -r "$work/big" "$work/rnbig"
+rm -rf "$work/rnbig/loghub" "$work/rnbig/.kb"
+cp -r "$rn/vault/." "$work/rnbig/"
+base="$shared/eval/bm25_baseline.py"
+realnotes=""
+for where in rn rnbig; do
+  "$kb" --dir "$work/$where" -q index --rebuild
+  for set in questions pasted; do
+    echo "eval: realnotes $set ($where)" >&2
+    realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" kb "$(score "$kb" "$work/$where" "$rn/$set.jsonl")")$'\n'
+    realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" bm25 "$(score "$base" "$work/$where" "$rn/$set.jsonl")")$'\n'
+  done
+done
+
 {
-  echo "# kb error-matching evaluation"
+  echo "# kb search evaluation"
   echo
   echo "Written by \`bench/eval.sh\` on $(date -u +%Y-%m-%d), kb $(git rev-parse --short HEAD 2>/dev/null || echo '?'); do not edit by hand."
   echo "Data: the loghub development set in ../shared/eval (8 systems), turned into a vault and queries by"
@@ -39,6 +62,15 @@ inside=$(python3 "$shared/eval/run_eval.py" "$kb" "$work/big" "$work/ev/queries.
   echo
   echo '```'
   echo "$inside"
+  echo '```'
+  echo
+  echo "## Real notes (../shared/eval/realnotes: 577 notes), kb beside plain BM25 of title + body"
+  echo
+  echo "\`rn\`: the real notes alone; \`rnbig\`: inside the same 10,000 synthetic notes. \`bm25\` is"
+  echo "../shared/eval/bm25_baseline.py, scored in the same run."
+  echo
+  echo '```'
+  printf '%s' "$realnotes"
   echo '```'
 } > bench/EVAL.md
 cat bench/EVAL.md

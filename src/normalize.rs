@@ -19,7 +19,7 @@ use std::fmt;
 
 /// Bump whenever the output of [`normalize`] changes: indexes built with another version are
 /// rebuilt, since their stored error keys would no longer compare with new pastes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The kind of a variable part that was masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,6 +213,31 @@ pub struct PasteLine {
     pub is_error: bool,
 }
 
+/// Whether a line reads as an error message: it holds an error code, an error word
+/// (`failed`, `denied`, `refused`...), or `Error` / `Exception` in a name. This is the one
+/// definition kb uses for pastes, for lines of a note's code blocks, inline code and quotes.
+pub fn reads_as_error(line: &str) -> bool {
+    tokens_read_as_error(line, &normalize(strip_log_prefix(line)))
+}
+
+/// A line of a note's code that is a command typed at a prompt (`$ git log`, `>>> f()`,
+/// `PS C:\> Get-Item`) or a comment is not an error message, whatever words it holds.
+pub fn is_command_line(line: &str) -> bool {
+    let t = line.trim_start();
+    ["$ ", "# ", "> ", ">>> ", "... ", "% ", "PS ", "//", "-- "]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+fn tokens_read_as_error(raw: &str, tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| match t {
+        Token::Code(_) => true,
+        Token::Word(w) => ERROR_WORDS.contains(&w.as_str()),
+        Token::Var(_) => false,
+    }) || raw.contains("Exception")
+        || raw.contains("Error")
+}
+
 /// Normalise a paste of one or many lines: strip log prefixes, drop blank and repeated lines.
 pub fn normalize_paste(text: &str) -> Vec<PasteLine> {
     let mut seen = std::collections::HashSet::new();
@@ -226,12 +251,7 @@ pub fn normalize_paste(text: &str) -> Vec<PasteLine> {
         if !seen.insert(join(&tokens)) {
             continue;
         }
-        let is_error = tokens.iter().any(|t| match t {
-            Token::Code(_) => true,
-            Token::Word(w) => ERROR_WORDS.contains(&w.as_str()),
-            Token::Var(_) => false,
-        }) || raw.contains("Exception")
-            || raw.contains("Error");
+        let is_error = tokens_read_as_error(raw, &tokens);
         out.push(PasteLine {
             line: n + 1,
             tokens,

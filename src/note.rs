@@ -51,6 +51,8 @@ pub struct Note {
     pub errors: Vec<String>,
     /// Text of fenced and indented code blocks in the body (quoted error text).
     pub code_blocks: Vec<String>,
+    /// Inline code spans and block quotes of the body (errors are often quoted there).
+    pub quoted: Vec<String>,
     pub aliases: Vec<String>,
     pub created: Option<String>,
     pub updated: Option<String>,
@@ -152,7 +154,8 @@ impl Note {
         note
     }
 
-    /// Walk the markdown events; returns the first level-1 heading (or first heading).
+    /// Walk the markdown events; returns the first level-1 heading (the title when the front
+    /// matter has none; else the file name is).
     fn read_body(&mut self, body: &str) -> Option<String> {
         let opts = Options::ENABLE_WIKILINKS
             | Options::ENABLE_TABLES
@@ -161,7 +164,8 @@ impl Note {
         let mut heading: Option<(u8, String)> = None;
         let mut code: Option<String> = None;
         let mut first_h1: Option<String> = None;
-        let mut first_any: Option<String> = None;
+        let mut quote_depth = 0usize;
+        let mut quote = String::new();
         let mut current = Section {
             level: 0,
             heading: String::new(),
@@ -183,9 +187,6 @@ impl Note {
                         let text = text.trim().to_string();
                         if level == 1 && first_h1.is_none() {
                             first_h1 = Some(text.clone());
-                        }
-                        if first_any.is_none() {
-                            first_any = Some(text.clone());
                         }
                         self.push_text(&text);
                         let done = std::mem::replace(
@@ -226,7 +227,24 @@ impl Note {
                         self.links.push(link);
                     }
                 }
+                Event::Start(Tag::BlockQuote(_)) => {
+                    quote_depth += 1;
+                }
+                Event::End(TagEnd::BlockQuote(_)) => {
+                    quote_depth = quote_depth.saturating_sub(1);
+                    if quote_depth == 0 && !quote.trim().is_empty() {
+                        self.quoted.push(std::mem::take(&mut quote));
+                    }
+                }
+                Event::Code(t) if code.is_none() && heading.is_none() => {
+                    self.quoted.push(t.to_string());
+                    current.text.push_str(&t);
+                    self.push_text(&t);
+                }
                 Event::Text(t) | Event::Code(t) => {
+                    if quote_depth > 0 && code.is_none() {
+                        quote.push_str(&t);
+                    }
                     if let Some(c) = code.as_mut() {
                         c.push_str(&t);
                     } else if let Some((_, h)) = heading.as_mut() {
@@ -237,6 +255,9 @@ impl Note {
                     }
                 }
                 Event::SoftBreak | Event::HardBreak => {
+                    if quote_depth > 0 {
+                        quote.push('\n');
+                    }
                     if let Some((_, h)) = heading.as_mut() {
                         h.push(' ');
                     } else {
@@ -245,6 +266,9 @@ impl Note {
                     }
                 }
                 Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableRow) => {
+                    if quote_depth > 0 {
+                        quote.push('\n');
+                    }
                     current.text.push('\n');
                     self.body_text.push('\n');
                 }
@@ -259,7 +283,7 @@ impl Note {
         if current.level > 0 || !current.text.trim().is_empty() {
             self.sections.push(current);
         }
-        first_h1.or(first_any)
+        first_h1
     }
 
     fn push_text(&mut self, t: &str) {
@@ -279,12 +303,27 @@ impl Note {
         })
     }
 
-    /// Every piece of error text: the `errors:` list, then code blocks.
+    /// Every piece of error text: the `errors:` list, then the error lines quoted in the body.
     pub fn all_errors(&self) -> impl Iterator<Item = &str> {
         self.errors
             .iter()
-            .chain(self.code_blocks.iter())
             .map(String::as_str)
+            .chain(self.quoted_error_lines())
+    }
+
+    /// The lines of code blocks, inline code and block quotes that read as errors
+    /// ([`normalize::reads_as_error`]), wherever they stand in a block; commands typed at a
+    /// prompt, code and plain output are not errors.
+    pub fn quoted_error_lines(&self) -> impl Iterator<Item = &str> {
+        self.code_blocks
+            .iter()
+            .chain(self.quoted.iter())
+            .flat_map(|b| b.lines())
+            .map(str::trim)
+            .filter(|l| l.len() >= 8 && l.len() <= 2_000)
+            .filter(|l| {
+                !crate::normalize::is_command_line(l) && crate::normalize::reads_as_error(l)
+            })
     }
 }
 
@@ -406,6 +445,43 @@ mod tests {
         assert_eq!(
             inline_tags("fix #vpn and #mac-os, C# or #1"),
             vec!["vpn", "mac-os"]
+        );
+    }
+
+    #[test]
+    fn errors_quoted_anywhere_in_the_body_are_recorded_and_commands_are_not() {
+        let mut long = String::from("```\nTraceback (most recent call last):\n");
+        for i in 0..30 {
+            long.push_str(&format!("  File \"app.py\", line {i}, in step\n"));
+        }
+        long.push_str("sqlite3.OperationalError: database is locked\n```\n");
+        let text = format!(
+            "# Locked database\n\nThe app said `Error: database is locked` twice.\n\n> fatal: unable to access the repository: Permission denied\n\n```\n$ git log --grep error\nls -la\n```\n\n{long}"
+        );
+        let n = Note::parse(&text, "x");
+        let errors: Vec<&str> = n.all_errors().collect();
+        assert!(errors.contains(&"Error: database is locked"), "{errors:?}");
+        assert!(
+            errors.contains(&"fatal: unable to access the repository: Permission denied"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.contains(&"sqlite3.OperationalError: database is locked"),
+            "the last line of a long traceback: {errors:?}"
+        );
+        assert!(!errors.iter().any(|e| e.contains("git log")), "{errors:?}");
+        assert!(!errors.iter().any(|e| e.contains("ls -la")), "{errors:?}");
+    }
+
+    #[test]
+    fn the_title_is_the_first_level_one_heading_else_the_file_name() {
+        assert_eq!(
+            Note::parse("## Setup\n\ntext\n", "my-note").title,
+            "my-note"
+        );
+        assert_eq!(
+            Note::parse("## Setup\n\n# Real title\n", "my-note").title,
+            "Real title"
         );
     }
 }

@@ -4,13 +4,14 @@
 //! the tantivy query is built term by term, so no character of it is syntax.
 //!
 //! Ranking has two stages. Stage one gathers candidates with BM25 over a disjunction of the
-//! query's constant parts in every field: identifying codes weigh most, then the normalised
-//! error keys, title, tags, raw error text and body. Stage two re-ranks the candidates by how
-//! well the paste's normalised lines match each note's recorded errors (an idf-weighted Dice
-//! similarity of tokens plus a similarity of token pairs, which rewards the same order), and
-//! adds the BM25 score scaled to the best candidate's. A natural-language question has no
-//! error structure and is ranked by the text fields; when nothing matches exactly, words are
-//! retried with one typo allowed.
+//! query's constant parts (200 candidates, whatever `--limit`): identifying codes weigh most,
+//! then title, tags, body and recorded error text, close to plain BM25 of title + body. Stage
+//! two re-ranks the candidates by how well the paste's normalised lines match each note's
+//! recorded errors (an idf-weighted Dice similarity of tokens plus a similarity of token pairs,
+//! which rewards the same order), added to the BM25 score scaled to the best candidate's. The
+//! query is classified first ([`Prepared::is_error_paste`]): for a pasted error or log line the
+//! similarity is the main evidence; for a question or keywords it counts only when the match
+//! is substantial. When nothing matches exactly, words are retried with one typo allowed.
 
 use crate::error::Result;
 use crate::index::{NoteIndex, StoredNote};
@@ -57,8 +58,9 @@ pub struct Hit {
     pub explanation: Explanation,
 }
 
-/// Candidates gathered by BM25 before re-ranking.
-const MIN_CANDIDATES: usize = 60;
+/// Candidates gathered by BM25 before re-ranking (independent of `--limit`, so the best hit
+/// does not change with it).
+const CANDIDATES: usize = 200;
 /// At most this many distinct words and error tokens go into the query.
 const MAX_TERMS: usize = 96;
 /// Weight of the error similarity against the scaled BM25 (which is at most 1).
@@ -73,6 +75,34 @@ pub struct Prepared {
     pub key_tokens: Vec<String>,
     pub codes: Vec<String>,
 }
+
+impl Prepared {
+    /// Whether the query reads as a pasted error or log line (a line with an error word or
+    /// code, or with variable parts kb masked: numbers, paths, addresses...), rather than a
+    /// question or keywords.
+    pub fn is_error_paste(&self) -> bool {
+        self.lines
+            .iter()
+            .any(|l| l.is_error || l.tokens.iter().any(|t| matches!(t, Token::Var(_))))
+    }
+
+    /// What a similarity to a recorded error adds to the score. For a pasted error it is the
+    /// main evidence; for words typed as a question only a substantial match counts (a word
+    /// shared with some command line in a code block is not evidence).
+    pub fn error_weight(&self, similarity: f32) -> f32 {
+        if self.is_error_paste() {
+            ERROR_WEIGHT * similarity
+        } else if similarity >= QUESTION_MIN_SIMILARITY {
+            ERROR_WEIGHT * similarity
+        } else {
+            0.0
+        }
+    }
+}
+
+/// For a query that does not read as an error, the similarity to a recorded error below which
+/// it adds nothing.
+const QUESTION_MIN_SIMILARITY: f32 = 0.75;
 
 /// Analyse pasted text.
 pub fn prepare(text: &str) -> Prepared {
@@ -130,7 +160,7 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     if p.words.is_empty() && p.key_tokens.is_empty() {
         return Ok(Vec::new());
     }
-    let want = (req.limit * 5).max(MIN_CANDIDATES);
+    let want = CANDIDATES.max(req.limit);
     let mut fuzzy = false;
     let mut top = searcher.search(
         &build_query(idx, req, p, false),
@@ -155,7 +185,7 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             ..Explanation::default()
         };
         error_match(p, &note, &weights, &mut ex);
-        let score = ex.text_part + ERROR_WEIGHT * ex.error_similarity;
+        let score = ex.text_part + p.error_weight(ex.error_similarity);
         hits.push(Hit {
             note,
             score,
@@ -181,10 +211,12 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 
 fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
     let f = idx.fields();
+    // Close to plain BM25 of title + body (measured on real notes, bench/EVAL.md): the title
+    // a little above the body; recorded error text low, since the body holds it already.
     let text_fields = [
-        (f.title, 3.0),
-        (f.tags, 2.0),
-        (f.errors, 1.5),
+        (f.title, 1.2),
+        (f.tags, 1.0),
+        (f.errors, 0.3),
         (f.body, 1.0),
     ];
     let text_part: Box<dyn Query> = if fuzzy {
@@ -217,9 +249,6 @@ fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) 
             for (field, boost) in text_fields {
                 should.push((Occur::Should, term_query(field, w, boost)));
             }
-        }
-        for t in &p.key_tokens {
-            should.push((Occur::Should, term_query(f.errkey, t, 2.0)));
         }
         for c in &p.codes {
             should.push((Occur::Should, term_query(f.codes, c, 4.0)));

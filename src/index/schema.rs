@@ -102,6 +102,8 @@ pub fn register_tokenizers(index: &Index) {
 const MAX_ERROR_CHARS: usize = 2_000;
 /// At most this many error texts per note go into the error fields.
 const MAX_ERRORS: usize = 50;
+/// At most this many error lines quoted in a note's body are recorded.
+const MAX_QUOTED_ERRORS: usize = 200;
 
 /// The document for a note read from `rel`.
 pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyDocument {
@@ -117,21 +119,31 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
         doc.add_text(f.tag, t.to_lowercase());
     }
     let mut keys: Vec<String> = Vec::new();
-    for e in note.all_errors().take(MAX_ERRORS) {
+    let mut add_error = |doc: &mut TantivyDocument, line: &str| {
+        let tokens = normalize::normalize(line);
+        for t in &tokens {
+            if let normalize::Token::Code(c) = t {
+                doc.add_text(f.codes, c);
+            }
+        }
+        let k = normalize::join(&tokens);
+        if !k.is_empty() && !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
+    // The `errors:` list is the note's own word on what it fixes: every line of it.
+    for e in note.errors.iter().take(MAX_ERRORS) {
         let e = cut(e, MAX_ERROR_CHARS);
         doc.add_text(f.errors, e);
         for line in error_lines(e) {
-            let tokens = normalize::normalize(line);
-            for t in &tokens {
-                if let normalize::Token::Code(c) = t {
-                    doc.add_text(f.codes, c);
-                }
-            }
-            let k = normalize::join(&tokens);
-            if !k.is_empty() && !keys.contains(&k) {
-                keys.push(k);
-            }
+            add_error(&mut doc, line);
         }
+    }
+    // In the body (code blocks, inline code, quotes) only the lines that read as errors, at
+    // any depth of a block: commands, code and plain output are text, already in the body.
+    for line in note.quoted_error_lines().take(MAX_QUOTED_ERRORS) {
+        doc.add_text(f.errors, line);
+        add_error(&mut doc, line);
     }
     for k in &keys {
         doc.add_text(f.errkey, k);
