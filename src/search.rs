@@ -90,9 +90,7 @@ impl Prepared {
     /// main evidence; for words typed as a question only a substantial match counts (a word
     /// shared with some command line in a code block is not evidence).
     pub fn error_weight(&self, similarity: f32) -> f32 {
-        if self.is_error_paste() {
-            ERROR_WEIGHT * similarity
-        } else if similarity >= QUESTION_MIN_SIMILARITY {
+        if self.is_error_paste() || similarity >= QUESTION_MIN_SIMILARITY {
             ERROR_WEIGHT * similarity
         } else {
             0.0
