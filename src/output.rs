@@ -147,7 +147,6 @@ pub fn page(pager: Option<&str>, text: &str) -> io::Result<()> {
 pub fn copy_to_clipboard(text: &str) -> io::Result<String> {
     use base64::Engine;
     use std::io::IsTerminal;
-    use std::process::{Command, Stdio};
     let tools: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
         &[("pbcopy", &[])]
     } else if cfg!(windows) {
@@ -164,38 +163,16 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<String> {
         || std::env::var_os("DISPLAY").is_some();
     if graphical {
         for (tool, args) in tools {
-            if let Ok(mut child) = Command::new(tool)
-                .args(*args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            {
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(text.as_bytes())?;
-                }
-                if child.wait()?.success() {
-                    return Ok(format!("on the clipboard ({tool})"));
-                }
+            if pipe_to(tool, args, text)? {
+                return Ok(format!("on the clipboard ({tool})"));
             }
         }
     }
     if std::env::var_os("TMUX").is_some() {
         // `-w` (tmux 3.2+) also sends it to the terminal's clipboard; older tmux lacks it.
         for args in [&["load-buffer", "-w", "-"][..], &["load-buffer", "-"][..]] {
-            if let Ok(mut child) = Command::new("tmux")
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            {
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(text.as_bytes())?;
-                }
-                if child.wait()?.success() {
-                    return Ok("in tmux's paste buffer (prefix + ] pastes it; tmux passes it to the terminal's clipboard when `set-clipboard` is on)".into());
-                }
+            if pipe_to("tmux", args, text)? {
+                return Ok("in tmux's paste buffer (prefix + ] pastes it; tmux passes it to the terminal's clipboard when `set-clipboard` is on)".into());
             }
         }
     }
@@ -213,6 +190,24 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<String> {
         ));
     }
     Ok("sent to the terminal as an OSC 52 clipboard request (most terminals accept it; kb cannot confirm it arrived)".into())
+}
+
+/// Run `program args` (no shell) with `text` on its stdin; whether it ran and succeeded.
+fn pipe_to(program: &str, args: &[&str], text: &str) -> io::Result<bool> {
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return Ok(false);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes())?;
+    }
+    Ok(child.wait()?.success())
 }
 
 /// A progress bar on stderr for work that takes more than about a second: shown only after
