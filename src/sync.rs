@@ -80,6 +80,16 @@ pub struct SyncReport {
     pub pushed: bool,
 }
 
+impl SyncReport {
+    /// Whether the sync committed, brought in, pushed or set aside anything.
+    pub fn changed_anything(&self) -> bool {
+        !self.committed.is_empty()
+            || !self.incoming.is_empty()
+            || self.pushed
+            || !self.conflict_copies.is_empty()
+    }
+}
+
 /// Synchronise the repository holding the vault at `root`.
 pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
     let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;

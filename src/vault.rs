@@ -277,30 +277,7 @@ impl Vault {
     /// Check a relative note path given by a person: inside the vault, no `..`, no absolute
     /// path, no NUL, a `.md` name. Returns it `/`-separated.
     pub fn check_rel(&self, input: &str) -> Result<String> {
-        let bad = || KbError::OutsideVault(input.to_string());
-        if input.is_empty() || input.contains('\0') {
-            return Err(bad());
-        }
-        let norm = input.replace('\\', "/");
-        let path = Path::new(&norm);
-        let mut parts = Vec::new();
-        for c in path.components() {
-            match c {
-                Component::Normal(p) => {
-                    let s = p.to_str().ok_or_else(bad)?;
-                    if is_hidden(p) {
-                        return Err(bad());
-                    }
-                    parts.push(s.to_string());
-                }
-                Component::CurDir => {}
-                _ => return Err(bad()),
-            }
-        }
-        if parts.is_empty() || norm.contains(':') {
-            return Err(bad());
-        }
-        let mut rel = parts.join("/");
+        let mut rel = relative_parts(input)?.join("/");
         if !rel.ends_with(".md") {
             rel.push_str(".md");
         }
@@ -316,21 +293,15 @@ impl Vault {
         if trimmed.is_empty() {
             return Ok(String::new());
         }
-        let rel = self.check_rel(trimmed)?;
-        let rel = rel.strip_suffix(".md").unwrap_or(&rel).to_string();
-        let rel = if trimmed.ends_with(".md") {
-            format!("{rel}.md")
-        } else {
-            rel
-        };
-        for part in rel.split('/') {
+        let parts = relative_parts(trimmed)?;
+        for part in &parts {
             if let Some(why) = unportable_name(part) {
                 return Err(KbError::InvalidInput(format!(
                     "'{part}' cannot be a folder name: {why}"
                 )));
             }
         }
-        Ok(rel)
+        Ok(parts.join("/"))
     }
 
     /// Write a new note under `folder` named after `slug`, never replacing an existing file:
@@ -343,51 +314,17 @@ impl Vault {
         } else {
             self.abs(&folder)
         };
-        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-        for n in 1..1000 {
-            let name = if n == 1 {
-                format!("{slug}.md")
-            } else {
-                format!("{slug}-{n}.md")
-            };
-            let target = dir.join(&name);
-            if target.exists() {
-                continue;
-            }
-            let tmp = write_temp(&dir, content.as_bytes())?;
-            match tmp.persist_noclobber(&target) {
-                Ok(_) => {
-                    sync_dir(&dir);
-                    return Ok(rel_string(&self.root, &target));
-                }
-                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&target, e.error)),
-            }
-        }
-        Err(KbError::NoteExists(dir.join(format!("{slug}.md"))))
+        let target = write_new(&dir, slug, content)?;
+        sync_dir(&dir);
+        Ok(rel_string(&self.root, &target))
     }
 
     /// Keep text that did not become a note (a draft kb could not add) in `.kb/drafts/`,
     /// never replacing an earlier draft. Returns its path.
     pub fn keep_draft(&self, text: &str) -> Result<PathBuf> {
         let dir = self.root.join(STATE_DIR).join("drafts");
-        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-        for n in 1..1000 {
-            let name = if n == 1 {
-                format!("draft-{stamp}.md")
-            } else {
-                format!("draft-{stamp}-{n}.md")
-            };
-            let target = dir.join(name);
-            let tmp = write_temp(&dir, text.as_bytes())?;
-            match tmp.persist_noclobber(&target) {
-                Ok(_) => return Ok(target),
-                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&target, e.error)),
-            }
-        }
-        Err(KbError::NoteExists(dir))
+        write_new(&dir, &format!("draft-{stamp}"), text)
     }
 
     /// Hold the vault's note lock: every read-modify-write of a note (`kb link`, outcomes)
@@ -424,6 +361,58 @@ impl Vault {
 /// The vault's note lock, held until dropped (see [`Vault::lock_notes`]).
 pub struct NotesLock {
     _file: fs::File,
+}
+
+/// The parts of a relative path given by a person, refused if it could leave the vault: no
+/// `..`, no absolute path or drive letter, no hidden part, no NUL.
+fn relative_parts(input: &str) -> Result<Vec<String>> {
+    let bad = || KbError::OutsideVault(input.to_string());
+    if input.is_empty() || input.contains('\0') {
+        return Err(bad());
+    }
+    let norm = input.replace('\\', "/");
+    let mut parts = Vec::new();
+    for c in Path::new(&norm).components() {
+        match c {
+            Component::Normal(p) => {
+                let s = p.to_str().ok_or_else(bad)?;
+                if is_hidden(p) {
+                    return Err(bad());
+                }
+                parts.push(s.to_string());
+            }
+            Component::CurDir => {}
+            _ => return Err(bad()),
+        }
+    }
+    if parts.is_empty() || norm.contains(':') {
+        return Err(bad());
+    }
+    Ok(parts)
+}
+
+/// Write `content` as a new file `base.md` in `dir` (created if needed), else `base-2.md`,
+/// `base-3.md`...: never replacing a file, atomic (temporary file, fsync, link into place).
+fn write_new(dir: &Path, base: &str, content: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    for n in 1..1000 {
+        let name = if n == 1 {
+            format!("{base}.md")
+        } else {
+            format!("{base}-{n}.md")
+        };
+        let target = dir.join(&name);
+        if target.exists() {
+            continue;
+        }
+        let tmp = write_temp(dir, content.as_bytes())?;
+        match tmp.persist_noclobber(&target) {
+            Ok(_) => return Ok(target),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err(&target, e.error)),
+        }
+    }
+    Err(KbError::NoteExists(dir.join(format!("{base}.md"))))
 }
 
 /// Temporary files of kb's writes are renamed into place within milliseconds; one older than

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn kb(home: &Path, vault: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kb"))
-        .args(args)
-        .env_clear()
+/// kb in a clean environment for this vault (no arguments yet).
+fn kb_command(home: &Path, vault: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kb"));
+    c.env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("KB_DIR", vault)
@@ -22,9 +22,12 @@ fn kb(home: &Path, vault: &Path, args: &[&str]) -> std::process::Output {
         .env("GIT_AUTHOR_EMAIL", "stress@example.com")
         .env("GIT_COMMITTER_NAME", "Stress")
         .env("GIT_COMMITTER_EMAIL", "stress@example.com")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kb")
+        .stdin(Stdio::null());
+    c
+}
+
+fn kb(home: &Path, vault: &Path, args: &[&str]) -> std::process::Output {
+    kb_command(home, vault).args(args).output().expect("run kb")
 }
 
 fn word(mut i: usize) -> String {
@@ -192,18 +195,8 @@ fn rounds_of_concurrent_links_to_one_note_and_adds_lose_nothing() {
     );
     assert!(o.status.success());
     let spawn = |args: Vec<String>| {
-        Command::new(env!("CARGO_BIN_EXE_kb"))
+        kb_command(home.path(), &vault)
             .args(&args)
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("KB_DIR", &vault)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "Stress")
-            .env("GIT_AUTHOR_EMAIL", "stress@example.com")
-            .env("GIT_COMMITTER_NAME", "Stress")
-            .env("GIT_COMMITTER_EMAIL", "stress@example.com")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

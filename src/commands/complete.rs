@@ -6,7 +6,7 @@ use crate::context::locate_vault;
 use crate::index::{Check, NoteIndex};
 use crate::vault::Vault;
 use clap_complete::CompletionCandidate;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 /// Every note's id, and its bare file name where that names one note.
@@ -23,6 +23,7 @@ pub fn note_ids() -> Vec<CompletionCandidate> {
             .entry(crate::vault::stem_of(&n.rel).to_string())
             .or_default() += 1;
     }
+    let ids: HashSet<&str> = notes.iter().map(|n| n.id()).collect();
     let mut out: Vec<CompletionCandidate> = notes
         .iter()
         .map(|n| CompletionCandidate::new(n.id().to_string()).help(Some(n.title.clone().into())))
@@ -30,7 +31,7 @@ pub fn note_ids() -> Vec<CompletionCandidate> {
     out.extend(
         stems
             .into_iter()
-            .filter(|(stem, count)| *count == 1 && !notes.iter().any(|n| n.id() == stem))
+            .filter(|(stem, count)| *count == 1 && !ids.contains(stem.as_str()))
             .map(|(stem, _)| CompletionCandidate::new(stem)),
     );
     out

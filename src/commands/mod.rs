@@ -63,20 +63,22 @@ fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
             report_warnings(ctx, &report);
             Ok(idx)
         }
-        // The index could not be brought up to date (another kb holds the writer too long, the
-        // disk is full, the cache is read-only): answer from the index as it is, and say so.
-        Err(e) => {
-            match NoteIndex::open(vault, Check::Trust) {
-                Ok((idx, _)) if idx.num_notes() > 0 => {
-                    output::warn(
-                    ctx.color_err,
-                    &format!("the index could not be updated ({e}); results may miss the latest changes"),
-                );
-                    Ok(idx)
-                }
-                _ => Err(e.into()),
-            }
+        Err(e) => index_as_it_is(ctx, vault, e),
+    }
+}
+
+/// The index could not be brought up to date (another kb holds the writer too long, the disk
+/// is full, the cache is read-only): answer from the index as it is, and say so.
+fn index_as_it_is(ctx: &Context, vault: &Vault, e: crate::error::KbError) -> Result<NoteIndex> {
+    match NoteIndex::open(vault, Check::Trust) {
+        Ok((idx, _)) if idx.num_notes() > 0 => {
+            let msg = format!(
+                "the index could not be updated ({e}); results may miss the latest changes"
+            );
+            output::warn(ctx.color_err, &msg);
+            Ok(idx)
         }
+        _ => Err(e.into()),
     }
 }
 

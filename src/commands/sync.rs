@@ -47,11 +47,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    let changed = !report.committed.is_empty()
-        || !report.incoming.is_empty()
-        || report.pushed
-        || !report.conflict_copies.is_empty();
-    Ok(ExitCode::found(changed))
+    Ok(ExitCode::found(report.changed_anything()))
 }
 
 /// Re-index exactly the notes git says changed (paths are relative to the repository; the
@@ -60,13 +56,7 @@ fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<usize> {
     let Some(repo) = crate::git::open(vault.root()) else {
         return Ok(0);
     };
-    let workdir = repo
-        .workdir()
-        .map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
-    let prefix = workdir
-        .and_then(|w| vault.root().strip_prefix(&w).ok().map(|p| p.to_path_buf()))
-        .map(|p| crate::vault::rel_string(std::path::Path::new(""), &p))
-        .unwrap_or_default();
+    let prefix = crate::git::vault_prefix(&repo, vault.root());
     let mut rels: Vec<String> = report
         .incoming
         .all()

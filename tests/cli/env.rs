@@ -194,6 +194,29 @@ pub fn kb_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kb")))
 }
 
+/// Write an executable shell script (an editor, a pager, a git hook, a stand-in tool).
+pub fn write_script(path: &std::path::Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Wait for spawned kb processes (stderr piped); each must have succeeded.
+#[track_caller]
+pub fn all_succeed(children: Vec<std::process::Child>) {
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// A note in the shared format.
 pub fn note(title: &str, tags: &[&str], errors: &[&str], fix: &str) -> String {
     let mut s = format!(

@@ -171,16 +171,10 @@ fn ctrl_l_links_the_typed_error_and_enter_opens_the_editor() {
 
     let done = env.home.join("done-open");
     let editor = env.home.join("editor.sh");
-    std::fs::write(
+    crate::env::write_script(
         &editor,
         "#!/bin/sh\necho 'Opened from the picker.' >> \"$1\"\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let t = Tmux::start(&env, &[("EDITOR", editor.to_str().unwrap())], &done);
     t.wait_for("Esc quit");
     t.keys(&["error 809 vpn"]);
@@ -237,12 +231,7 @@ fn show_on_a_terminal_pages_the_note_with_its_links() {
     env.kb(&["index"]).ok();
     let paged = env.home.join("paged.txt");
     let pager = env.home.join("pager.sh");
-    std::fs::write(&pager, format!("#!/bin/sh\ncat > '{}'\n", paged.display())).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::env::write_script(&pager, &format!("#!/bin/sh\ncat > '{}'\n", paged.display()));
     let done = env.home.join("done-show");
     let _t = Tmux::run(
         &env,

@@ -145,17 +145,14 @@ fn piped_search_is_one_tab_separated_line_per_hit() {
 #[cfg(unix)]
 #[test]
 fn show_fix_copy_uses_a_clipboard_tool() {
-    use std::os::unix::fs::PermissionsExt;
     let env = two_notes();
     let bin = env.home.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let clip = env.home.join("clipboard.txt");
-    std::fs::write(
-        bin.join("xclip"),
-        format!("#!/bin/sh\ncat > '{}'\n", clip.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(bin.join("xclip"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::env::write_script(
+        &bin.join("xclip"),
+        &format!("#!/bin/sh\ncat > '{}'\n", clip.display()),
+    );
     let path = format!(
         "{}:{}",
         bin.display(),

@@ -353,13 +353,10 @@ fn a_push_rejected_because_the_remote_moved_is_retried() {
     git(&mate, &["add", "-A"]);
     git(&mate, &["commit", "-qm", "race"]);
     git(&mate, &["push", "-q", "origin", "HEAD:refs/heads/side"]);
-    let hook = t.remote.join("hooks/update");
-    std::fs::write(&hook, "#!/bin/sh\nif [ \"$1\" = refs/heads/main ] && [ ! -e moved ]; then touch moved; git update-ref refs/heads/main refs/heads/side; fi\nexit 0\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::env::write_script(
+        &t.remote.join("hooks/update"),
+        "#!/bin/sh\nif [ \"$1\" = refs/heads/main ] && [ ! -e moved ]; then touch moved; git update-ref refs/heads/main refs/heads/side; fi\nexit 0\n",
+    );
     // libgit2 writes to a local path directly (no hooks): push through a real server.
     let (_daemon, url) = daemon(&t);
     git(&t.a.vault, &["remote", "set-url", "origin", &url]);
@@ -696,17 +693,10 @@ fn clone_keeps_a_password_in_the_url_out_of_the_reflogs() {
 #[test]
 fn a_push_the_server_refuses_shows_the_servers_message() {
     let t = Team::new();
-    let hook = t.remote.join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
+    crate::env::write_script(
+        &t.remote.join("hooks/pre-receive"),
         "#!/bin/sh\necho 'main is protected: open a merge request (ticket HD-77)' >&2\nexit 1\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let (_daemon, url) = daemon(&t);
     git(&t.a.vault, &["remote", "set-url", "origin", &url]);
     t.a.kb(&["add", "--title", "New fix", "--fix", "x"]).ok();

@@ -125,14 +125,7 @@ fn two_adds_at_once_lose_nothing() {
                 .unwrap(),
         );
     }
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::env::all_succeed(children);
     for i in 0..8 {
         let r = env
             .kb(&[
