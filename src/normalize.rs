@@ -220,13 +220,23 @@ pub fn reads_as_error(line: &str) -> bool {
     tokens_read_as_error(line, &normalize(strip_log_prefix(line)))
 }
 
-/// A line of a note's code that is a command typed at a prompt (`$ git log`, `>>> f()`,
-/// `PS C:\> Get-Item`) or a comment is not an error message, whatever words it holds.
-pub fn is_command_line(line: &str) -> bool {
+/// A line of a note's code that is input rather than output: a command typed at a prompt
+/// (`$ git log`, `>>> f()`, `PS C:\> Get-Item`), a comment, or an assignment or setting
+/// (`kill_timeout = 5`). It is not an error message, whatever words it holds. (Other
+/// statements stay: `raise ValueError("rows must be a list")` quotes the message itself.)
+pub fn is_code_line(line: &str) -> bool {
     let t = line.trim_start();
-    ["$ ", "# ", "> ", ">>> ", "... ", "% ", "PS ", "//", "-- "]
-        .iter()
-        .any(|p| t.starts_with(p))
+    const PROMPTS: &[&str] = &["$ ", "# ", "> ", ">>> ", "... ", "% ", "PS ", "//", "-- "];
+    if PROMPTS.iter().any(|p| t.starts_with(p)) {
+        return true;
+    }
+    // `name = value`, `name: type = value`, `obj.attr = value`: an assignment or setting.
+    let name_end = t
+        .find(|c: char| !(c.is_alphanumeric() || "_.-[]'\"".contains(c)))
+        .unwrap_or(t.len());
+    name_end > 0
+        && t[name_end..].trim_start().starts_with('=')
+        && !t[name_end..].trim_start().starts_with("==")
 }
 
 fn tokens_read_as_error(raw: &str, tokens: &[Token]) -> bool {
@@ -236,6 +246,24 @@ fn tokens_read_as_error(raw: &str, tokens: &[Token]) -> bool {
         Token::Var(_) => false,
     }) || raw.contains("Exception")
         || raw.contains("Error")
+        || ERROR_PHRASES.iter().any(|p| contains_ignore_case(raw, p))
+}
+
+/// Messages that say something went wrong without an error word of their own.
+const ERROR_PHRASES: &[&str] = &[
+    "no such file",
+    "no module named",
+    "command not found",
+    "segmentation fault",
+    "too many requests",
+    "out of memory",
+];
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Normalise a paste of one or many lines: strip log prefixes, drop blank and repeated lines.
@@ -836,6 +864,48 @@ mod tests {
 
     fn k(s: &str) -> String {
         key(s)
+    }
+
+    #[test]
+    fn what_reads_as_an_error() {
+        for line in [
+            "Error: database is locked",
+            "sqlite3.OperationalError: database is locked",
+            "fatal: unable to access the repository",
+            "/usr/bin/python3: No module named pip",
+            "bash: llm: command not found",
+            "HTTP 0x80070005",
+        ] {
+            assert!(reads_as_error(line), "{line}");
+        }
+        for line in [
+            "Collecting s3-ocr",
+            "Downloading s3_ocr-0.5-py3-none-any.whl (14 kB)",
+            "SELECT * FROM notes",
+        ] {
+            assert!(!reads_as_error(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn commands_comments_and_settings_are_code_not_messages() {
+        for line in [
+            "$ git log --grep error",
+            ">>> raise ValueError('x')",
+            "# apt-get install failed-package",
+            "kill_timeout = 5",
+            "app.config['TIMEOUT'] = 30",
+        ] {
+            assert!(is_code_line(line), "{line}");
+        }
+        for line in [
+            "Error: rows must be a list",
+            "raise ValueError(\"rows must be a list\")",
+            "assert a == b failed",
+            "ERROR 1045 (28000): Access denied for user",
+        ] {
+            assert!(!is_code_line(line), "{line}");
+        }
     }
 
     #[test]

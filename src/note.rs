@@ -321,9 +321,7 @@ impl Note {
             .flat_map(|b| b.lines())
             .map(str::trim)
             .filter(|l| l.len() >= 8 && l.len() <= 2_000)
-            .filter(|l| {
-                !crate::normalize::is_command_line(l) && crate::normalize::reads_as_error(l)
-            })
+            .filter(|l| !crate::normalize::is_code_line(l) && crate::normalize::reads_as_error(l))
     }
 }
 

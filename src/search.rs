@@ -63,6 +63,9 @@ pub struct Hit {
 const CANDIDATES: usize = 200;
 /// At most this many distinct words and error tokens go into the query.
 const MAX_TERMS: usize = 96;
+/// At most this many masked words go into the query (searched in title and body only, as
+/// plain words: they are not constant parts of the error).
+const MAX_MASKED_WORDS: usize = 24;
 /// Weight of the error similarity against the scaled BM25 (which is at most 1).
 pub const ERROR_WEIGHT: f32 = 3.0;
 
@@ -74,16 +77,23 @@ pub struct Prepared {
     /// Normalised error tokens (no placeholders) for the error-key field.
     pub key_tokens: Vec<String>,
     pub codes: Vec<String>,
+    /// Words of the paste that masking removed (names in paths, quoted identifiers): weak
+    /// evidence that still tells apart notes whose errors differ only there.
+    pub masked_words: Vec<String>,
 }
 
 impl Prepared {
-    /// Whether the query reads as a pasted error or log line (a line with an error word or
-    /// code, or with variable parts kb masked: numbers, paths, addresses...), rather than a
-    /// question or keywords.
+    /// Whether the query reads as a pasted error or log line rather than a question or a few
+    /// keywords: a line holds an error code or variable parts kb masked (numbers, paths,
+    /// addresses...), or reads as an error and is a sentence long (a few keywords that happen
+    /// to include `timeout` or `failed` are still keywords).
     pub fn is_error_paste(&self) -> bool {
-        self.lines
-            .iter()
-            .any(|l| l.is_error || l.tokens.iter().any(|t| matches!(t, Token::Var(_))))
+        self.lines.iter().any(|l| {
+            l.tokens
+                .iter()
+                .any(|t| matches!(t, Token::Var(_) | Token::Code(_)))
+                || (l.is_error && l.tokens.len() >= PASTE_MIN_TOKENS)
+        })
     }
 
     /// What a similarity to a recorded error adds to the score. For a pasted error it is the
@@ -97,6 +107,9 @@ impl Prepared {
         }
     }
 }
+
+/// A line that reads as an error is a pasted message from this many tokens on.
+const PASTE_MIN_TOKENS: usize = 5;
 
 /// For a query that does not read as an error, the similarity to a recorded error below which
 /// it adds nothing.
@@ -133,11 +146,22 @@ pub fn prepare(text: &str) -> Prepared {
     }
     words.truncate(MAX_TERMS);
     key_tokens.truncate(MAX_TERMS);
+    let mut masked_words = Vec::new();
+    let head: String = text.chars().take(4_000).collect();
+    let mut stream = analyzer.token_stream(&head);
+    while stream.advance() && masked_words.len() < MAX_MASKED_WORDS {
+        let w = &stream.token().text;
+        let wordlike = w.chars().count() >= 3 && !w.chars().any(|c| c.is_ascii_digit());
+        if wordlike && !words.contains(w) && !codes.contains(w) {
+            push_unique(&mut masked_words, w);
+        }
+    }
     Prepared {
         lines,
         words,
         key_tokens,
         codes,
+        masked_words,
     }
 }
 
@@ -155,7 +179,7 @@ pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
 
 pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
     let searcher = idx.searcher();
-    if p.words.is_empty() && p.key_tokens.is_empty() {
+    if p.words.is_empty() && p.key_tokens.is_empty() && p.masked_words.is_empty() {
         return Ok(Vec::new());
     }
     let want = CANDIDATES.max(req.limit);
@@ -251,6 +275,10 @@ fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) 
         for c in &p.codes {
             should.push((Occur::Should, term_query(f.codes, c, 4.0)));
         }
+        for w in &p.masked_words {
+            should.push((Occur::Should, term_query(f.body, w, 1.0)));
+            should.push((Occur::Should, term_query(f.title, w, 1.0)));
+        }
         Box::new(BooleanQuery::new(should))
     };
     let mut clauses = vec![(Occur::Must, text_part)];
@@ -327,4 +355,53 @@ fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut
         }
     }
     ex.error_similarity = best;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_errors_are_told_from_questions_and_keywords() {
+        for q in [
+            "Error 0x80070005: access is denied",
+            "/usr/bin/python3: No module named pip",
+            "Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106",
+            "vpn error 809",
+            "ModuleNotFoundError: No module named 'uvicorn.protocols.websockets'",
+        ] {
+            assert!(prepare(q).is_error_paste(), "{q}");
+        }
+        for q in [
+            "outlook keeps asking for password",
+            "asyncio subprocess timeout kill",
+            "printer failed",
+            "how do I list open files in python",
+        ] {
+            assert!(!prepare(q).is_error_paste(), "{q}");
+        }
+    }
+
+    #[test]
+    fn masked_names_stay_as_weak_words() {
+        let p = prepare("ModuleNotFoundError: No module named 'uvicorn.protocols.websockets'");
+        assert!(
+            p.masked_words.contains(&"uvicorn".to_string()),
+            "{:?}",
+            p.masked_words
+        );
+        assert!(!p.words.contains(&"uvicorn".to_string()));
+        // A paste masked to nothing still has words to search with.
+        let p = prepare("'B2B' 'C:\\Temp\\x.log'");
+        assert!(!p.masked_words.is_empty());
+    }
+
+    #[test]
+    fn only_a_substantial_match_counts_for_a_question() {
+        let q = prepare("asyncio subprocess timeout kill");
+        assert_eq!(q.error_weight(0.43), 0.0);
+        assert!(q.error_weight(0.9) > 0.0);
+        let e = prepare("Error 0x80070005: access is denied");
+        assert!(e.error_weight(0.43) > 0.0);
+    }
 }

@@ -303,3 +303,88 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let r = env.kb(&["search", "--long", "docker socket"]).ok();
     assert!(!r.stdout.contains('\u{1b}'));
 }
+
+// Real notes: code blocks of commands and settings, errors quoted inline and deep in blocks.
+
+fn reference_vault() -> TestEnv {
+    let env = TestEnv::new();
+    let mut settings = String::from("# Deploying to Fly\n\nMy fly.toml:\n\n```\n");
+    for i in 0..40 {
+        settings.push_str(&format!("kill_timeout = {i}\nkill_signal = \"SIGINT\"\n"));
+    }
+    settings.push_str("```\n\n```\n$ fly deploy --strategy immediate # retry if it failed\n```\n");
+    env.write("fly/deploy.md", settings);
+    env.write(
+        "python/subprocess-time-limit.md",
+        "# Running a subprocess with a time limit\n\nUse asyncio to start the subprocess and kill it when the timeout passes.\n\n```python\nproc = await asyncio.create_subprocess_exec(*cmd)\n```\n",
+    );
+    let mut traceback = String::from(
+        "# Locked database in the web app\n\nThe app said `Error: database is locked` now and then.\n\n> fatal: unable to lock the journal: Permission denied\n\n```\nTraceback (most recent call last):\n",
+    );
+    for i in 0..40 {
+        traceback.push_str(&format!("  File \"app/views.py\", line {i}, in handler\n"));
+    }
+    traceback.push_str("sqlite3.OperationalError: disk I/O error while writing the journal\n```\n");
+    env.write("sqlite/locked.md", traceback);
+    // Notes whose recorded errors are close to the quoted ones (same words, other details).
+    env.write(
+        "sqlite/busy.md",
+        note(
+            "SQLite busy",
+            &[],
+            &[
+                "Error: database is locked by another writer (SQLITE_BUSY)",
+                "fatal: unable to lock the index: File exists",
+                "sqlite3.OperationalError: disk I/O error while reading the index",
+            ],
+            "Close the other connection; database is locked, journal, permission denied.",
+        ),
+    );
+    env.write(
+        "docker/fedora.md",
+        "# Python in a Fedora container\n\n```\n[root@d1146e0061d1 /]# python3 -m pip install s3-ocr\n/usr/bin/python3: No module named pip\n```\n",
+    );
+    env
+}
+
+#[test]
+fn a_question_is_not_won_by_settings_lines_of_a_long_reference_note() {
+    let env = reference_vault();
+    assert_eq!(
+        env.top("asyncio subprocess timeout kill").as_deref(),
+        Some("python/subprocess-time-limit")
+    );
+}
+
+#[test]
+fn errors_quoted_inline_in_quotes_and_deep_in_code_blocks_are_found() {
+    let env = reference_vault();
+    for paste in [
+        "Error: database is locked",
+        "fatal: unable to lock the journal: Permission denied",
+        "sqlite3.OperationalError: disk I/O error while writing the journal",
+    ] {
+        assert_eq!(env.top(paste).as_deref(), Some("sqlite/locked"), "{paste}");
+    }
+    assert_eq!(
+        env.top("/usr/local/bin/python3.12: No module named pip")
+            .as_deref(),
+        Some("docker/fedora")
+    );
+}
+
+#[test]
+fn the_best_hit_does_not_depend_on_limit() {
+    let env = reference_vault();
+    for q in [
+        "database is locked",
+        "asyncio timeout",
+        "No module named pip",
+    ] {
+        let one = env.kb(&["search", "--json", "--limit", "1", "--", q]).ids();
+        let ten = env
+            .kb(&["search", "--json", "--limit", "10", "--", q])
+            .ids();
+        assert_eq!(one.first(), ten.first(), "{q}");
+    }
+}
