@@ -63,6 +63,8 @@ pub struct Hit {
 const CANDIDATES: usize = 200;
 /// At most this many distinct words and error tokens go into the query.
 const MAX_TERMS: usize = 96;
+/// At most this many words of a typed query get typo tolerance.
+const MAX_TYPO_WORDS: usize = 4;
 /// At most this many masked words go into the query (searched in title and body only, as
 /// plain words: they are not constant parts of the error).
 const MAX_MASKED_WORDS: usize = 24;
@@ -185,13 +187,13 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     let want = CANDIDATES.max(req.limit);
     let mut fuzzy = false;
     let mut top = searcher.search(
-        &build_query(idx, req, p, false),
+        &build_query(idx, &searcher, req, p, false),
         &TopDocs::with_limit(want).order_by_score(),
     )?;
     if top.is_empty() {
         fuzzy = true;
         top = searcher.search(
-            &build_query(idx, req, p, true),
+            &build_query(idx, &searcher, req, p, true),
             &TopDocs::with_limit(want).order_by_score(),
         )?;
     }
@@ -231,7 +233,13 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
-fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
+fn build_query(
+    idx: &NoteIndex,
+    searcher: &Searcher,
+    req: &SearchRequest,
+    p: &Prepared,
+    fuzzy: bool,
+) -> BooleanQuery {
     let f = idx.fields();
     // Close to plain BM25 of title + body (measured on real notes, bench/EVAL.md): the title
     // a little above the body; recorded error text low, since the body holds it already.
@@ -244,32 +252,35 @@ fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) 
     let text_part: Box<dyn Query> = if fuzzy {
         // One clause per word (any field, one or two typos), and most words must match:
         // a typo is forgiven, a query of unrelated words is not.
-        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in &p.words {
-            let n = w.chars().count();
-            if n < 4 || w.chars().any(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            let distance = if n >= 8 { 2 } else { 1 };
-            let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields
-                .iter()
-                .map(|&(field, boost)| {
-                    let q = FuzzyTermQuery::new(Term::from_field_text(field, w), distance, true);
-                    (
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), boost)) as Box<dyn Query>,
-                    )
-                })
-                .collect();
-            words.push((Occur::Should, Box::new(BooleanQuery::new(per_field))));
-        }
+        let words: Vec<(Occur, Box<dyn Query>)> = p
+            .words
+            .iter()
+            .filter_map(|w| fuzzy_word(&text_fields, w))
+            .map(|q| (Occur::Should, q))
+            .collect();
         let need = (words.len() * 2).div_ceil(3).max(1);
         Box::new(BooleanQuery::with_minimum_required_clauses(words, need))
     } else {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let typed = !p.is_error_paste();
+        let mut typos = 0;
         for w in &p.words {
             for (field, boost) in text_fields {
                 should.push((Occur::Should, term_query(field, w, boost)));
+            }
+            // A typed word the notes never use is likely a typo: also look for near spellings
+            // (a paste is copied, not typed; at most a few words, each costs a dictionary scan).
+            let unknown = typed
+                && [f.title, f.body].iter().all(|&field| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(field, w))
+                        .is_ok_and(|n| n == 0)
+                });
+            if unknown && typos < MAX_TYPO_WORDS {
+                if let Some(q) = fuzzy_word(&text_fields, w) {
+                    should.push((Occur::Should, q));
+                    typos += 1;
+                }
             }
         }
         for c in &p.codes {
@@ -290,6 +301,27 @@ fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) 
         clauses.push((Occur::Must, Box::new(q)));
     }
     BooleanQuery::new(clauses)
+}
+
+/// A word with one typo forgiven (two from eight letters on), in any text field; None for short
+/// words and numbers, where a typo cannot be told from another word.
+fn fuzzy_word(text_fields: &[(Field, f32)], w: &str) -> Option<Box<dyn Query>> {
+    let n = w.chars().count();
+    if n < 4 || w.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let distance = if n >= 8 { 2 } else { 1 };
+    let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields
+        .iter()
+        .map(|&(field, boost)| {
+            let q = FuzzyTermQuery::new(Term::from_field_text(field, w), distance, true);
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(q), boost)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    Some(Box::new(BooleanQuery::new(per_field)))
 }
 
 /// idf-like weights of normalised error tokens, from the error-key field's document frequencies.

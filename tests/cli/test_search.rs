@@ -388,3 +388,20 @@ fn the_best_hit_does_not_depend_on_limit() {
         assert_eq!(one.first(), ten.first(), "{q}");
     }
 }
+
+#[test]
+fn a_typo_in_one_word_is_forgiven_while_other_words_match() {
+    let env = TestEnv::new();
+    env.write(
+        "scheduler.md",
+        "# Cloud Scheduler job stops after three minutes\n\nRaise the attempt deadline of the scheduler job.\n",
+    );
+    env.write(
+        "run-memory.md",
+        "# Cloud Run job fails\n\nThe cloud job fails when it runs out of memory.\n",
+    );
+    assert_eq!(
+        env.top("cloud sheduler job fails").as_deref(),
+        Some("scheduler")
+    );
+}
