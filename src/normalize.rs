@@ -19,7 +19,7 @@ use std::fmt;
 
 /// Bump whenever the output of [`normalize`] changes: indexes built with another version are
 /// rebuilt, since their stored error keys would no longer compare with new pastes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The kind of a variable part that was masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -474,7 +474,10 @@ fn lex_mixed(part: &str, out: &mut Vec<Token>) {
         return;
     }
     for piece in part.split('_').filter(|p| !p.is_empty()) {
-        if piece.chars().any(|c| c.is_ascii_digit()) {
+        if piece.len() <= 3 && piece.chars().any(|c| c.is_alphabetic()) {
+            // `B2B`, `x64`, `2FA`, `i7`: too short to be a variable identifier; a word.
+            out.push(Token::Word(piece.to_lowercase()));
+        } else if piece.chars().any(|c| c.is_ascii_digit()) {
             // Keep a leading word (`attempt` of `attempt123`), mask the rest.
             let alpha: String = piece.chars().take_while(|c| c.is_alphabetic()).collect();
             if alpha.len() >= 3 {
@@ -753,7 +756,9 @@ fn is_number(c: &str) -> bool {
 /// kept, and so is any hex number after a code word (`status 0x1f`); other hex numbers are
 /// masked: long ones as addresses, short ones as numbers.
 fn hex_code(c: &str, after_code_word: bool) -> Option<Token> {
-    let h = c.strip_prefix("0x").or_else(|| c.strip_prefix("0X"))?;
+    let Some(h) = c.strip_prefix("0x").or_else(|| c.strip_prefix("0X")) else {
+        return bare_hex_code(c, after_code_word);
+    };
     if h.is_empty() || !h.chars().all(|ch| ch.is_ascii_hexdigit()) {
         return None;
     }
@@ -765,6 +770,25 @@ fn hex_code(c: &str, after_code_word: bool) -> Option<Token> {
     } else {
         Some(Token::Var(Var::Hex))
     }
+}
+
+/// An eight-digit hex code written without `0x` (`800f0922` from Windows Update, NTSTATUS
+/// `c000021a`, `CAA5004B` from Microsoft 365), kept as the same code as its `0x` form: after
+/// a code word; or with the failure pattern of HRESULT / NTSTATUS (8, C, D or E, then 0); or
+/// written in capitals and mixing letters and digits, as codes shown to people are (hashes and
+/// addresses in logs are lower-case). Anything else is not a code.
+fn bare_hex_code(c: &str, after_code_word: bool) -> Option<Token> {
+    if c.len() != 8 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+        return None;
+    }
+    let upper = c.to_ascii_uppercase();
+    let b = upper.as_bytes();
+    let failure = matches!(b[0], b'8' | b'C' | b'D' | b'E') && b[1] == b'0';
+    let letters = c.chars().any(|ch| ch.is_ascii_alphabetic());
+    let digits = c.chars().any(|ch| ch.is_ascii_digit());
+    let shown = letters && digits && !c.chars().any(|ch| ch.is_ascii_lowercase());
+    (after_code_word || failure || shown)
+        .then(|| Token::Code(format!("0x{}", c.to_ascii_lowercase())))
 }
 
 /// ERR_CONNECTION_RESET, KRB_AP_ERR_SKEW, EACCES, ORA-12154, E0432, AADSTS50076, SQLSTATE42000
@@ -864,6 +888,18 @@ mod tests {
 
     fn k(s: &str) -> String {
         key(s)
+    }
+
+    #[test]
+    fn codes_without_0x_and_short_product_words_are_kept() {
+        assert_eq!(k("STOP: c000021a"), "stop 0xc000021a");
+        assert_eq!(k("Error 800f0922"), k("Error 0x800F0922"));
+        assert_eq!(k("Error code: CAA5004B"), "error code 0xcaa5004b");
+        assert_ne!(k("Error 800f0922"), k("Error 800f0831"));
+        // A lower-case hash in a log is still a variable part.
+        assert_eq!(k("commit a3f9c2e1 pushed"), "commit <hex> pushed");
+        assert_eq!(k("B2B guest access denied"), "b2b guest access denied");
+        assert_eq!(k("x64 installer failed"), "x64 installer failed");
     }
 
     #[test]

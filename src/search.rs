@@ -15,7 +15,7 @@
 
 use crate::error::Result;
 use crate::index::{NoteIndex, StoredNote};
-use crate::normalize::{self, PasteLine, Token};
+use crate::normalize::{self, PasteLine, Token, Var};
 use std::collections::HashMap;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -86,14 +86,26 @@ pub struct Prepared {
 
 impl Prepared {
     /// Whether the query reads as a pasted error or log line rather than a question or a few
-    /// keywords: a line holds an error code or variable parts kb masked (numbers, paths,
-    /// addresses...), or reads as an error and is a sentence long (a few keywords that happen
-    /// to include `timeout` or `failed` are still keywords).
+    /// keywords: a line holds an error code or variable parts kb masked (paths, addresses,
+    /// identifiers, several numbers...), or reads as an error and is a sentence long (a few
+    /// keywords that happen to include `timeout` or `failed` are still keywords).
     pub fn is_error_paste(&self) -> bool {
         self.lines.iter().any(|l| {
-            l.tokens
+            let machine = |t: &Token| match t {
+                Token::Code(_) => true,
+                // A lone number is common in words too (`python 3`); paths, addresses, dates,
+                // identifiers and several numbers are what programs print.
+                Token::Var(Var::Num) => false,
+                Token::Var(_) => true,
+                Token::Word(_) => false,
+            };
+            let numbers = l
+                .tokens
                 .iter()
-                .any(|t| matches!(t, Token::Var(_) | Token::Code(_)))
+                .filter(|t| **t == Token::Var(Var::Num))
+                .count();
+            l.tokens.iter().any(machine)
+                || numbers >= 2
                 || (l.is_error && l.tokens.len() >= PASTE_MIN_TOKENS)
         })
     }
@@ -115,7 +127,7 @@ const PASTE_MIN_TOKENS: usize = 5;
 
 /// For a query that does not read as an error, the similarity to a recorded error below which
 /// it adds nothing.
-const QUESTION_MIN_SIMILARITY: f32 = 0.75;
+const QUESTION_MIN_SIMILARITY: f32 = 0.5;
 
 /// Analyse pasted text.
 pub fn prepare(text: &str) -> Prepared {
@@ -153,7 +165,8 @@ pub fn prepare(text: &str) -> Prepared {
     let mut stream = analyzer.token_stream(&head);
     while stream.advance() && masked_words.len() < MAX_MASKED_WORDS {
         let w = &stream.token().text;
-        let wordlike = w.chars().count() >= 3 && !w.chars().any(|c| c.is_ascii_digit());
+        // Names and short product words (`uvicorn`, `4k`); not bare numbers.
+        let wordlike = w.chars().count() >= 2 && w.chars().any(|c| c.is_alphabetic());
         if wordlike && !words.contains(w) && !codes.contains(w) {
             push_unique(&mut masked_words, w);
         }
@@ -409,6 +422,7 @@ mod tests {
             "asyncio subprocess timeout kill",
             "printer failed",
             "how do I list open files in python",
+            "does the mac come with python 3 once xcode is installed",
         ] {
             assert!(!prepare(q).is_error_paste(), "{q}");
         }

@@ -405,3 +405,48 @@ fn a_typo_in_one_word_is_forgiven_while_other_words_match() {
         Some("scheduler")
     );
 }
+
+#[test]
+fn codes_without_0x_and_short_words_identify_notes() {
+    let env = TestEnv::new();
+    env.kb(&[
+        "add",
+        "--title",
+        "Update stuck at 100%",
+        "--error",
+        "Windows Update failed to install. Error 800f0922",
+        "--fix",
+        "Free space on the recovery partition.",
+    ])
+    .ok();
+    // Another code is another error: not refused as a duplicate.
+    env.kb(&[
+        "add",
+        "--title",
+        "Update fails on .NET",
+        "--error",
+        "Windows Update failed to install. Error 800f0831",
+        "--fix",
+        "Install the missing servicing stack update.",
+    ])
+    .ok();
+    assert_eq!(
+        env.top("Error 0x800F0922").as_deref(),
+        Some("update-stuck-at-100")
+    );
+    assert_eq!(
+        env.top("failed to install 800f0831").as_deref(),
+        Some("update-fails-on-net")
+    );
+    env.kb(&[
+        "add",
+        "--title",
+        "Guest users blocked",
+        "--error",
+        "B2B guest access denied",
+        "--fix",
+        "Allow the partner tenant.",
+    ])
+    .ok();
+    assert_eq!(env.top("B2B").as_deref(), Some("guest-users-blocked"));
+}
