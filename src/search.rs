@@ -276,7 +276,7 @@ fn build_query(
     } else {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let typed = !p.is_error_paste();
-        let mut typos = 0;
+        let mut typos: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in &p.words {
             for (field, boost) in text_fields {
                 should.push((Occur::Should, term_query(field, w, boost)));
@@ -289,10 +289,9 @@ fn build_query(
                         .doc_freq(&Term::from_field_text(field, w))
                         .is_ok_and(|n| n == 0)
                 });
-            if unknown && typos < MAX_TYPO_WORDS {
+            if unknown && typos.len() < MAX_TYPO_WORDS {
                 if let Some(q) = fuzzy_word(&text_fields, w) {
-                    should.push((Occur::Should, q));
-                    typos += 1;
+                    typos.push((Occur::Should, q));
                 }
             }
         }
@@ -303,7 +302,15 @@ fn build_query(
             should.push((Occur::Should, term_query(f.body, w, 1.0)));
             should.push((Occur::Should, term_query(f.title, w, 1.0)));
         }
-        Box::new(BooleanQuery::new(should))
+        let exact: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+        if typos.is_empty() {
+            exact
+        } else {
+            // Near spellings add to a note that matches some word exactly; they never bring in
+            // a note on their own (unrelated words find nothing, as they should).
+            typos.insert(0, (Occur::Must, exact));
+            Box::new(BooleanQuery::new(typos))
+        }
     };
     let mut clauses = vec![(Occur::Must, text_part)];
     for t in &req.tags {
