@@ -61,6 +61,8 @@ pub struct Hit {
 /// Candidates gathered by BM25 before re-ranking (independent of `--limit`, so the best hit
 /// does not change with it).
 const CANDIDATES: usize = 200;
+/// Candidates gathered by recorded errors alone for a pasted error.
+const ERROR_CANDIDATES: usize = 50;
 /// At most this many distinct words and error tokens go into the query.
 const MAX_TERMS: usize = 96;
 /// At most this many words of a typed query get typo tolerance.
@@ -211,6 +213,22 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
         )?;
     }
     let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
+    // For a pasted error, the notes whose recorded errors share its rarest constant parts are
+    // candidates of their own, wherever the text ranking put them.
+    if p.is_error_paste() && !p.key_tokens.is_empty() {
+        let seen: std::collections::HashSet<tantivy::DocAddress> =
+            top.iter().map(|(_, a)| *a).collect();
+        let by_errors = searcher.search(
+            &error_key_query(idx, req, p),
+            &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score(),
+        )?;
+        top.extend(
+            by_errors
+                .into_iter()
+                .filter(|(_, a)| !seen.contains(a))
+                .map(|(_, a)| (0.0, a)),
+        );
+    }
     let weights = TokenWeights::new(&searcher, idx.fields().errkey);
     let mut hits = Vec::with_capacity(top.len());
     for (bm25, addr) in top {
@@ -313,14 +331,36 @@ fn build_query(
         }
     };
     let mut clauses = vec![(Occur::Must, text_part)];
-    for t in &req.tags {
-        let q = TermQuery::new(
-            Term::from_field_text(f.tag, &t.to_lowercase()),
-            IndexRecordOption::Basic,
-        );
-        clauses.push((Occur::Must, Box::new(q)));
-    }
+    clauses.extend(tag_filters(idx, req));
     BooleanQuery::new(clauses)
+}
+
+/// The pasted error's constant tokens against the notes' normalised recorded errors (with the
+/// request's tag filter).
+fn error_key_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> BooleanQuery {
+    let f = idx.fields();
+    let keys: Vec<(Occur, Box<dyn Query>)> = p
+        .key_tokens
+        .iter()
+        .map(|t| (Occur::Should, term_query(f.errkey, t, 1.0)))
+        .collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(BooleanQuery::new(keys)))];
+    clauses.extend(tag_filters(idx, req));
+    BooleanQuery::new(clauses)
+}
+
+fn tag_filters(idx: &NoteIndex, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
+    req.tags
+        .iter()
+        .map(|t| {
+            let q = TermQuery::new(
+                Term::from_field_text(idx.fields().tag, &t.to_lowercase()),
+                IndexRecordOption::Basic,
+            );
+            (Occur::Must, Box::new(q) as Box<dyn Query>)
+        })
+        .collect()
 }
 
 /// A word with one typo forgiven (two from eight letters on), in any text field; None for short
