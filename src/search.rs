@@ -162,24 +162,27 @@ pub fn prepare(text: &str) -> Prepared {
     }
     words.truncate(MAX_TERMS);
     key_tokens.truncate(MAX_TERMS);
-    let mut masked_words = Vec::new();
-    let head: String = text.chars().take(4_000).collect();
-    let mut stream = analyzer.token_stream(&head);
-    while stream.advance() && masked_words.len() < MAX_MASKED_WORDS {
-        let w = &stream.token().text;
-        // Names and short product words (`uvicorn`, `4k`); not bare numbers.
-        let wordlike = w.chars().count() >= 2 && w.chars().any(|c| c.is_alphabetic());
-        if wordlike && !words.contains(w) && !codes.contains(w) {
-            push_unique(&mut masked_words, w);
-        }
-    }
-    Prepared {
+    let mut p = Prepared {
         lines,
         words,
         key_tokens,
         codes,
-        masked_words,
+        masked_words: Vec::new(),
+    };
+    // Numbers typed in words are words (`python 3`, `windows 11`); in a paste they vary.
+    let typed = !p.is_error_paste();
+    let head: String = text.chars().take(4_000).collect();
+    let mut stream = analyzer.token_stream(&head);
+    while stream.advance() && p.masked_words.len() < MAX_MASKED_WORDS {
+        let w = &stream.token().text;
+        // Names and short product words (`uvicorn`, `4k`); bare numbers only when typed.
+        let wordlike = (w.chars().count() >= 2 && w.chars().any(|c| c.is_alphabetic()))
+            || (typed && w.chars().all(|c| c.is_ascii_digit()) && w.len() <= 4);
+        if wordlike && !p.words.contains(w) && !p.codes.contains(w) {
+            push_unique(&mut p.masked_words, w);
+        }
     }
+    p
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {
@@ -484,6 +487,12 @@ mod tests {
             p.masked_words
         );
         assert!(!p.words.contains(&"uvicorn".to_string()));
+        // Numbers typed in words are words; in a paste they vary.
+        assert!(prepare("does the mac come with python 3")
+            .masked_words
+            .contains(&"3".to_string()));
+        let paste = prepare("connect ECONNREFUSED 10.0.0.5:5432 after 3 tries");
+        assert!(!paste.masked_words.iter().any(|w| w == "3" || w == "5432"));
         // A paste masked to nothing still has words to search with.
         let p = prepare("'B2B' 'C:\\Temp\\x.log'");
         assert!(!p.masked_words.is_empty());
