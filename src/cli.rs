@@ -226,7 +226,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub json: bool,
     /// How close a line must be to a recorded error (0..1)
-    #[arg(long, default_value_t = 0.75)]
+    #[arg(long, default_value_t = crate::matcher::SCAN_THRESHOLD)]
     pub threshold: f32,
 }
 

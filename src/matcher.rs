@@ -1,4 +1,6 @@
-//! Matching many lines against every recorded error at once, for `kb scan`.
+//! Matching lines against recorded errors: the thresholds and the line similarity that
+//! `kb search`, `kb link`, the duplicate check of `kb add` and `kb scan` share, and the
+//! [`Matcher`] that `kb scan` uses to match many lines against every recorded error at once.
 //!
 //! A search per log line would cost a millisecond each: a 100 MB log has a million lines. The
 //! matcher instead loads every note's normalised errors from the index once, keeps a small
@@ -10,6 +12,28 @@ use crate::error::Result;
 use crate::index::NoteIndex;
 use crate::normalize::{self, Token};
 use std::collections::HashMap;
+
+/// A recorded error this similar to a new note's error is the same error (`kb add` warns).
+pub const DUPLICATE_SIMILARITY: f32 = 0.9;
+/// How similar a log line must be to a recorded error for `kb scan` to report it.
+pub const SCAN_THRESHOLD: f32 = 0.75;
+
+/// Similarity of a pasted line to a recorded error (0..1): [`normalize::similarity`], lowered
+/// for a line that does not read as an error unless the two are the same (a log's routine
+/// line resembling a recorded error is weaker evidence; the very same line is not).
+pub fn line_similarity<'a>(
+    line: &[&'a str],
+    recorded: &[&'a str],
+    line_is_error: bool,
+    weight: impl Fn(&str) -> f32,
+) -> f32 {
+    let s = normalize::similarity(line, recorded, weight);
+    if line_is_error {
+        s
+    } else {
+        s * s.sqrt()
+    }
+}
 
 /// A note that recorded errors come from.
 #[derive(Debug, Clone)]
@@ -32,6 +56,8 @@ pub struct Matcher {
     weights: Vec<f32>,
     /// token -> keys holding it; empty for tokens too common to select candidates.
     postings: Vec<Vec<u32>>,
+    /// Notes in the index (with or without recorded errors), for the token weights.
+    notes_total: f32,
 }
 
 /// Recorded errors compared exactly with a line, after candidate scoring.
@@ -50,13 +76,18 @@ impl Matcher {
             words: Vec::new(),
             weights: Vec::new(),
             postings: Vec::new(),
+            notes_total: 1.0,
         };
+        // How many recorded errors hold each token (which tokens select candidates), and how
+        // many notes (the token weights, the same as search's: idf among all notes).
         let mut df: Vec<u32> = Vec::new();
+        let mut note_df: Vec<u32> = Vec::new();
         for note in idx.all()? {
             if note.errkeys.is_empty() {
                 continue;
             }
             let n = m.notes.len() as u32;
+            let mut in_note: Vec<u32> = Vec::new();
             for key in &note.errkeys {
                 let mut tokens = Vec::new();
                 for t in key.split(' ').filter(|t| !t.is_empty()) {
@@ -68,27 +99,28 @@ impl Matcher {
                 distinct.dedup();
                 for id in distinct {
                     df[id as usize] += 1;
+                    in_note.push(id);
                 }
                 m.keys.push(Key { tokens, note: n });
+            }
+            in_note.sort_unstable();
+            in_note.dedup();
+            note_df.resize(df.len(), 0);
+            for id in in_note {
+                note_df[id as usize] += 1;
             }
             m.notes.push(MatchNote {
                 rel: note.rel,
                 title: note.title,
             });
         }
-        let n = m.keys.len().max(1) as f32;
-        let common = ((n * COMMON_SHARE) as u32).max(50);
+        let common = ((m.keys.len() as f32 * COMMON_SHARE) as u32).max(50);
+        m.notes_total = idx.num_notes().max(1) as f32;
         m.weights = m
             .words
             .iter()
-            .zip(&df)
-            .map(|(w, &d)| {
-                if normalize::is_placeholder(w) {
-                    normalize::PLACEHOLDER_WEIGHT
-                } else {
-                    normalize::idf(n, d as f32)
-                }
-            })
+            .zip(&note_df)
+            .map(|(w, &d)| normalize::token_weight(w, m.notes_total, d as f32))
             .collect();
         m.postings = vec![Vec::new(); m.words.len()];
         for (k, key) in m.keys.iter().enumerate() {
@@ -161,8 +193,7 @@ impl Matcher {
         let line: Vec<&str> = tokens.iter().map(Token::text).collect();
         let weight = |t: &str| match self.vocab.get(t) {
             Some(&id) => self.weights[id as usize],
-            None if normalize::is_placeholder(t) => normalize::PLACEHOLDER_WEIGHT,
-            None => normalize::idf(self.keys.len() as f32, 0.0),
+            None => normalize::token_weight(t, self.notes_total, 0.0),
         };
         top.iter()
             .map(|&(_, k)| {

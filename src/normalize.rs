@@ -838,6 +838,17 @@ pub fn idf(n: f32, df: f32) -> f32 {
     (1.0 + n / (df + 1.0)).ln().max(0.1)
 }
 
+/// The weight of a normalised token in [`similarity`]: a placeholder weighs
+/// [`PLACEHOLDER_WEIGHT`], any other token its idf among `notes` notes, `df` of which record it
+/// in their errors. Search, scan, link and the duplicate check of add all weigh tokens so.
+pub fn token_weight(token: &str, notes: f32, df: f32) -> f32 {
+    if is_placeholder(token) {
+        PLACEHOLDER_WEIGHT
+    } else {
+        idf(notes, df)
+    }
+}
+
 /// Similarity of two normalised token sequences in 0..1: a Dice coefficient of the tokens
 /// weighted by `weight` (70%), and a Dice coefficient of adjacent pairs (30%), which rewards
 /// the same order.

@@ -416,7 +416,7 @@ impl<'a> TokenWeights<'a> {
             .searcher
             .doc_freq(&Term::from_field_text(self.field, token))
             .unwrap_or(0) as f32;
-        let w = normalize::idf(self.n, df);
+        let w = normalize::token_weight(token, self.n, df);
         self.cache.borrow_mut().insert(token.to_string(), w);
         w
     }
@@ -438,10 +438,9 @@ fn error_match(p: &Prepared, note: &StoredNote, weights: &TokenWeights, ex: &mut
     let mut best = 0.0f32;
     for line in &p.lines {
         let q: Vec<&str> = line.tokens.iter().map(Token::text).collect();
-        let line_weight = if line.is_error { 1.0 } else { 0.8 };
         for key in &note.errkeys {
             let e: Vec<&str> = key.split(' ').collect();
-            let s = normalize::similarity(&q, &e, |t| weights.weight(t)) * line_weight;
+            let s = crate::matcher::line_similarity(&q, &e, line.is_error, |t| weights.weight(t));
             if s > best {
                 best = s;
                 ex.matched_error = Some(key.clone());

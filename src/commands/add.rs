@@ -13,9 +13,6 @@ use crate::vault::{self, Vault};
 use anyhow::{bail, Context as _, Result};
 use std::io::Write;
 
-/// A recorded error this similar to a pasted one is the same error.
-pub const DUPLICATE_SIMILARITY: f32 = 0.9;
-
 pub fn run(ctx: &Context, mut args: AddArgs) -> Result<ExitCode> {
     let vault = ctx.vault_for_writing()?;
     let team = super::team_config(ctx, &vault);
@@ -317,7 +314,7 @@ fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<O
         let Some(hit) = search::search(&*idx, &req)?.into_iter().next() else {
             continue;
         };
-        if hit.explanation.error_similarity < DUPLICATE_SIMILARITY {
+        if hit.explanation.error_similarity < crate::matcher::DUPLICATE_SIMILARITY {
             continue;
         }
         let id = hit.note.id().to_string();

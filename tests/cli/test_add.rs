@@ -170,3 +170,26 @@ fn add_with_hostile_title_stays_inside_the_vault() {
         vec!["a-b.md", "con-note.md", "escape.md", "etc-passwd.md"]
     );
 }
+
+#[test]
+fn a_recorded_line_without_error_words_is_still_a_duplicate_of_itself() {
+    let env = TestEnv::new();
+    let line = "session closed for user cyrus";
+    env.kb(&["add", "--title", "Sessions", "--error", line, "--fix", "x"])
+        .ok();
+    let r = env.kb(&[
+        "add",
+        "--title",
+        "Sessions again",
+        "--error",
+        line,
+        "--fix",
+        "y",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already recorded in sessions"),
+        "{}",
+        r.stderr
+    );
+}
