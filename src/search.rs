@@ -4,7 +4,7 @@
 //! the tantivy query is built term by term, so no character of it is syntax.
 //!
 //! Ranking has two stages. Stage one gathers candidates with BM25 over a disjunction of the
-//! query's constant parts (200 candidates, whatever `--limit`): identifying codes weigh most,
+//! query's constant parts (60 candidates, whatever `--limit`): identifying codes weigh most,
 //! then title, tags, body and recorded error text, close to plain BM25 of title + body. Stage
 //! two re-ranks the candidates by how well the paste's normalised lines match each note's
 //! recorded errors (an idf-weighted Dice similarity of tokens plus a similarity of token pairs,
@@ -60,9 +60,12 @@ pub struct Hit {
 
 /// Candidates gathered by BM25 before re-ranking (independent of `--limit`, so the best hit
 /// does not change with it).
-const CANDIDATES: usize = 200;
-/// Candidates gathered by recorded errors alone for a pasted error.
+const CANDIDATES: usize = 60;
+/// Candidates gathered by recorded errors alone for a pasted error, from at most this many of
+/// its rarest tokens, each held by at most this share of the notes.
 const ERROR_CANDIDATES: usize = 50;
+const ERROR_QUERY_TOKENS: usize = 6;
+const COMMON_ERROR_TOKEN: f64 = 0.05;
 /// At most this many distinct words and error tokens go into the query.
 const MAX_TERMS: usize = 96;
 /// At most this many words of a typed query get typo tolerance.
@@ -221,10 +224,12 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     if p.is_error_paste() && !p.key_tokens.is_empty() {
         let seen: std::collections::HashSet<tantivy::DocAddress> =
             top.iter().map(|(_, a)| *a).collect();
-        let by_errors = searcher.search(
-            &error_key_query(idx, req, p),
-            &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score(),
-        )?;
+        let by_errors = match error_key_query(idx, &searcher, req, p) {
+            Some(q) => {
+                searcher.search(&q, &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score())?
+            }
+            None => Vec::new(),
+        };
         top.extend(
             by_errors
                 .into_iter()
@@ -338,19 +343,41 @@ fn build_query(
     BooleanQuery::new(clauses)
 }
 
-/// The pasted error's constant tokens against the notes' normalised recorded errors (with the
-/// request's tag filter).
-fn error_key_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> BooleanQuery {
+/// The pasted error's rarest constant tokens against the notes' normalised recorded errors
+/// (with the request's tag filter); None when every token is common. Common tokens (`failed`,
+/// `the`) would only make the union long: the similarity weighs them afterwards anyway.
+fn error_key_query(
+    idx: &NoteIndex,
+    searcher: &Searcher,
+    req: &SearchRequest,
+    p: &Prepared,
+) -> Option<BooleanQuery> {
     let f = idx.fields();
-    let keys: Vec<(Occur, Box<dyn Query>)> = p
+    let common = (searcher.num_docs() as f64 * COMMON_ERROR_TOKEN).max(50.0) as u64;
+    let mut rare: Vec<(u64, &String)> = p
         .key_tokens
         .iter()
-        .map(|t| (Occur::Should, term_query(f.errkey, t, 1.0)))
+        .filter(|t| !normalize::is_placeholder(t))
+        .filter_map(|t| {
+            let df = searcher
+                .doc_freq(&Term::from_field_text(f.errkey, t))
+                .ok()?;
+            (df > 0 && df <= common).then_some((df, t))
+        })
+        .collect();
+    if rare.is_empty() {
+        return None;
+    }
+    rare.sort();
+    rare.truncate(ERROR_QUERY_TOKENS);
+    let keys: Vec<(Occur, Box<dyn Query>)> = rare
+        .into_iter()
+        .map(|(_, t)| (Occur::Should, term_query(f.errkey, t, 1.0)))
         .collect();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Must, Box::new(BooleanQuery::new(keys)))];
     clauses.extend(tag_filters(idx, req));
-    BooleanQuery::new(clauses)
+    Some(BooleanQuery::new(clauses))
 }
 
 fn tag_filters(idx: &NoteIndex, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
