@@ -25,6 +25,7 @@ pub mod output;
 pub mod progress;
 pub mod search;
 pub mod secrets;
+pub mod spelling;
 pub mod sync;
 pub mod vault;
 pub mod wait;

@@ -5,22 +5,30 @@
 //!
 //! Ranking has two stages. Stage one gathers candidates with BM25 over a disjunction of the
 //! query's constant parts (60 candidates, whatever `--limit`): identifying codes weigh most,
-//! then title, tags, body and recorded error text, close to plain BM25 of title + body. Stage
+//! then title, tags, body and recorded error text, close to plain BM25 of title + body; a word
+//! matched in the form typed adds a little to its stem's match, and for typed words, two
+//! neighbours found side by side add more. Stage
 //! two re-ranks the candidates by how well the paste's normalised lines match each note's
 //! recorded errors (an idf-weighted Dice similarity of tokens plus a similarity of token pairs,
 //! which rewards the same order), added to the BM25 score scaled to the best candidate's. The
 //! query is classified first ([`Prepared::is_error_paste`]): for a pasted error or log line the
 //! similarity is the main evidence; for a question or keywords it counts only when the match
-//! is substantial. When nothing matches exactly, words are retried with one typo allowed.
+//! is substantial. A typed word no note contains is replaced by the closest word the notes use
+//! ([`crate::spelling`]); when nothing matches at all, words are retried with one typo allowed.
 
 use crate::error::Result;
 use crate::index::{NoteIndex, StoredNote};
 use crate::normalize::{self, PasteLine, Token, Var};
+use crate::spelling;
 use std::collections::HashMap;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::postings::Postings;
+use tantivy::query::{
+    Bm25Weight, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenStream;
+use tantivy::DocSet;
 use tantivy::{Searcher, Term};
 
 /// What to search for.
@@ -48,6 +56,11 @@ pub struct Explanation {
     pub codes: Vec<String>,
     /// Whether typo-tolerant matching was used.
     pub fuzzy: bool,
+    /// How the query was read: a pasted error (its similarity to recorded errors is the main
+    /// evidence) or typed words (a question or keywords: text first).
+    pub read_as: &'static str,
+    /// Typed words no note contains, replaced by the closest word the notes use.
+    pub corrections: Vec<String>,
 }
 
 /// One result.
@@ -77,16 +90,24 @@ const MAX_MASKED_WORDS: usize = 24;
 pub const ERROR_WEIGHT: f32 = 3.0;
 
 /// The analysed query, reusable for snippets and explanations.
+#[derive(Debug, Clone)]
 pub struct Prepared {
     pub lines: Vec<PasteLine>,
     /// Stemmed words for the text fields.
     pub words: Vec<String>,
+    /// The same words as written (lower-cased), for the `exact` field.
+    pub exact_words: Vec<String>,
     /// Normalised error tokens (no placeholders) for the error-key field.
     pub key_tokens: Vec<String>,
     pub codes: Vec<String>,
     /// Words of the paste that masking removed (names in paths, quoted identifiers): weak
     /// evidence that still tells apart notes whose errors differ only there.
     pub masked_words: Vec<String>,
+    /// The words of a typed query in order, as written: neighbours (`command line`, `open
+    /// files`) found side by side in a note bring it closer to the question.
+    pub sequence: Vec<String>,
+    /// Typed words no note contains, and the notes' word used in their place.
+    pub corrections: Vec<(String, String)>,
 }
 
 impl Prepared {
@@ -145,7 +166,9 @@ pub fn prepare(text: &str) -> Prepared {
         lines.sort_by_key(|l| l.line);
     }
     let mut analyzer = crate::index::text_analyzer();
+    let mut as_written = crate::index::exact_analyzer();
     let mut words = Vec::new();
+    let mut exact_words = Vec::new();
     let mut key_tokens = Vec::new();
     let mut codes = Vec::new();
     for line in &lines {
@@ -158,19 +181,26 @@ pub fn prepare(text: &str) -> Prepared {
             push_unique(&mut key_tokens, t.text());
             let mut stream = analyzer.token_stream(t.text());
             while stream.advance() {
-                let w = stream.token().text.clone();
-                push_unique(&mut words, &w);
+                push_unique(&mut words, &stream.token().text);
+            }
+            let mut stream = as_written.token_stream(t.text());
+            while stream.advance() {
+                push_unique(&mut exact_words, &stream.token().text);
             }
         }
     }
     words.truncate(MAX_TERMS);
+    exact_words.truncate(MAX_TERMS);
     key_tokens.truncate(MAX_TERMS);
     let mut p = Prepared {
         lines,
         words,
+        exact_words,
         key_tokens,
         codes,
         masked_words: Vec::new(),
+        sequence: Vec::new(),
+        corrections: Vec::new(),
     };
     // Numbers typed in words are words (`python 3`, `windows 11`); in a paste they vary.
     let typed = !p.is_error_paste();
@@ -185,8 +215,84 @@ pub fn prepare(text: &str) -> Prepared {
             push_unique(&mut p.masked_words, w);
         }
     }
+    if typed {
+        let mut stream = as_written.token_stream(&head);
+        while stream.advance() && p.sequence.len() <= MAX_PAIRS {
+            p.sequence.push(stream.token().text.clone());
+        }
+    }
     p
 }
+
+impl Prepared {
+    /// The query with typed words that no note contains replaced by the closest word the
+    /// notes use (see [`crate::spelling`]); None when nothing needs correcting. A paste is
+    /// copied, not typed: it is left as it is.
+    fn corrected(&self, searcher: &Searcher, exact: Field) -> Result<Option<Prepared>> {
+        if self.is_error_paste() {
+            return Ok(None);
+        }
+        let mut fixed = self.clone();
+        for w in &self.exact_words {
+            if fixed.corrections.len() >= MAX_TYPO_WORDS || !spelling::correctable(w) {
+                continue;
+            }
+            if searcher.doc_freq(&Term::from_field_text(exact, w))? > 0 {
+                continue;
+            }
+            let Some(c) = spelling::correction(searcher, exact, w)? else {
+                continue;
+            };
+            let (old_stem, new_stem) = (stem(w), stem(&c));
+            for x in fixed.words.iter_mut() {
+                if *x == old_stem {
+                    x.clone_from(&new_stem);
+                }
+            }
+            for x in fixed
+                .exact_words
+                .iter_mut()
+                .chain(fixed.sequence.iter_mut())
+            {
+                if x == w {
+                    x.clone_from(&c);
+                }
+            }
+            fixed.corrections.push((w.clone(), c));
+        }
+        Ok((!fixed.corrections.is_empty()).then_some(fixed))
+    }
+
+    /// Neighbouring words of a typed query, each pair once.
+    fn pairs(&self) -> Vec<[&str; 2]> {
+        let mut pairs: Vec<[&str; 2]> = Vec::new();
+        for w in self.sequence.windows(2) {
+            let pair = [w[0].as_str(), w[1].as_str()];
+            if w[0] != w[1] && !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+        pairs
+    }
+}
+
+/// A word's stem, as the text fields hold it.
+fn stem(word: &str) -> String {
+    let mut analyzer = crate::index::text_analyzer();
+    let mut stream = analyzer.token_stream(word);
+    let mut out = String::new();
+    while stream.advance() {
+        out.push_str(&stream.token().text);
+    }
+    out
+}
+
+/// Word pairs of a typed query looked for side by side (a question is a sentence at most).
+const MAX_PAIRS: usize = 16;
+/// Weight of a word matched in the form typed, on top of its stem's match.
+const EXACT_WEIGHT: f32 = 0.5;
+/// Weight of two typed words found side by side.
+const PAIR_WEIGHT: f32 = 0.75;
 
 fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
@@ -205,18 +311,23 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     if p.words.is_empty() && p.key_tokens.is_empty() && p.masked_words.is_empty() {
         return Ok(Vec::new());
     }
+    let corrected = p.corrected(&searcher, idx.fields().exact)?;
+    let p = corrected.as_ref().unwrap_or(p);
     let want = CANDIDATES.max(req.limit);
     let mut fuzzy = false;
     let mut top = searcher.search(
-        &build_query(idx, &searcher, req, p, false),
+        &build_query(idx, req, p, false),
         &TopDocs::with_limit(want).order_by_score(),
     )?;
     if top.is_empty() {
         fuzzy = true;
         top = searcher.search(
-            &build_query(idx, &searcher, req, p, true),
+            &build_query(idx, req, p, true),
             &TopDocs::with_limit(want).order_by_score(),
         )?;
+    }
+    if !fuzzy {
+        add_pair_scores(idx, &searcher, p, &mut top)?;
     }
     let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
     // For a pasted error, the notes whose recorded errors share its rarest constant parts are
@@ -245,6 +356,16 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             bm25,
             text_part: bm25 / best,
             fuzzy,
+            read_as: if p.is_error_paste() {
+                "a pasted error"
+            } else {
+                "typed words"
+            },
+            corrections: p
+                .corrections
+                .iter()
+                .map(|(w, c)| format!("{w} -> {c}"))
+                .collect(),
             ..Explanation::default()
         };
         error_match(p, &note, &weights, &mut ex);
@@ -272,13 +393,75 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
-fn build_query(
+/// Adds to each candidate's text score the evidence of the typed query's neighbouring words
+/// found side by side in it (BM25 of the pair as a phrase, as tantivy scores a phrase), and
+/// re-orders the candidates. Only the candidates' positions are read: a phrase query over the
+/// index would walk the positions of most notes for a pair of common words (`for the`).
+fn add_pair_scores(
     idx: &NoteIndex,
     searcher: &Searcher,
-    req: &SearchRequest,
     p: &Prepared,
-    fuzzy: bool,
-) -> BooleanQuery {
+    top: &mut [(f32, tantivy::DocAddress)],
+) -> Result<()> {
+    let exact = idx.fields().exact;
+    let pairs = p.pairs();
+    if pairs.is_empty() || top.is_empty() {
+        return Ok(());
+    }
+    let mut order: Vec<(usize, tantivy::DocAddress)> =
+        top.iter().enumerate().map(|(i, (_, a))| (i, *a)).collect();
+    order.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
+    let (mut pos_a, mut pos_b) = (Vec::new(), Vec::new());
+    for [a, b] in pairs {
+        let terms = [
+            Term::from_field_text(exact, a),
+            Term::from_field_text(exact, b),
+        ];
+        if terms
+            .iter()
+            .any(|t| searcher.doc_freq(t).is_ok_and(|n| n == 0))
+        {
+            continue;
+        }
+        let bm25 = Bm25Weight::for_terms(searcher, &terms)?.boost_by(PAIR_WEIGHT);
+        // Candidates per segment, in document order: postings only move forward.
+        for group in order.chunk_by(|x, y| x.1.segment_ord == y.1.segment_ord) {
+            let reader = searcher.segment_reader(group[0].1.segment_ord);
+            let inverted = reader.inverted_index(exact)?;
+            let with_positions = IndexRecordOption::WithFreqsAndPositions;
+            let (Some(mut first), Some(mut second)) = (
+                inverted
+                    .read_postings(&terms[0], with_positions)
+                    .map_err(tantivy::TantivyError::from)?,
+                inverted
+                    .read_postings(&terms[1], with_positions)
+                    .map_err(tantivy::TantivyError::from)?,
+            ) else {
+                continue;
+            };
+            let norms = reader.get_fieldnorms_reader(exact)?;
+            for &(i, addr) in group {
+                let doc = addr.doc_id;
+                if first.seek(doc) != doc || second.seek(doc) != doc {
+                    continue;
+                }
+                first.positions(&mut pos_a);
+                second.positions(&mut pos_b);
+                let side_by_side = pos_a
+                    .iter()
+                    .filter(|&&x| pos_b.binary_search(&(x + 1)).is_ok())
+                    .count() as u32;
+                if side_by_side > 0 {
+                    top[i].0 += bm25.score(norms.fieldnorm_id(doc), side_by_side);
+                }
+            }
+        }
+    }
+    top.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(())
+}
+
+fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
     let f = idx.fields();
     // Close to plain BM25 of title + body (measured on real notes, bench/EVAL.md): the title
     // a little above the body; recorded error text low, since the body holds it already.
@@ -301,24 +484,9 @@ fn build_query(
         Box::new(BooleanQuery::with_minimum_required_clauses(words, need))
     } else {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let typed = !p.is_error_paste();
-        let mut typos: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in &p.words {
             for (field, boost) in text_fields {
                 should.push((Occur::Should, term_query(field, w, boost)));
-            }
-            // A typed word the notes never use is likely a typo: also look for near spellings
-            // (a paste is copied, not typed; at most a few words, each costs a dictionary scan).
-            let unknown = typed
-                && [f.title, f.body].iter().all(|&field| {
-                    searcher
-                        .doc_freq(&Term::from_field_text(field, w))
-                        .is_ok_and(|n| n == 0)
-                });
-            if unknown && typos.len() < MAX_TYPO_WORDS {
-                if let Some(q) = fuzzy_word(&text_fields, w) {
-                    typos.push((Occur::Should, q));
-                }
             }
         }
         for c in &p.codes {
@@ -328,15 +496,13 @@ fn build_query(
             should.push((Occur::Should, term_query(f.body, w, 1.0)));
             should.push((Occur::Should, term_query(f.title, w, 1.0)));
         }
-        let exact: Box<dyn Query> = Box::new(BooleanQuery::new(should));
-        if typos.is_empty() {
-            exact
-        } else {
-            // Near spellings add to a note that matches some word exactly; they never bring in
-            // a note on their own (unrelated words find nothing, as they should).
-            typos.insert(0, (Occur::Must, exact));
-            Box::new(BooleanQuery::new(typos))
+        // A word in the very form typed counts a little more than a word of the same stem
+        // (`installed` is closer to `installed` than to `installing`), and words found side by
+        // side more than words found apart (measured on real notes, bench/EVAL.md).
+        for w in &p.exact_words {
+            should.push((Occur::Should, term_query(f.exact, w, EXACT_WEIGHT)));
         }
+        Box::new(BooleanQuery::new(should))
     };
     let mut clauses = vec![(Occur::Must, text_part)];
     clauses.extend(tag_filters(idx, req));

@@ -98,6 +98,26 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             )?;
         }
     } else {
+        if args.explain {
+            if let Some(h) = hits.first() {
+                let e = &h.explanation;
+                writeln!(
+                    out,
+                    "{} {}",
+                    paint(ctx.color_out, output::DIM, "read as:"),
+                    e.read_as
+                )?;
+                if !e.corrections.is_empty() {
+                    writeln!(
+                        out,
+                        "{} {}",
+                        paint(ctx.color_out, output::DIM, "spelling:"),
+                        e.corrections.join(", ")
+                    )?;
+                }
+                writeln!(out)?;
+            }
+        }
         for (i, (h, d)) in hits.iter().zip(&details).enumerate() {
             print_hit(ctx, &mut out, i + 1, h, d, args.explain)?;
         }

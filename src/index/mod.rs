@@ -10,7 +10,7 @@ mod schema;
 mod state;
 mod update;
 
-pub use schema::{error_lines, text_analyzer, Fields, SCHEMA_VERSION};
+pub use schema::{error_lines, exact_analyzer, text_analyzer, Fields, SCHEMA_VERSION};
 use state::DirState;
 
 use crate::error::{KbError, Result};

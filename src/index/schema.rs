@@ -15,10 +15,12 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 4_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 5_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";
+/// Words as written: split on non-alphanumerics, lower-cased.
+pub const TOKENIZER_EXACT: &str = "kb_exact";
 /// Normalised error keys are already tokens separated by spaces.
 pub const TOKENIZER_KEY: &str = "kb_key";
 
@@ -43,6 +45,9 @@ pub struct Fields {
     pub codes: Field,
     /// The body as words.
     pub body: Field,
+    /// Title, aliases and body as written (lower-cased, not stemmed), with positions: a word
+    /// found in the very form typed, and words found side by side, count more.
+    pub exact: Field,
     /// Link targets, lower-cased, as written and by their last path component (backlinks).
     pub link: Field,
     pub created: Field,
@@ -61,6 +66,9 @@ pub fn build_schema() -> (Schema, Fields) {
         )
     };
     let freqs = IndexRecordOption::WithFreqs;
+    // The words as written keep their positions: words of a question found side by side count
+    // more.
+    let positions = IndexRecordOption::WithFreqsAndPositions;
     let fields = Fields {
         path: b.add_text_field("path", STRING | STORED),
         stem: b.add_text_field("stem", STRING),
@@ -71,6 +79,7 @@ pub fn build_schema() -> (Schema, Fields) {
         errkey: b.add_text_field("errkey", text(TOKENIZER_KEY, freqs) | STORED),
         codes: b.add_text_field("codes", STRING),
         body: b.add_text_field("body", text(TOKENIZER_TEXT, freqs)),
+        exact: b.add_text_field("exact", text(TOKENIZER_EXACT, positions)),
         link: b.add_text_field("link", STRING),
         created: b.add_text_field("created", STORED),
         updated: b.add_text_field("updated", STORED),
@@ -88,8 +97,19 @@ pub fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Words as written, for the `exact` field.
+pub fn exact_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .build()
+}
+
 pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(TOKENIZER_TEXT, text_analyzer());
+    index
+        .tokenizers()
+        .register(TOKENIZER_EXACT, exact_analyzer());
     index.tokenizers().register(
         TOKENIZER_KEY,
         TextAnalyzer::builder(WhitespaceTokenizer::default())
@@ -111,8 +131,10 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
     doc.add_text(f.path, rel);
     doc.add_text(f.stem, vault::stem_of(rel).to_lowercase());
     doc.add_text(f.title, &note.title);
+    doc.add_text(f.exact, &note.title);
     for a in &note.aliases {
         doc.add_text(f.title, a);
+        doc.add_text(f.exact, a);
     }
     for t in &note.tags {
         doc.add_text(f.tags, t);
@@ -149,6 +171,7 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
         doc.add_text(f.errkey, k);
     }
     doc.add_text(f.body, &note.body_text);
+    doc.add_text(f.exact, &note.body_text);
     for l in &note.links {
         let target = l.target.to_lowercase();
         let stem = target.rsplit('/').next().unwrap_or(&target).to_string();

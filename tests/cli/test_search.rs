@@ -404,6 +404,21 @@ fn a_typo_in_one_word_is_forgiven_while_other_words_match() {
         env.top("cloud sheduler job fails").as_deref(),
         Some("scheduler")
     );
+    // The correction is a word the notes use, and --explain says which and how it read the query.
+    let r = env
+        .kb(&["search", "--explain", "cloud sheduler job fails"])
+        .ok();
+    assert!(r.stdout.contains("read as: typed words"), "{}", r.stdout);
+    assert!(r.stdout.contains("sheduler -> scheduler"), "{}", r.stdout);
+    let r = env
+        .kb(&[
+            "search",
+            "--explain",
+            "Job 4471 failed: deadline exceeded at /srv/run/job.py line 12",
+        ])
+        .ok();
+    assert!(r.stdout.contains("read as: a pasted error"), "{}", r.stdout);
+    assert!(!r.stdout.contains("spelling:"), "{}", r.stdout);
 }
 
 #[test]
@@ -449,4 +464,48 @@ fn codes_without_0x_and_short_words_identify_notes() {
     ])
     .ok();
     assert_eq!(env.top("B2B").as_deref(), Some("guest-users-blocked"));
+}
+
+#[test]
+fn a_word_in_the_form_typed_beats_a_word_of_the_same_stem() {
+    let env = TestEnv::new();
+    // Both notes hold every word's stem; only one holds `installed` as typed.
+    env.write(
+        "lxml.md",
+        "# Installing lxml on a Mac\n\nInstalling it needs the Mac build tools; python install steps below.\n",
+    );
+    env.write(
+        "xcode.md",
+        "# What ships with macOS\n\nOnce the build tools are installed, the Mac has a python.\n",
+    );
+    assert_eq!(
+        env.top("is python installed with the mac build tools")
+            .as_deref(),
+        Some("xcode")
+    );
+}
+
+#[test]
+fn words_typed_side_by_side_count_more_found_side_by_side() {
+    let env = TestEnv::new();
+    // Both hold the same words once each; only one holds them in the order typed.
+    env.write(
+        "scattered.md",
+        "# Scan notes\n\nThe pdf line: an image on a command, into the viewer.\n",
+    );
+    env.write(
+        "ocr.md",
+        "# Scan notes\n\nOn the command line, an image into a pdf, in the viewer.\n",
+    );
+    for i in 0..8 {
+        env.write(
+            &format!("other-{i}.md"),
+            format!("# Printer {i}\n\nThe spooler stops after update {i}.\n"),
+        );
+    }
+    assert_eq!(
+        env.top("ocr an image on the command line into a pdf")
+            .as_deref(),
+        Some("ocr")
+    );
 }
