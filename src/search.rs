@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::index::{NoteIndex, StoredNote};
 use crate::normalize::{self, PasteLine, Token, Var};
 use crate::spelling;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tantivy::collector::TopDocs;
 use tantivy::postings::Postings;
 use tantivy::query::{
@@ -61,6 +61,8 @@ pub struct Explanation {
     pub read_as: &'static str,
     /// Typed words no note contains, replaced by the closest word the notes use.
     pub corrections: Vec<String>,
+    /// Whether the note records a pasted line verbatim (case, spacing and punctuation aside).
+    pub verbatim: bool,
 }
 
 /// One result.
@@ -291,6 +293,9 @@ fn stem(word: &str) -> String {
 const MAX_PAIRS: usize = 16;
 /// Weight of a word matched in the form typed, on top of its stem's match.
 const EXACT_WEIGHT: f32 = 0.5;
+/// What a recorded line identical to a pasted one adds: enough to break a tie between notes
+/// whose errors differ only in their variable parts, not to lift a worse match.
+pub const VERBATIM_WEIGHT: f32 = 0.5;
 /// Weight of two typed words found side by side.
 const PAIR_WEIGHT: f32 = 0.75;
 
@@ -332,21 +337,28 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
     // For a pasted error, the notes whose recorded errors share its rarest constant parts are
     // candidates of their own, wherever the text ranking put them.
-    if p.is_error_paste() && !p.key_tokens.is_empty() {
-        let seen: std::collections::HashSet<tantivy::DocAddress> =
-            top.iter().map(|(_, a)| *a).collect();
-        let by_errors = match error_key_query(idx, &searcher, req, p) {
-            Some(q) => {
-                searcher.search(&q, &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score())?
+    // So are the notes recording one of the pasted lines verbatim or with other variable parts
+    // only (however common its words), and the verbatim ones win ties.
+    let mut verbatim: HashSet<tantivy::DocAddress> = HashSet::new();
+    if p.is_error_paste() {
+        let mut seen: HashSet<tantivy::DocAddress> = top.iter().map(|(_, a)| *a).collect();
+        let mut found = Vec::new();
+        if let Some(q) = error_key_query(idx, &searcher, req, p) {
+            found.extend(
+                searcher.search(&q, &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score())?,
+            );
+        }
+        let (exact, keyed) = identity_queries(idx, req, p);
+        let collector = TopDocs::with_limit(ERROR_CANDIDATES).order_by_score();
+        let same_lines = searcher.search(&exact, &collector)?;
+        verbatim.extend(same_lines.iter().map(|(_, a)| *a));
+        found.extend(same_lines);
+        found.extend(searcher.search(&keyed, &collector)?);
+        for (_, a) in found {
+            if seen.insert(a) {
+                top.push((0.0, a));
             }
-            None => Vec::new(),
-        };
-        top.extend(
-            by_errors
-                .into_iter()
-                .filter(|(_, a)| !seen.contains(a))
-                .map(|(_, a)| (0.0, a)),
-        );
+        }
     }
     let weights = TokenWeights::new(&searcher, idx.fields().errkey);
     let mut hits = Vec::with_capacity(top.len());
@@ -369,7 +381,10 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             ..Explanation::default()
         };
         error_match(p, &note, &weights, &mut ex);
-        let score = ex.text_part + p.error_weight(ex.error_similarity);
+        ex.verbatim = verbatim.contains(&addr);
+        let score = ex.text_part
+            + p.error_weight(ex.error_similarity)
+            + if ex.verbatim { VERBATIM_WEIGHT } else { 0.0 };
         hits.push(Hit {
             note,
             score,
@@ -384,6 +399,37 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     hits.truncate(req.limit);
     Ok(hits)
 }
+
+/// Queries for the notes recording a pasted line verbatim, and with the same normalised form
+/// ([`crate::matcher::line_identity`]), with the request's tag filter.
+fn identity_queries(
+    idx: &NoteIndex,
+    req: &SearchRequest,
+    p: &Prepared,
+) -> (BooleanQuery, BooleanQuery) {
+    let f = idx.fields();
+    let mut exact: Vec<Clause> = Vec::new();
+    let mut keyed: Vec<Clause> = Vec::new();
+    for line in &p.lines {
+        for term in crate::matcher::paste_identity(&line.raw, &line.tokens) {
+            let q = (Occur::Should, term_query(f.errline, &term, 1.0));
+            if crate::matcher::is_verbatim_term(&term) {
+                exact.push(q);
+            } else {
+                keyed.push(q);
+            }
+        }
+    }
+    let with_tags = |clauses: Vec<Clause>| {
+        let mut all: Vec<Clause> = vec![(Occur::Must, Box::new(BooleanQuery::new(clauses)))];
+        all.extend(tag_filters(idx, req));
+        BooleanQuery::new(all)
+    };
+    (with_tags(exact), with_tags(keyed))
+}
+
+/// One clause of a boolean query.
+type Clause = (Occur, Box<dyn Query>);
 
 fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     let q = TermQuery::new(

@@ -262,6 +262,13 @@ fn print_hit(
         if !e.codes.is_empty() {
             writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
         }
+        if e.verbatim {
+            writeln!(
+                out,
+                "        recorded verbatim: + {}",
+                search::VERBATIM_WEIGHT
+            )?;
+        }
     }
     writeln!(out)
 }

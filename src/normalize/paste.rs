@@ -51,6 +51,8 @@ pub struct PasteLine {
     pub tokens: Vec<Token>,
     /// Whether the line reads as an error (it then weighs more).
     pub is_error: bool,
+    /// The line as pasted, log prefix removed.
+    pub raw: String,
 }
 
 /// Whether a line reads as an error message: it holds an error code, an error word
@@ -124,6 +126,7 @@ pub fn normalize_paste(text: &str) -> Vec<PasteLine> {
             line: n + 1,
             tokens,
             is_error,
+            raw: line.to_string(),
         });
     }
     out

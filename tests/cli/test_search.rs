@@ -509,3 +509,56 @@ fn words_typed_side_by_side_count_more_found_side_by_side() {
         Some("ocr")
     );
 }
+
+#[test]
+fn the_note_recording_a_pasted_line_verbatim_wins_the_tie() {
+    let env = TestEnv::new();
+    env.write(
+        "sqlite-extensions.md",
+        "# Loading extensions\n\nThe AttributeError says the object has no attribute for it.\n\n```\nAttributeError: 'sqlite3.Connection' object has no attribute 'enable_load_extension'\n```\n",
+    );
+    let mut long = String::from("# Exploring an embeddings library\n\n");
+    for i in 0..30 {
+        long.push_str(&format!(
+            "Step {i}: load the model, index the documents, query it.\n"
+        ));
+    }
+    long.push_str("\n```\nAttributeError: 'tuple' object has no attribute 'shape'\n```\n");
+    env.write("embeddings.md", long);
+    let paste = "AttributeError: 'tuple' object has no attribute 'shape'";
+    assert_eq!(env.top(paste).as_deref(), Some("embeddings"));
+    let r = env.kb(&["search", "--explain", paste]).ok();
+    assert!(r.stdout.contains("recorded verbatim"), "{}", r.stdout);
+}
+
+#[test]
+fn a_line_of_common_words_recorded_verbatim_is_found_among_many_notes_using_them() {
+    let env = TestEnv::new();
+    for i in 0..150 {
+        env.write(
+            &format!("printers/p{i}.md"),
+            note(
+                &format!("Printer {i} cannot open its queue"),
+                &[],
+                &[&format!("Spooler {i} failed to open the file: no such file or directory")],
+                "No such file or directory: the /tmp/queue/spooler folder was missing; no file, no directory.",
+            ),
+        );
+    }
+    // A long note: its few words in common weigh little in the text ranking.
+    let mut evals = String::from("# Running the evaluation overnight\n\n");
+    for i in 0..300 {
+        evals.push_str(&format!(
+            "Run {i} of the benchmark scored the model on a new prompt set.\n"
+        ));
+    }
+    evals.push_str(
+        "\nAt the end it stopped with `No such file or directory: '/tmp/queue/spooler-...`.\n",
+    );
+    env.write("evals.md", evals);
+    assert_eq!(
+        env.top("No such file or directory: '/tmp/queue/spooler-...")
+            .as_deref(),
+        Some("evals")
+    );
+}
