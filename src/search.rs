@@ -296,6 +296,10 @@ const EXACT_WEIGHT: f32 = 0.5;
 /// What a recorded line identical to a pasted one adds: enough to break a tie between notes
 /// whose errors differ only in their variable parts, not to lift a worse match.
 pub const VERBATIM_WEIGHT: f32 = 0.5;
+/// A term held by more than this share of the notes only adds to the candidates' scores (in a
+/// vault of at least [`COMMON_TERM_MIN_NOTES`] notes).
+const COMMON_TERM_SHARE: f64 = 0.2;
+const COMMON_TERM_MIN_NOTES: u64 = 2_000;
 /// Weight of two typed words found side by side.
 const PAIR_WEIGHT: f32 = 0.75;
 
@@ -320,19 +324,20 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     let p = corrected.as_ref().unwrap_or(p);
     let want = CANDIDATES.max(req.limit);
     let mut fuzzy = false;
+    let (retrieving, deferred) = split_common(&searcher, weighted_terms(idx, p));
     let mut top = searcher.search(
-        &build_query(idx, req, p, false),
+        &build_query(idx, req, p, false, &retrieving),
         &TopDocs::with_limit(want).order_by_score(),
     )?;
     if top.is_empty() {
         fuzzy = true;
         top = searcher.search(
-            &build_query(idx, req, p, true),
+            &build_query(idx, req, p, true, &retrieving),
             &TopDocs::with_limit(want).order_by_score(),
         )?;
     }
     if !fuzzy {
-        add_pair_scores(idx, &searcher, p, &mut top)?;
+        add_candidate_scores(idx, &searcher, p, &deferred, &mut top)?;
     }
     let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
     // For a pasted error, the notes whose recorded errors share its rarest constant parts are
@@ -428,6 +433,9 @@ fn identity_queries(
     (with_tags(exact), with_tags(keyed))
 }
 
+/// A term of the text score and its weight.
+type WeightedTerm = (Term, f32);
+
 /// One clause of a boolean query.
 type Clause = (Occur, Box<dyn Query>);
 
@@ -439,66 +447,87 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
-/// Adds to each candidate's text score the evidence of the typed query's neighbouring words
-/// found side by side in it (BM25 of the pair as a phrase, as tantivy scores a phrase), and
-/// re-orders the candidates. Only the candidates' positions are read: a phrase query over the
-/// index would walk the positions of most notes for a pair of common words (`for the`).
-fn add_pair_scores(
+/// Adds to each candidate's text score what the union left out: the common terms (see
+/// [`split_common`]) and the typed query's neighbouring words found side by side (BM25 of the
+/// pair as a phrase, as tantivy scores a phrase); then re-orders the candidates. Only the
+/// candidates' postings are read: a phrase query over the index would walk the positions of
+/// most notes for a pair of common words.
+fn add_candidate_scores(
     idx: &NoteIndex,
     searcher: &Searcher,
     p: &Prepared,
+    common: &[(Term, f32)],
     top: &mut [(f32, tantivy::DocAddress)],
 ) -> Result<()> {
+    if top.is_empty() {
+        return Ok(());
+    }
     let exact = idx.fields().exact;
-    let pairs = p.pairs();
-    if pairs.is_empty() || top.is_empty() {
+    let mut evidence: Vec<(Vec<Term>, f32)> =
+        common.iter().map(|(t, b)| (vec![t.clone()], *b)).collect();
+    for [a, b] in p.pairs() {
+        let pair = vec![
+            Term::from_field_text(exact, a),
+            Term::from_field_text(exact, b),
+        ];
+        evidence.push((pair, PAIR_WEIGHT));
+    }
+    if evidence.is_empty() {
         return Ok(());
     }
     let mut order: Vec<(usize, tantivy::DocAddress)> =
         top.iter().enumerate().map(|(i, (_, a))| (i, *a)).collect();
     order.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
     let (mut pos_a, mut pos_b) = (Vec::new(), Vec::new());
-    for [a, b] in pairs {
-        let terms = [
-            Term::from_field_text(exact, a),
-            Term::from_field_text(exact, b),
-        ];
+    for (terms, boost) in evidence {
         if terms
             .iter()
             .any(|t| searcher.doc_freq(t).is_ok_and(|n| n == 0))
         {
             continue;
         }
-        let bm25 = Bm25Weight::for_terms(searcher, &terms)?.boost_by(PAIR_WEIGHT);
+        let field = terms[0].field();
+        let bm25 = Bm25Weight::for_terms(searcher, &terms)?.boost_by(boost);
+        let record = if terms.len() > 1 {
+            IndexRecordOption::WithFreqsAndPositions
+        } else {
+            IndexRecordOption::WithFreqs
+        };
         // Candidates per segment, in document order: postings only move forward.
         for group in order.chunk_by(|x, y| x.1.segment_ord == y.1.segment_ord) {
             let reader = searcher.segment_reader(group[0].1.segment_ord);
-            let inverted = reader.inverted_index(exact)?;
-            let with_positions = IndexRecordOption::WithFreqsAndPositions;
-            let (Some(mut first), Some(mut second)) = (
-                inverted
-                    .read_postings(&terms[0], with_positions)
-                    .map_err(tantivy::TantivyError::from)?,
-                inverted
-                    .read_postings(&terms[1], with_positions)
-                    .map_err(tantivy::TantivyError::from)?,
-            ) else {
+            let inverted = reader.inverted_index(field)?;
+            let mut postings = Vec::with_capacity(terms.len());
+            for t in &terms {
+                match inverted
+                    .read_postings(t, record)
+                    .map_err(tantivy::TantivyError::from)?
+                {
+                    Some(p) => postings.push(p),
+                    None => break,
+                }
+            }
+            if postings.len() < terms.len() {
                 continue;
-            };
-            let norms = reader.get_fieldnorms_reader(exact)?;
+            }
+            let norms = reader.get_fieldnorms_reader(field)?;
             for &(i, addr) in group {
                 let doc = addr.doc_id;
-                if first.seek(doc) != doc || second.seek(doc) != doc {
+                if postings.iter_mut().any(|p| p.seek(doc) != doc) {
                     continue;
                 }
-                first.positions(&mut pos_a);
-                second.positions(&mut pos_b);
-                let side_by_side = pos_a
-                    .iter()
-                    .filter(|&&x| pos_b.binary_search(&(x + 1)).is_ok())
-                    .count() as u32;
-                if side_by_side > 0 {
-                    top[i].0 += bm25.score(norms.fieldnorm_id(doc), side_by_side);
+                let freq = if let [first, second] = postings.as_mut_slice() {
+                    first.positions(&mut pos_a);
+                    second.positions(&mut pos_b);
+                    pos_a
+                        .iter()
+                        .filter(|&&x| pos_b.binary_search(&(x + 1)).is_ok())
+                        .count() as u32
+                } else {
+                    postings[0].term_freq()
+                };
+                if freq > 0 {
+                    top[i].0 += bm25.score(norms.fieldnorm_id(doc), freq);
                 }
             }
         }
@@ -507,16 +536,79 @@ fn add_pair_scores(
     Ok(())
 }
 
-fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) -> BooleanQuery {
-    let f = idx.fields();
-    // Close to plain BM25 of title + body (measured on real notes, bench/EVAL.md): the title
-    // a little above the body; recorded error text low, since the body holds it already.
-    let text_fields = [
+/// Close to plain BM25 of title + body (measured on real notes, bench/EVAL.md): the title a
+/// little above the body; recorded error text low, since the body holds it already.
+fn text_fields(f: &crate::index::Fields) -> [(Field, f32); 4] {
+    [
         (f.title, 1.2),
         (f.tags, 1.0),
         (f.errors, 0.3),
         (f.body, 1.0),
-    ];
+    ]
+}
+
+/// Every term of the text score with its weight: each word in each text field, codes, the
+/// words masking removed, and the words as typed.
+fn weighted_terms(idx: &NoteIndex, p: &Prepared) -> Vec<(Term, f32)> {
+    let f = idx.fields();
+    let mut terms = Vec::new();
+    for w in &p.words {
+        for (field, boost) in text_fields(f) {
+            terms.push((Term::from_field_text(field, w), boost));
+        }
+    }
+    for c in &p.codes {
+        terms.push((Term::from_field_text(f.codes, c), 4.0));
+    }
+    for w in &p.masked_words {
+        terms.push((Term::from_field_text(f.body, w), 1.0));
+        terms.push((Term::from_field_text(f.title, w), 1.0));
+    }
+    // A word in the very form typed counts a little more than a word of the same stem
+    // (`installed` is closer to `installed` than to `installing`).
+    for w in &p.exact_words {
+        terms.push((Term::from_field_text(f.exact, w), EXACT_WEIGHT));
+    }
+    terms
+}
+
+/// Splits the terms into those that gather candidates and those, held by a large share of the
+/// notes (`the`, `for`), that only add to the candidates' scores afterwards: they barely change
+/// which notes come first but make the union walk most of the index. A query of common words
+/// only, or a small vault, keeps every term in the union.
+fn split_common(
+    searcher: &Searcher,
+    terms: Vec<WeightedTerm>,
+) -> (Vec<WeightedTerm>, Vec<WeightedTerm>) {
+    let n = searcher.num_docs();
+    if n < COMMON_TERM_MIN_NOTES {
+        return (terms, Vec::new());
+    }
+    let limit = (n as f64 * COMMON_TERM_SHARE) as u64;
+    let (common, rare): (Vec<_>, Vec<_>) = terms
+        .into_iter()
+        .partition(|(t, _)| searcher.doc_freq(t).is_ok_and(|df| df > limit));
+    if rare.is_empty() {
+        (common, Vec::new())
+    } else {
+        (rare, common)
+    }
+}
+
+fn weighted_term(t: &Term, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
+    Box::new(BoostQuery::new(Box::new(q), boost))
+}
+
+fn build_query(
+    idx: &NoteIndex,
+    req: &SearchRequest,
+    p: &Prepared,
+    fuzzy: bool,
+    retrieving: &[(Term, f32)],
+) -> BooleanQuery {
+    let f = idx.fields();
+    let text_fields = text_fields(f);
     let text_part: Box<dyn Query> = if fuzzy {
         // One clause per word (any field, one or two typos), and most words must match:
         // a typo is forgiven, a query of unrelated words is not.
@@ -529,25 +621,10 @@ fn build_query(idx: &NoteIndex, req: &SearchRequest, p: &Prepared, fuzzy: bool) 
         let need = (words.len() * 2).div_ceil(3).max(1);
         Box::new(BooleanQuery::with_minimum_required_clauses(words, need))
     } else {
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in &p.words {
-            for (field, boost) in text_fields {
-                should.push((Occur::Should, term_query(field, w, boost)));
-            }
-        }
-        for c in &p.codes {
-            should.push((Occur::Should, term_query(f.codes, c, 4.0)));
-        }
-        for w in &p.masked_words {
-            should.push((Occur::Should, term_query(f.body, w, 1.0)));
-            should.push((Occur::Should, term_query(f.title, w, 1.0)));
-        }
-        // A word in the very form typed counts a little more than a word of the same stem
-        // (`installed` is closer to `installed` than to `installing`), and words found side by
-        // side more than words found apart (measured on real notes, bench/EVAL.md).
-        for w in &p.exact_words {
-            should.push((Occur::Should, term_query(f.exact, w, EXACT_WEIGHT)));
-        }
+        let should: Vec<(Occur, Box<dyn Query>)> = retrieving
+            .iter()
+            .map(|(t, boost)| (Occur::Should, weighted_term(t, *boost)))
+            .collect();
         Box::new(BooleanQuery::new(should))
     };
     let mut clauses = vec![(Occur::Must, text_part)];
