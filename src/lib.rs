@@ -39,7 +39,30 @@ pub fn run() -> i32 {
     // Asked by the shell for completions (`COMPLETE=bash kb -- kb show ...`): answer and exit.
     clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
         .complete();
-    run_args(std::env::args_os()).code()
+    // A bug must not look like a crash of the person's tools: one clear message with the source
+    // location (compiled in, whatever the debug info), and grep's status for trouble (2).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("kb: internal error{place}: {what}");
+        eprintln!("kb: this is a bug in kb, not in your notes (nothing was lost); please report it with the command you ran");
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(|| run_args(std::env::args_os())) {
+        Ok(code) => code.code(),
+        Err(_) => ExitCode::Error.code(),
+    }
 }
 
 /// [`run`] for a given argument vector (the first item is the program name).
