@@ -35,38 +35,36 @@ pub fn line_similarity<'a>(
     }
 }
 
-/// Terms that identify a recorded error line exactly, for the index: the line verbatim
-/// (case, spacing and punctuation aside) and its normalised form. A paste yields the same terms
-/// ([`paste_identity`]), so the notes recording the very line, or the very error with other
-/// variable parts, are found whatever their words' frequencies.
-pub fn line_identity(line: &str, key: &str) -> [String; 2] {
-    [verbatim_term(line), key_term(key)]
+/// What identifies a recorded error line exactly, for the index: a hash of the line verbatim
+/// (case, spacing and punctuation aside) and a hash of its normalised form. A paste yields the
+/// same ([`paste_identity`]), so the notes recording the very line, or the very error with
+/// other variable parts, are found whatever their words' frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineIdentity {
+    pub verbatim: u64,
+    pub form: u64,
 }
 
-/// The identity terms of a pasted line (raw text and its normalised tokens).
-pub fn paste_identity(raw: &str, tokens: &[Token]) -> [String; 2] {
-    [verbatim_term(raw), key_term(&normalize::join(tokens))]
+/// The identity of a recorded line and its normalised key.
+pub fn line_identity(line: &str, key: &str) -> LineIdentity {
+    LineIdentity {
+        verbatim: verbatim_hash(line),
+        form: xxhash_rust::xxh3::xxh3_64(key.as_bytes()),
+    }
 }
 
-/// Whether an identity term is the verbatim one.
-pub fn is_verbatim_term(term: &str) -> bool {
-    term.starts_with('v')
+/// The identity of a pasted line (raw text and its normalised tokens).
+pub fn paste_identity(raw: &str, tokens: &[Token]) -> LineIdentity {
+    line_identity(raw, &normalize::join(tokens))
 }
 
-fn verbatim_term(line: &str) -> String {
+fn verbatim_hash(line: &str) -> u64 {
     let line = normalize::strip_log_prefix(line).to_lowercase();
     let words: Vec<&str> = line
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    format!(
-        "v{:016x}",
-        xxhash_rust::xxh3::xxh3_64(words.join(" ").as_bytes())
-    )
-}
-
-fn key_term(key: &str) -> String {
-    format!("k{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()))
+    xxhash_rust::xxh3::xxh3_64(words.join(" ").as_bytes())
 }
 
 /// A note that recorded errors come from.

@@ -416,14 +416,13 @@ fn identity_queries(
     let mut exact: Vec<Clause> = Vec::new();
     let mut keyed: Vec<Clause> = Vec::new();
     for line in &p.lines {
-        for term in crate::matcher::paste_identity(&line.raw, &line.tokens) {
-            let q = (Occur::Should, term_query(f.errline, &term, 1.0));
-            if crate::matcher::is_verbatim_term(&term) {
-                exact.push(q);
-            } else {
-                keyed.push(q);
-            }
-        }
+        let id = crate::matcher::paste_identity(&line.raw, &line.tokens);
+        let term = |field, h| -> Clause {
+            let q = TermQuery::new(Term::from_field_u64(field, h), IndexRecordOption::Basic);
+            (Occur::Should, Box::new(q))
+        };
+        exact.push(term(f.verbatim, id.verbatim));
+        keyed.push(term(f.errform, id.form));
     }
     let with_tags = |clauses: Vec<Clause>| {
         let mut all: Vec<Clause> = vec![(Occur::Must, Box::new(BooleanQuery::new(clauses)))];

@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 6_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 7_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";
@@ -41,9 +41,10 @@ pub struct Fields {
     pub errors: Field,
     /// Normalised error keys (one value per error), stored for re-ranking.
     pub errkey: Field,
-    /// Identity terms of each recorded error line: verbatim and normalised
-    /// ([`crate::matcher::line_identity`]).
-    pub errline: Field,
+    /// Hashes of each recorded error line verbatim, and of its normalised form
+    /// ([`crate::matcher::line_identity`]): eight bytes a term.
+    pub verbatim: Field,
+    pub errform: Field,
     /// Identifying codes found in the errors (`0x80070005`, `eacces`, `1603`).
     pub codes: Field,
     /// The body as words.
@@ -81,7 +82,8 @@ pub fn build_schema() -> (Schema, Fields) {
         errors: b.add_text_field("errors", text(TOKENIZER_TEXT, freqs)),
         errkey: b.add_text_field("errkey", text(TOKENIZER_KEY, freqs) | STORED),
         codes: b.add_text_field("codes", STRING),
-        errline: b.add_text_field("errline", STRING),
+        verbatim: b.add_u64_field("verbatim", NumericOptions::default().set_indexed()),
+        errform: b.add_u64_field("errform", NumericOptions::default().set_indexed()),
         body: b.add_text_field("body", text(TOKENIZER_TEXT, freqs)),
         exact: b.add_text_field("exact", text(TOKENIZER_EXACT, positions)),
         link: b.add_text_field("link", STRING),
@@ -154,9 +156,9 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
         }
         let k = normalize::join(&tokens);
         if !k.is_empty() {
-            for term in crate::matcher::line_identity(line, &k) {
-                doc.add_text(f.errline, term);
-            }
+            let id = crate::matcher::line_identity(line, &k);
+            doc.add_u64(f.verbatim, id.verbatim);
+            doc.add_u64(f.errform, id.form);
         }
         if !k.is_empty() && !keys.contains(&k) {
             keys.push(k);

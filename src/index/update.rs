@@ -48,9 +48,9 @@ impl NoteIndex {
             }
         };
         let mut idx = Self::assemble(vault, index, fields, &loc)?;
-        let writer = idx.writer(true)?;
-        writer.delete_all_documents()?;
         let scan = vault.scan();
+        let writer = idx.writer(scan.files.len())?;
+        writer.delete_all_documents()?;
         let rels: Vec<String> = scan.files.iter().map(|f| f.rel.clone()).collect();
         let (delta, warnings) = idx.index_files(&writer, &rels, false)?;
         let mut st = State::default();
@@ -112,7 +112,7 @@ impl NoteIndex {
                 ..UpdateReport::default()
             });
         }
-        let writer = self.writer(false)?;
+        let writer = self.writer(1)?;
         // Another process may have indexed meanwhile: diff again against the state as it is
         // now, under the writer lock.
         let mut st = State::load(&self.files_path).unwrap_or(st);
@@ -148,7 +148,7 @@ impl NoteIndex {
         if changed.is_empty() && !big_journal {
             return Ok(UpdateReport::default());
         }
-        let writer = self.writer(false)?;
+        let writer = self.writer(1)?;
         let Some(mut st) = State::load(&self.files_path) else {
             drop(writer);
             return self.rebuild_in_place();
@@ -177,7 +177,7 @@ impl NoteIndex {
     /// Re-index exactly these notes (added, changed or deleted by a kb command, or found
     /// stale). Cheap at any size: the state's journal gets the new stamps.
     pub fn update_files(&mut self, rels: &[String]) -> Result<UpdateReport> {
-        let writer = self.writer(false)?;
+        let writer = self.writer(1)?;
         let Some(mut ds) = DirState::load(&self.dirs_path) else {
             drop(writer);
             return self.rebuild_in_place();
@@ -434,15 +434,19 @@ impl NoteIndex {
             .map_err(|e| vault::io_err(&self.dirs_path, e))
     }
 
-    /// The index writer, waiting while another kb process holds it.
-    fn writer(&self, bulk: bool) -> Result<IndexWriter> {
+    /// The index writer for about `notes` notes, waiting while another kb process holds it.
+    /// Several indexing threads only for many notes: each thread writes a segment of its own,
+    /// and in a small vault one segment is smaller on disk and as fast to build.
+    fn writer(&self, notes: usize) -> Result<IndexWriter> {
         let start = Instant::now();
         let mut told = false;
-        let (threads, heap) = if bulk {
+        let (threads, heap) = if notes >= PARALLEL_INDEXING_FROM {
             let n = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(4);
             (n, 64_000_000 * n)
+        } else if notes > 100 {
+            (1, 64_000_000)
         } else {
             (1, 20_000_000)
         };
@@ -466,6 +470,9 @@ impl NoteIndex {
         }
     }
 }
+
+/// From this many notes on, a rebuild indexes on several threads.
+const PARALLEL_INDEXING_FROM: usize = 5_000;
 
 /// What changed between the state and a scan (both sorted by path: one merge). The second
 /// value holds racy files whose content was checked and found unchanged: their state is
