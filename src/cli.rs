@@ -56,6 +56,14 @@ pub enum Command {
     List(ListArgs),
     /// Attach a new variant of an error to the note that fixes it
     Link(LinkArgs),
+    /// Record that a note's fix worked on a call (one line in its `outcomes:`, committed)
+    Worked(WorkedArgs),
+    /// Record that a note's fix did not work on a call
+    Failed(FailedArgs),
+    /// Record that a note's fix was checked and still works (`verified:` today)
+    Verify(VerifyArgs),
+    /// Errors searched for that no note answers yet, most frequent first: what to document next
+    Misses(MissesArgs),
     /// Report which lines of a log match known fixes
     Scan(ScanArgs),
     /// Bring the search index up to date (it is a cache: --rebuild recreates it)
@@ -216,6 +224,49 @@ pub struct LinkArgs {
     /// Mask likely secrets (keys, tokens, passwords, e-mail addresses) without asking
     #[arg(long)]
     pub redact: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkedArgs {
+    /// The note whose fix worked
+    #[arg(add = ArgValueCandidates::new(note_ids))]
+    pub note: String,
+    /// The ticket or call it was used on
+    #[arg(long, value_name = "TICKET")]
+    pub ticket: Option<String>,
+    /// How long the fix took, in minutes
+    #[arg(long, value_name = "N")]
+    pub minutes: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct FailedArgs {
+    /// The note whose fix did not work
+    #[arg(add = ArgValueCandidates::new(note_ids))]
+    pub note: String,
+    /// The ticket or call it was tried on
+    #[arg(long, value_name = "TICKET")]
+    pub ticket: Option<String>,
+    /// What went wrong
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The note checked
+    #[arg(add = ArgValueCandidates::new(note_ids))]
+    pub note: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MissesArgs {
+    /// Print a JSON array of {query, count, first_seen, last_seen}
+    #[arg(long)]
+    pub json: bool,
+    /// Also list misses that a note answers by now
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -72,6 +72,15 @@ pub struct FrontMatter {
     pub aliases: Vec<String>,
     pub created: Option<String>,
     pub updated: Option<String>,
+    /// Known-error state: `workaround`, `fixed` or `retired` (other values are kept as written).
+    pub status: Option<String>,
+    /// The product, version or OS the fix applies to.
+    pub applies_to: Vec<String>,
+    /// When the fix was last checked to still work (`kb verify`).
+    pub verified: Option<String>,
+    /// One line per use of the fix on a call (`kb worked`, `kb failed`): see
+    /// [`crate::outcomes`].
+    pub outcomes: Vec<String>,
     /// Keys kb does not know, as parsed (the file keeps them byte for byte).
     pub extra: Mapping,
 }
@@ -119,6 +128,10 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlProblem> {
             "aliases" => fm.aliases = list(&v, false),
             "created" => fm.created = scalar(&v),
             "updated" => fm.updated = scalar(&v),
+            "status" => fm.status = scalar(&v),
+            "applies_to" => fm.applies_to = list(&v, false),
+            "verified" => fm.verified = scalar(&v),
+            "outcomes" => fm.outcomes = list(&v, false),
             _ => {
                 fm.extra.insert(k, v);
             }
@@ -170,7 +183,7 @@ pub fn append_error(text: &str, error: &str, updated: &str) -> Result<String, St
     append_items(text, &[("errors", &[error.to_string()])], Some(updated))
 }
 
-/// Append items to the list keys `errors` and `tags` (a missing key is added) and, if given,
+/// Append items to the list keys `errors`, `tags` and `outcomes` (a missing key is added) and, if given,
 /// set `updated:`; every other byte stays. The result is parsed again and refused unless
 /// exactly these fields changed.
 pub fn append_items(
@@ -185,9 +198,9 @@ pub fn append_items(
     edit_fields(text, adds, &set)
 }
 
-/// Append items to the list keys `errors` and `tags`, and set the scalar keys `title`,
-/// `created` and `updated` (each value as text; a missing key is added); every other byte
-/// stays. The result is parsed again and refused unless exactly these fields changed.
+/// Append items to the list keys `errors`, `tags` and `outcomes`, and set the scalar keys
+/// `title`, `created`, `updated` and `verified` (each value as text; a missing key is added);
+/// every other byte stays. The result is parsed again and refused unless exactly these fields changed.
 pub fn edit_fields(
     text: &str,
     adds: &[(&str, &[String])],
@@ -221,6 +234,7 @@ pub fn edit_fields(
         let list = match *key {
             "errors" => &mut expected.errors,
             "tags" => &mut expected.tags,
+            "outcomes" => &mut expected.outcomes,
             other => return Err(format!("kb does not append to `{other}:`")),
         };
         // Items are stored trimmed, as they are read back.
@@ -234,6 +248,7 @@ pub fn edit_fields(
             "title" => &mut expected.title,
             "created" => &mut expected.created,
             "updated" => &mut expected.updated,
+            "verified" => &mut expected.verified,
             other => return Err(format!("kb does not set `{other}:`")),
         };
         // Dates are written plain, as kb always writes them; other text is quoted.

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Who commits when git has no user configured.
-const DEFAULT_NAME: &str = "kb";
+/// The committer name kb uses when git has none configured.
+pub const DEFAULT_NAME: &str = "kb";
 const DEFAULT_EMAIL: &str = "kb@localhost";
 
 /// The repository holding the vault, if there is one.

@@ -63,6 +63,9 @@ pub struct Explanation {
     pub corrections: Vec<String>,
     /// Whether the note records a pasted line verbatim (case, spacing and punctuation aside).
     pub verbatim: bool,
+    /// Whether the note was moved among notes matching about equally well by its record
+    /// (uses that worked or failed, retired).
+    pub reordered_by_record: bool,
 }
 
 /// One result.
@@ -300,6 +303,8 @@ pub const VERBATIM_WEIGHT: f32 = 0.5;
 /// vault of at least [`COMMON_TERM_MIN_NOTES`] notes).
 const COMMON_TERM_SHARE: f64 = 0.2;
 const COMMON_TERM_MIN_NOTES: u64 = 2_000;
+/// Scores this close (a share of the best hit's score) are a tie that the notes' records order.
+const TIE: f32 = 0.02;
 /// Weight of two typed words found side by side.
 const PAIR_WEIGHT: f32 = 0.75;
 
@@ -401,8 +406,36 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             .total_cmp(&a.score)
             .then_with(|| a.note.rel.cmp(&b.note.rel))
     });
+    order_ties_by_record(&mut hits);
     hits.truncate(req.limit);
     Ok(hits)
+}
+
+/// Notes that match about equally well (scores within [`TIE`] of the best of their group) are
+/// ordered by what their record says: a fix that worked more often first, a retired note last.
+/// A better match is never put below a worse one.
+fn order_ties_by_record(hits: &mut [Hit]) {
+    let top = hits.first().map_or(0.0, |h| h.score);
+    let mut start = 0;
+    while start < hits.len() {
+        let lead = hits[start].score;
+        let end = start
+            + hits[start..]
+                .iter()
+                .take_while(|h| lead - h.score <= TIE * top)
+                .count();
+        let before: Vec<String> = hits[start..end]
+            .iter()
+            .map(|h| h.note.rel.clone())
+            .collect();
+        hits[start..end].sort_by_key(|h| std::cmp::Reverse(h.note.record.standing()));
+        for (h, was) in hits[start..end].iter_mut().zip(&before) {
+            if h.note.rel != *was {
+                h.explanation.reordered_by_record = true;
+            }
+        }
+        start = end;
+    }
 }
 
 /// Queries for the notes recording a pasted line verbatim, and with the same normalised form

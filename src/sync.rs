@@ -1,9 +1,9 @@
 //! `kb sync` through git2: commit the notes edited by hand, fetch, integrate, push.
 //!
 //! Integration is a merge (never a rebase: a merge rewrites nothing that was already pushed).
-//! Conflicts lose nothing: the `errors:` and `tags:` lists of a note changed on both sides are
-//! unions, edits to different lines merge, a note deleted on one side and edited on the other
-//! keeps the edit, and when two edits really collide the local version stays in place while the
+//! Conflicts lose nothing: the `errors:`, `tags:` and `outcomes:` lists of a note changed on
+//! both sides are unions (`updated:` and `verified:` the later), edits to different lines
+//! merge, a note deleted on one side and edited on the other keeps the edit, and when two edits really collide the local version stays in place while the
 //! other side's is kept beside it as a conflict copy (`name.conflict-DATE-COMMIT.md`), which is
 //! an ordinary note: listed in the report and found by search.
 //!
@@ -715,7 +715,7 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
     }
     let b = base.and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
     let (on, tn) = (Note::parse(o, ""), Note::parse(t, ""));
-    let listed = ["errors", "tags", "updated"];
+    let listed = ["errors", "tags", "outcomes", "updated", "verified"];
     // Everything but the lists merged line by line: if that is clean, the lists are joined.
     let strip = |s: &str| frontmatter::remove_keys(s, &listed);
     if let Some(rest) = merge_lines(
@@ -727,16 +727,25 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
         let rest = String::from_utf8_lossy(&rest).into_owned();
         let errors = union_errors(&on.front_matter.errors, &tn.front_matter.errors);
         let tags = union_tags(&on.front_matter.tags, &tn.front_matter.tags);
-        let updated = on
-            .front_matter
-            .updated
-            .clone()
-            .max(tn.front_matter.updated.clone());
-        let adds: Vec<(&str, &[String])> = vec![("errors", &errors[..]), ("tags", &tags[..])]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        if let Ok(text) = frontmatter::append_items(&rest, &adds, updated.as_deref()) {
+        let outcomes = union_lines(&on.front_matter.outcomes, &tn.front_matter.outcomes);
+        let (ofm, tfm) = (&on.front_matter, &tn.front_matter);
+        let later = |a: &Option<String>, b: &Option<String>| a.clone().max(b.clone());
+        let set: Vec<(&str, String)> = [
+            ("updated", later(&ofm.updated, &tfm.updated)),
+            ("verified", later(&ofm.verified, &tfm.verified)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+        let adds: Vec<(&str, &[String])> = vec![
+            ("errors", &errors[..]),
+            ("tags", &tags[..]),
+            ("outcomes", &outcomes[..]),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        if let Ok(text) = frontmatter::edit_fields(&rest, &adds, &set) {
             return Merged::Clean(text.into_bytes());
         }
     }
@@ -749,11 +758,19 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
         .into_iter()
         .skip(on.front_matter.tags.len())
         .collect();
-    let adds: Vec<(&str, &[String])> =
-        vec![("errors", &extra_errors[..]), ("tags", &extra_tags[..])]
+    let extra_outcomes: Vec<String> =
+        union_lines(&on.front_matter.outcomes, &tn.front_matter.outcomes)
             .into_iter()
-            .filter(|(_, v)| !v.is_empty())
+            .skip(on.front_matter.outcomes.len())
             .collect();
+    let adds: Vec<(&str, &[String])> = vec![
+        ("errors", &extra_errors[..]),
+        ("tags", &extra_tags[..]),
+        ("outcomes", &extra_outcomes[..]),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
     if adds.is_empty() {
         return Merged::Collision(ours.to_vec());
     }
@@ -782,6 +799,17 @@ fn union_errors(ours: &[String], theirs: &[String]) -> Vec<String> {
     for e in theirs {
         if keys.insert(normalize::key(e)) {
             out.push(e.clone());
+        }
+    }
+    out
+}
+
+/// Ours, then theirs not already there (outcome lines: each is one use, kept once).
+fn union_lines(ours: &[String], theirs: &[String]) -> Vec<String> {
+    let mut out = ours.to_vec();
+    for t in theirs {
+        if !out.iter().any(|o| o.trim() == t.trim()) {
+            out.push(t.clone());
         }
     }
     out

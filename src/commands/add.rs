@@ -336,14 +336,9 @@ fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<O
         } else {
             bail!(KbError::InvalidInput(format!(
                 "not adding a duplicate: run `kb link {} {id}` to attach the error to that note, or pass --yes to add a separate note",
-                shell_quote(error)
+                super::shell_quote(error)
             )));
         }
     }
     Ok(None)
-}
-
-/// `s` as one POSIX shell word (single quotes; a line break inside stays part of it).
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }

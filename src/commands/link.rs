@@ -106,7 +106,7 @@ pub fn attach(ctx: &Context, idx: &mut NoteIndex, rel: &str, error: &str) -> Res
     let vault = idx.vault().clone();
     vault.require_vault()?;
     let lock = vault.lock_notes()?;
-    let text = read_utf8(&vault, rel)?;
+    let text = super::read_note_text(&vault, rel)?;
     let note = Note::parse(&text, vault::stem_of(rel));
     let key = normalize::key(error);
     if note.all_errors().any(|e| normalize::key(e) == key) {
@@ -125,7 +125,7 @@ pub fn attach(ctx: &Context, idx: &mut NoteIndex, rel: &str, error: &str) -> Res
         }
     })?;
     vault.replace_note(rel, new.as_bytes())?;
-    let back = read_utf8(&vault, rel)?;
+    let back = super::read_note_text(&vault, rel)?;
     let wanted = error.trim();
     if back != new
         || !Note::parse(&back, vault::stem_of(rel))
@@ -153,15 +153,4 @@ pub fn attach(ctx: &Context, idx: &mut NoteIndex, rel: &str, error: &str) -> Res
         output::status(&format!("kb: error attached to {}", vault::id_of(rel)));
     }
     Ok(true)
-}
-
-fn read_utf8(vault: &vault::Vault, rel: &str) -> Result<String> {
-    let bytes = std::fs::read(vault.abs(rel))?;
-    String::from_utf8(bytes).map_err(|_| {
-        KbError::FrontMatterEdit {
-            path: rel.to_string(),
-            reason: "the file is not valid UTF-8".into(),
-        }
-        .into()
-    })
 }

@@ -11,6 +11,8 @@ mod index;
 mod init;
 mod link;
 mod list;
+mod misses;
+mod outcome;
 mod pick;
 mod scan;
 mod search;
@@ -42,6 +44,10 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Edit(a) => edit::run(ctx, a),
         Command::List(a) => list::run(ctx, a),
         Command::Link(a) => link::run(ctx, a),
+        Command::Worked(a) => outcome::run_worked(ctx, a),
+        Command::Failed(a) => outcome::run_failed(ctx, a),
+        Command::Verify(a) => outcome::run_verify(ctx, a),
+        Command::Misses(a) => misses::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
         Command::Index(a) => index::run(ctx, a),
         Command::Sync(a) => sync::run(ctx, a),
@@ -205,6 +211,25 @@ fn read_stdin() -> Result<String> {
 }
 
 /// The current time as RFC 3339 (UTC, seconds).
+/// A note's text; an error naming the note when it is not UTF-8 (kb edits only text it can
+/// write back unchanged).
+fn read_note_text(vault: &crate::vault::Vault, rel: &str) -> Result<String> {
+    let bytes = std::fs::read(vault.abs(rel))?;
+    String::from_utf8(bytes).map_err(|_| {
+        crate::error::KbError::FrontMatterEdit {
+            path: rel.to_string(),
+            reason: "the file is not valid UTF-8".into(),
+        }
+        .into()
+    })
+}
+
+/// `s` as one POSIX shell word (single quotes; a line break inside stays part of it): the
+/// commands kb suggests are copied into a shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 fn now_rfc3339() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -26,6 +26,9 @@ struct JsonHit<'a> {
     tags: &'a [String],
     snippet: String,
     fix: Vec<String>,
+    /// status, worked, failed, minutes, last_used, verified, applies_to
+    #[serde(flatten)]
+    record: &'a crate::outcomes::Record,
     #[serde(skip_serializing_if = "Option::is_none")]
     explain: Option<&'a Explanation>,
 }
@@ -81,6 +84,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
                 tags: &h.note.tags,
                 snippet: d.plain_snippet(),
                 fix: d.fix.clone(),
+                record: &h.note.record,
                 explain: args.explain.then_some(&h.explanation),
             })
             .collect();
@@ -124,8 +128,8 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
-    if hits.is_empty() && !ctx.quiet && !args.json {
-        output::status("kb: no note matches");
+    if hits.is_empty() {
+        no_answer(ctx, &vault, &prepared, &req.text, args.json);
     }
     super::background_check(ctx, &idx);
     Ok(ExitCode::found(!hits.is_empty()))
@@ -213,6 +217,37 @@ fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details 
     }
 }
 
+/// Nothing matched: remember the miss (`kb misses`), and on a terminal say what to do next: the
+/// web search to try, and the command that starts a note with this error once it is solved.
+fn no_answer(
+    ctx: &Context,
+    vault: &crate::vault::Vault,
+    prepared: &search::Prepared,
+    text: &str,
+    json: bool,
+) {
+    let web = crate::misses::web_query(prepared);
+    let _ = crate::misses::remember(vault, &web, &super::now_rfc3339());
+    if ctx.quiet || json {
+        return;
+    }
+    output::status("kb: no note matches");
+    if !web.is_empty() {
+        output::status(&format!("  search the web for: {web}"));
+    }
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if vault.is_vault() && !first.is_empty() {
+        output::status(&format!(
+            "  once it is solved: kb add --error {} --title '...' --fix '...'",
+            super::shell_quote(first)
+        ));
+    }
+}
+
 fn print_hit(
     ctx: &Context,
     out: &mut impl Write,
@@ -234,6 +269,16 @@ fn print_hit(
         "   {}",
         paint(c, output::DIM, &output::one_line(&h.note.rel))
     )?;
+    let record = &h.note.record;
+    if !record.is_empty() {
+        let line = record.summary(chrono::Utc::now());
+        let style = if record.is_retired() || record.is_doubtful() {
+            output::WARN
+        } else {
+            output::LABEL
+        };
+        writeln!(out, "   {}", paint(c, style, &line))?;
+    }
     let snippet = d.painted_snippet(c);
     if !snippet.is_empty() {
         writeln!(out, "   {snippet}")?;
@@ -261,6 +306,12 @@ fn print_hit(
         }
         if !e.codes.is_empty() {
             writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
+        }
+        if e.reordered_by_record {
+            writeln!(
+                out,
+                "        moved among equal matches by its record (uses that worked or failed, retired)"
+            )?;
         }
         if e.verbatim {
             writeln!(

@@ -43,6 +43,8 @@ pub struct StoredNote {
     pub created: Option<String>,
     pub updated: Option<String>,
     pub stamp: Stamp,
+    /// Known-error state and outcomes.
+    pub record: crate::outcomes::Record,
 }
 
 impl StoredNote {
@@ -171,6 +173,12 @@ impl NoteIndex {
                 mtime: num(f.mtime),
                 size: num(f.size),
             },
+            record: crate::outcomes::Record::new(
+                text(f.status).as_deref(),
+                text(f.verified).as_deref(),
+                &all(f.applies_to),
+                &all(f.outcomes),
+            ),
         })
     }
 

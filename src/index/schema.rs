@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer or what goes into a field changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 7_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 8_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";
@@ -56,6 +56,12 @@ pub struct Fields {
     pub link: Field,
     pub created: Field,
     pub updated: Field,
+    /// Known-error fields, stored for the results: `status`, `verified`, `applies_to` and the
+    /// `outcomes` lines ([`crate::outcomes`]).
+    pub status: Field,
+    pub verified: Field,
+    pub applies_to: Field,
+    pub outcomes: Field,
     pub mtime: Field,
     pub size: Field,
 }
@@ -89,6 +95,10 @@ pub fn build_schema() -> (Schema, Fields) {
         link: b.add_text_field("link", STRING),
         created: b.add_text_field("created", STORED),
         updated: b.add_text_field("updated", STORED),
+        status: b.add_text_field("status", STORED),
+        verified: b.add_text_field("verified", STORED),
+        applies_to: b.add_text_field("applies_to", STORED),
+        outcomes: b.add_text_field("outcomes", STORED),
         mtime: b.add_u64_field("mtime", NumericOptions::default().set_stored()),
         size: b.add_u64_field("size", NumericOptions::default().set_stored()),
     };
@@ -196,6 +206,21 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
     }
     if let Some(u) = &note.updated {
         doc.add_text(f.updated, u);
+    }
+    let fm = &note.front_matter;
+    if let Some(s) = &fm.status {
+        doc.add_text(f.status, s);
+    }
+    if let Some(v) = &fm.verified {
+        doc.add_text(f.verified, v);
+    }
+    // What the fix applies to is searched like a tag (`outlook windows 11`).
+    for a in &fm.applies_to {
+        doc.add_text(f.applies_to, a);
+        doc.add_text(f.tags, a);
+    }
+    for o in &fm.outcomes {
+        doc.add_text(f.outcomes, o);
     }
     doc.add_u64(f.mtime, stamp.mtime);
     doc.add_u64(f.size, stamp.size);

@@ -8,6 +8,7 @@ mod test_config;
 mod test_errors;
 mod test_index;
 mod test_link;
+mod test_outcomes;
 mod test_pick;
 mod test_regressions;
 mod test_scan;

@@ -707,3 +707,41 @@ fn a_push_the_server_refuses_shows_the_servers_message() {
     assert!(!r.stderr.contains("kept changing"), "{}", r.stderr);
     assert!(t.a.path("new-fix.md").is_file());
 }
+
+#[test]
+fn outcomes_recorded_on_two_machines_are_all_kept() {
+    let t = Team::new();
+    let b = t.machine_b();
+    t.a.kb(&["worked", "spooler", "--ticket", "INC-1", "--minutes", "10"])
+        .ok();
+    t.a.kb(&["verify", "spooler"]).ok();
+    b.kb(&[
+        "failed",
+        "spooler",
+        "--ticket",
+        "INC-2",
+        "--why",
+        "driver locked",
+    ])
+    .ok();
+    b.kb(&["worked", "spooler", "--ticket", "INC-3", "--minutes", "20"])
+        .ok();
+    synced(&t.a);
+    synced(&b);
+    synced(&t.a);
+    same_notes(&t.a, &b);
+    for env in [&t.a, &b] {
+        let hit = &env
+            .kb(&["search", "--json", "--", "Print Spooler service terminated"])
+            .ok()
+            .json()[0];
+        assert_eq!(hit["worked"], 2, "{hit}");
+        assert_eq!(hit["failed"], 1, "{hit}");
+        assert_eq!(hit["minutes"], 10, "{hit}");
+        assert!(hit["verified"].is_string(), "{hit}");
+        let text = env.read("printing/spooler.md");
+        for ticket in ["INC-1", "INC-2", "INC-3"] {
+            assert!(text.contains(ticket), "{ticket} lost:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `kb misses`: the errors searched for that no note answers yet, most frequent first, with
+//! when they were last seen: what the team should document next.
+
+use super::Context;
+use crate::cli::MissesArgs;
+use crate::exit_codes::ExitCode;
+use crate::misses::{self, Miss};
+use crate::output;
+use crate::search::{self, SearchRequest};
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
+    let vault = ctx.vault()?;
+    let mut list = misses::load(&vault);
+    // A miss that a note answers by now (someone wrote it up) is done, unless --all.
+    if !args.all && !list.is_empty() {
+        let idx = super::open_index(ctx, &vault)?;
+        let mut open = Vec::with_capacity(list.len());
+        for m in list {
+            let req = SearchRequest {
+                text: m.query.clone(),
+                limit: 1,
+                tags: Vec::new(),
+            };
+            if search::search(&idx, &req)?.is_empty() {
+                open.push(m);
+            }
+        }
+        list = open;
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        output::json(&mut out, &list)?;
+    } else {
+        let now = chrono::Utc::now();
+        for Miss {
+            query,
+            count,
+            last_seen,
+            ..
+        } in &list
+        {
+            writeln!(
+                out,
+                "{count}\t{}\t{}",
+                crate::outcomes::ago(last_seen, now),
+                output::one_line(query)
+            )?;
+        }
+    }
+    out.flush()?;
+    if list.is_empty() && !ctx.quiet && !args.json {
+        output::status("kb: no unanswered searches");
+    }
+    Ok(ExitCode::found(!list.is_empty()))
+}

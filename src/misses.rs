@@ -1,0 +1,148 @@
+//! Searches that found nothing: what to look up elsewhere, and what the team should document
+//! next.
+//!
+//! A miss is remembered in the vault's `.kb/misses.jsonl` (local, never committed: `.kb/` is the
+//! cache folder), one JSON line each, holding only the paste's constant parts (the words and codes
+//! kb did not mask: no user names, paths, addresses or numbers of the customer's).
+
+use crate::normalize::Token;
+use crate::search::Prepared;
+use crate::vault::{Vault, STATE_DIR};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+const FILE: &str = "misses.jsonl";
+/// Words after which a message names an account: the next word is left out of a web query.
+const ACCOUNT_WORDS: &[&str] = &["user", "username", "login", "account", "upn"];
+/// Lines of the paste that make the web query.
+const QUERY_LINES: usize = 2;
+
+/// The query to paste into a web search: each error line's constant parts, quoted when they are
+/// several words, codes bare. Empty when nothing constant is left.
+pub fn web_query(p: &Prepared) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let lines = p.lines.iter().filter(|l| l.is_error).chain(p.lines.iter());
+    let mut seen = std::collections::HashSet::new();
+    for line in lines {
+        if parts.len() >= QUERY_LINES || !seen.insert(line.line) {
+            continue;
+        }
+        let mut words: Vec<&str> = Vec::new();
+        let mut codes: Vec<&str> = Vec::new();
+        let mut after_account_word = false;
+        for t in &line.tokens {
+            // `for user jdoe`, `login kim`: the name is the customer's, not the error's.
+            let skip = std::mem::replace(
+                &mut after_account_word,
+                matches!(t, Token::Word(w) if ACCOUNT_WORDS.contains(&w.as_str())),
+            );
+            match t {
+                Token::Word(_) if skip => {}
+                Token::Word(w) => words.push(w),
+                Token::Code(c) => codes.push(c),
+                Token::Var(_) => {}
+            }
+        }
+        let mut part = match words.len() {
+            0 => String::new(),
+            1 => words[0].to_string(),
+            _ => format!("\"{}\"", words.join(" ")),
+        };
+        for c in codes {
+            if !part.is_empty() {
+                part.push(' ');
+            }
+            part.push_str(c);
+        }
+        if !part.is_empty() {
+            parts.push(part);
+        }
+    }
+    parts.join(" ")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Line {
+    at: String,
+    query: String,
+}
+
+/// One error the vault had no answer for, however many times it was searched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Miss {
+    pub query: String,
+    pub count: usize,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Remember a miss (only in a vault: kb writes nowhere else).
+pub fn remember(vault: &Vault, query: &str, at: &str) -> std::io::Result<()> {
+    if query.is_empty() || !vault.is_vault() {
+        return Ok(());
+    }
+    let dir = vault.root().join(STATE_DIR);
+    std::fs::create_dir_all(&dir)?;
+    let line = serde_json::to_string(&Line {
+        at: at.to_string(),
+        query: query.to_string(),
+    })?;
+    // One write of a whole line in append mode: concurrent searches do not interleave.
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(FILE))?;
+    f.write_all(format!("{line}\n").as_bytes())
+}
+
+/// The misses, most frequent first (then the most recent); lines that cannot be read are skipped.
+pub fn load(vault: &Vault) -> Vec<Miss> {
+    let Ok(text) = std::fs::read_to_string(vault.root().join(STATE_DIR).join(FILE)) else {
+        return Vec::new();
+    };
+    let mut by_query: std::collections::HashMap<String, Miss> = Default::default();
+    for l in text.lines() {
+        let Ok(line) = serde_json::from_str::<Line>(l) else {
+            continue;
+        };
+        let m = by_query.entry(line.query.clone()).or_insert_with(|| Miss {
+            query: line.query.clone(),
+            count: 0,
+            first_seen: line.at.clone(),
+            last_seen: line.at.clone(),
+        });
+        m.count += 1;
+        if line.at > m.last_seen {
+            m.last_seen = line.at.clone();
+        }
+        if line.at < m.first_seen {
+            m.first_seen = line.at;
+        }
+    }
+    let mut misses: Vec<Miss> = by_query.into_values().collect();
+    misses.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| b.last_seen.cmp(&a.last_seen))
+            .then_with(|| a.query.cmp(&b.query))
+    });
+    misses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_query_keeps_constant_parts_only() {
+        let p = crate::search::prepare(
+            "Cannot open \\\\FS01\\scans for user jsmith: Access is denied. Error 0x80070005 at 10.2.3.4",
+        );
+        let q = web_query(&p);
+        assert!(q.contains("0x80070005"), "{q}");
+        assert!(q.contains("access is denied"), "{q}");
+        for private in ["jsmith", "fs01", "10.2.3.4", "scans"] {
+            assert!(!q.to_lowercase().contains(private), "{private} in {q}");
+        }
+    }
+}

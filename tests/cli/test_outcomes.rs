@@ -1,0 +1,201 @@
+//! Known-error fields and outcomes: `kb worked`, `kb failed`, `kb verify`, what search shows,
+//! and what kb does when it has nothing (`kb misses`).
+
+use crate::env::TestEnv;
+
+const NOTE: &str = "---\n# the team's own comment\ntitle: \"VPN drops every hour\"\nstatus: workaround\napplies_to: [\"GlobalProtect 6.1\", \"Windows 11\"]\nerrors:\n  - \"The VPN connection was terminated by the gateway (error 809)\"\nticket_queue: network\n---\n\n# VPN drops every hour\n\n## Workaround\n\nReconnect; lower the MTU to 1400.\n\n## Fix\n\nUpgrade the client to 6.2.\n";
+
+#[test]
+fn worked_failed_and_verify_add_their_line_and_change_nothing_else() {
+    let env = TestEnv::new();
+    env.write("network/vpn.md", NOTE);
+    env.kb(&["worked", "vpn", "--ticket", "INC-4411", "--minutes", "15"])
+        .ok();
+    env.kb(&[
+        "failed",
+        "network/vpn",
+        "--why",
+        "the gateway kept; dropping",
+    ])
+    .ok();
+    env.kb(&["verify", "vpn"]).ok();
+    let text = env.read("network/vpn.md");
+    // Every line of the note is still there, in order; only the new lines were added.
+    let mut rest = text.lines();
+    for line in NOTE.lines() {
+        assert!(
+            rest.any(|l| l == line),
+            "line {line:?} changed or moved:\n{text}"
+        );
+    }
+    let added: Vec<&str> = text
+        .lines()
+        .filter(|l| !NOTE.lines().any(|o| o == *l))
+        .collect();
+    assert_eq!(added.len(), 4, "{added:?}"); // outcomes:, two outcomes, verified:
+    assert!(added
+        .iter()
+        .any(|l| l.contains("worked; ticket: INC-4411; minutes: 15")));
+    assert!(added
+        .iter()
+        .any(|l| l.contains("why: the gateway kept, dropping")));
+    assert!(added.iter().any(|l| l.starts_with("verified: ")));
+    // One commit each.
+    let log = env.git(&["log", "--format=%s"]);
+    assert!(log.contains("worked: network/vpn"), "{log}");
+    assert!(log.contains("failed: network/vpn"), "{log}");
+    assert!(log.contains("Verified: network/vpn"), "{log}");
+    let status = env.git(&["status", "--porcelain"]);
+    assert!(status.trim().is_empty(), "{status}");
+    // Search carries the record.
+    let hit = &env
+        .kb(&[
+            "search",
+            "--json",
+            "--",
+            "VPN connection terminated by the gateway error 809",
+        ])
+        .ok()
+        .json()[0];
+    assert_eq!(hit["id"], "network/vpn");
+    assert_eq!(hit["status"], "workaround");
+    assert_eq!(hit["worked"], 1);
+    assert_eq!(hit["failed"], 1);
+    assert_eq!(hit["minutes"], 15);
+    assert!(
+        hit["last_used"].is_string() && hit["verified"].is_string(),
+        "{hit}"
+    );
+    assert_eq!(hit["applies_to"][1], "Windows 11");
+    let long = env.kb(&["search", "--long", "--", "vpn drops"]).ok();
+    assert!(
+        long.stdout.contains(
+            "workaround · worked 1 of 2 · ~15 min · verified today · GlobalProtect 6.1, Windows 11"
+        ),
+        "{}",
+        long.stdout
+    );
+    // A note that is not there is an error that changes nothing.
+    let r = env.kb(&["worked", "no-such-note"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn notes_matching_equally_are_ordered_by_their_record_never_a_worse_match_lifted() {
+    let env = TestEnv::new();
+    let body = |title: &str, outcomes: &str, status: &str| {
+        format!("---\ntitle: \"{title}\"\n{status}errors:\n  - \"Outlook cannot connect to the server (0x8004011D)\"\n{outcomes}---\n\n## Fix\n\nRecreate the profile.\n")
+    };
+    let worked =
+        "outcomes:\n  - \"2026-11-01T10:00:00Z worked\"\n  - \"2026-11-02T10:00:00Z worked\"\n";
+    let failed =
+        "outcomes:\n  - \"2026-11-01T10:00:00Z failed\"\n  - \"2026-11-02T10:00:00Z failed\"\n";
+    // Same text, same error: a tie, by name `a-...` would come first.
+    env.write("a-profile.md", body("Outlook profile", failed, ""));
+    env.write("b-profile.md", body("Outlook profile", worked, ""));
+    env.write(
+        "c-profile.md",
+        body("Outlook profile", "", "status: retired\n"),
+    );
+    let paste = "Outlook cannot connect to the server (0x8004011D)";
+    let ids = env.kb(&["search", "--json", "--", paste]).ok().ids();
+    assert_eq!(ids, vec!["b-profile", "a-profile", "c-profile"]);
+    let r = env.kb(&["search", "--long", "--explain", "--", paste]).ok();
+    assert!(
+        r.stdout.contains("moved among equal matches by its record"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("RETIRED"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("failed more often than it worked"),
+        "{}",
+        r.stdout
+    );
+    // A clearly better match stays first whatever its record.
+    env.write(
+        "d-exact.md",
+        "---\ntitle: \"Outlook 0x8004011D after the password change\"\nerrors:\n  - \"Outlook cannot connect to the server (0x8004011D) after the password change\"\noutcomes:\n  - \"2026-11-01T10:00:00Z failed\"\n---\n\nRe-enter the password.\n",
+    );
+    let ids = env
+        .kb(&[
+            "search",
+            "--json",
+            "--",
+            "Outlook cannot connect to the server (0x8004011D) after the password change",
+        ])
+        .ok()
+        .ids();
+    assert_eq!(ids[0], "d-exact");
+}
+
+#[test]
+fn a_search_without_an_answer_suggests_what_next_and_is_remembered_until_a_note_answers_it() {
+    let env = TestEnv::new();
+    env.write("other.md", "# Printer offline\n\nRestart the spooler.\n");
+    let paste = "Sync failed for user jdoe: STATUS_DISK_QUOTA_EXCEEDED at C:\\Users\\jdoe\\AppData\\Local\\Contoso\\cache.db";
+    for _ in 0..2 {
+        let r = env.kb(&["search", "--", paste]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("search the web for: "), "{}", r.stderr);
+        let web = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("search the web for"))
+            .unwrap();
+        assert!(web.contains("status_disk_quota_exceeded"), "{web}");
+        for private in ["jdoe", "contoso", "appdata"] {
+            assert!(!web.to_lowercase().contains(private), "{private}: {web}");
+        }
+        assert!(
+            r.stderr
+                .contains("kb add --error 'Sync failed for user jdoe"),
+            "{}",
+            r.stderr
+        );
+    }
+    env.kb(&[
+        "search",
+        "--json",
+        "--",
+        "KDC_ERR_S_PRINCIPAL_UNKNOWN from kerberos",
+    ]);
+    let r = env.kb(&["misses"]).ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("2\ttoday\t") && lines[0].contains("status_disk_quota_exceeded"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[1].starts_with("1\ttoday\t"), "{}", r.stdout);
+    // Nothing of it is committed, or even offered to git.
+    let status = env.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        !status.contains(".kb") && !status.contains("misses"),
+        "{status}"
+    );
+    // Once a note answers it, it is no longer listed (unless --all).
+    env.kb(&[
+        "add",
+        "--title",
+        "Sync stops: disk quota",
+        "--error",
+        "Sync failed for user kim: STATUS_DISK_QUOTA_EXCEEDED",
+        "--fix",
+        "Raise the quota.",
+    ])
+    .ok();
+    let r = env.kb(&["misses", "--json"]).ok();
+    let left = r.json();
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert!(
+        left[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("kdc_err_s_principal_unknown"),
+        "{left}"
+    );
+    let all = env.kb(&["misses", "--all", "--json"]).ok().json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
