@@ -115,6 +115,15 @@ pub struct AddArgs {
     /// The steps that worked
     #[arg(long)]
     pub fix: Option<String>,
+    /// What gets the customer going until the real fix is done
+    #[arg(long)]
+    pub workaround: Option<String>,
+    /// Known-error state: workaround (only a workaround is known), fixed, retired
+    #[arg(long, value_enum)]
+    pub status: Option<KnownStatus>,
+    /// The product, version or OS the fix applies to (repeatable)
+    #[arg(long = "applies-to", value_name = "TEXT")]
+    pub applies_to: Vec<String>,
     /// Folder inside the vault for the new note
     #[arg(long, value_name = "FOLDER")]
     pub folder: Option<String>,
@@ -130,6 +139,24 @@ pub struct AddArgs {
     /// Mask likely secrets (keys, tokens, passwords, e-mail addresses) without asking
     #[arg(long)]
     pub redact: bool,
+}
+
+/// A note's known-error state (front matter `status:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KnownStatus {
+    Workaround,
+    Fixed,
+    Retired,
+}
+
+impl KnownStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownStatus::Workaround => "workaround",
+            KnownStatus::Fixed => "fixed",
+            KnownStatus::Retired => "retired",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -235,6 +235,7 @@ pub fn edit_fields(
             "errors" => &mut expected.errors,
             "tags" => &mut expected.tags,
             "outcomes" => &mut expected.outcomes,
+            "applies_to" => &mut expected.applies_to,
             other => return Err(format!("kb does not append to `{other}:`")),
         };
         // Items are stored trimmed, as they are read back.
@@ -249,11 +250,13 @@ pub fn edit_fields(
             "created" => &mut expected.created,
             "updated" => &mut expected.updated,
             "verified" => &mut expected.verified,
+            "status" => &mut expected.status,
             other => return Err(format!("kb does not set `{other}:`")),
         };
         // Dates are written plain, as kb always writes them; other text is quoted.
         let is_date = *key != "title" && chrono::DateTime::parse_from_rfc3339(value).is_ok();
-        let yaml = if is_date {
+        let is_word = *key == "status" && value.chars().all(|c| c.is_ascii_lowercase());
+        let yaml = if is_date || is_word {
             value.clone()
         } else {
             yaml_string(value)

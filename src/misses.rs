@@ -48,11 +48,17 @@ pub fn web_query(p: &Prepared) -> String {
             1 => words[0].to_string(),
             _ => format!("\"{}\"", words.join(" ")),
         };
+        // Constants as programs print them (`STATUS_DISK_QUOTA_EXCEEDED`): read back by kb, an
+        // upper-case identifier stays one code.
         for c in codes {
             if !part.is_empty() {
                 part.push(' ');
             }
-            part.push_str(c);
+            if c.contains('_') {
+                part.push_str(&c.to_uppercase());
+            } else {
+                part.push_str(c);
+            }
         }
         if !part.is_empty() {
             parts.push(part);
@@ -65,19 +71,29 @@ pub fn web_query(p: &Prepared) -> String {
 struct Line {
     at: String,
     query: String,
+    /// Whether the search was a pasted error (a note answers it only with a similar error).
+    #[serde(default)]
+    paste: bool,
+    /// Hashes of the pasted lines' normalised forms ([`crate::matcher::LineIdentity`]): a note
+    /// recording one of them answers the miss. (Hashes: nothing of the customer's is kept.)
+    #[serde(default)]
+    forms: Vec<u64>,
 }
 
 /// One error the vault had no answer for, however many times it was searched.
 #[derive(Debug, Clone, Serialize)]
 pub struct Miss {
     pub query: String,
+    pub paste: bool,
+    #[serde(skip)]
+    pub forms: Vec<u64>,
     pub count: usize,
     pub first_seen: String,
     pub last_seen: String,
 }
 
 /// Remember a miss (only in a vault: kb writes nowhere else).
-pub fn remember(vault: &Vault, query: &str, at: &str) -> std::io::Result<()> {
+pub fn remember(vault: &Vault, query: &str, p: &Prepared, at: &str) -> std::io::Result<()> {
     if query.is_empty() || !vault.is_vault() {
         return Ok(());
     }
@@ -86,6 +102,12 @@ pub fn remember(vault: &Vault, query: &str, at: &str) -> std::io::Result<()> {
     let line = serde_json::to_string(&Line {
         at: at.to_string(),
         query: query.to_string(),
+        paste: p.is_error_paste(),
+        forms: p
+            .lines
+            .iter()
+            .map(|l| crate::matcher::paste_identity(&l.raw, &l.tokens).form)
+            .collect(),
     })?;
     // One write of a whole line in append mode: concurrent searches do not interleave.
     let mut f = std::fs::OpenOptions::new()
@@ -107,11 +129,18 @@ pub fn load(vault: &Vault) -> Vec<Miss> {
         };
         let m = by_query.entry(line.query.clone()).or_insert_with(|| Miss {
             query: line.query.clone(),
+            paste: line.paste,
+            forms: Vec::new(),
             count: 0,
             first_seen: line.at.clone(),
             last_seen: line.at.clone(),
         });
         m.count += 1;
+        for f in line.forms {
+            if !m.forms.contains(&f) {
+                m.forms.push(f);
+            }
+        }
         if line.at > m.last_seen {
             m.last_seen = line.at.clone();
         }

@@ -303,6 +303,8 @@ pub const VERBATIM_WEIGHT: f32 = 0.5;
 /// vault of at least [`COMMON_TERM_MIN_NOTES`] notes).
 const COMMON_TERM_SHARE: f64 = 0.2;
 const COMMON_TERM_MIN_NOTES: u64 = 2_000;
+/// A recorded error this similar to a paste answers it (see [`answers`]).
+const CLOSE_ANSWER: f32 = 0.5;
 /// Scores this close (a share of the best hit's score) are a tie that the notes' records order.
 const TIE: f32 = 0.02;
 /// Weight of two typed words found side by side.
@@ -409,6 +411,22 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     order_ties_by_record(&mut hits);
     hits.truncate(req.limit);
     Ok(hits)
+}
+
+/// Whether the hits answer the query: any hit for typed words; for a pasted error, a note whose
+/// recorded error resembles it (similarity from [`CLOSE_ANSWER`]) or that shares a code with it.
+/// Words like `failed` or `user` find some note for almost any paste; that is not an answer.
+pub fn answers(p: &Prepared, hits: &[Hit]) -> bool {
+    answers_as(p.is_error_paste(), hits)
+}
+
+/// [`answers`], for a query known to be a pasted error (`paste`) or typed words.
+pub fn answers_as(paste: bool, hits: &[Hit]) -> bool {
+    if !paste {
+        return !hits.is_empty();
+    }
+    hits.iter()
+        .any(|h| h.explanation.error_similarity >= CLOSE_ANSWER || !h.explanation.codes.is_empty())
 }
 
 /// Notes that match about equally well (scores within [`TIE`] of the best of their group) are

@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, mut args: AddArgs) -> Result<ExitCode> {
     let interactive = args.edit
         || (ctx.interactive() && !args.no_edit && args.fix.is_none() && stdin_body.is_none());
     let text = if interactive {
-        let template = render(&args, None, &now, template.as_deref());
+        let template = render(&args, None, &now, template.as_deref(), true);
         match edit_template(ctx, &vault, &template)? {
             Some(t) => t,
             None => {
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, mut args: AddArgs) -> Result<ExitCode> {
                 Ok(t) => t,
                 Err(e) => return Err(keep_draft(ctx, &vault, body, e)),
             },
-            None => render(&args, None, &now, template.as_deref()),
+            None => render(&args, None, &now, template.as_deref(), false),
         }
     };
     // From here on, `text` holds what the person typed: if the note is not written, it is
@@ -205,18 +205,43 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
             .filter(|e| !fm.errors.iter().any(|x| x.trim() == e.trim()))
             .cloned()
             .collect();
-        crate::frontmatter::edit_fields(body, &[("tags", &tags), ("errors", &errors)], &set)
-            .map_err(|reason| {
-                KbError::InvalidInput(format!(
-                    "cannot add the flags to the front matter given on stdin: {reason}"
-                ))
-            })?
+        if let Some(st) = args.status {
+            match fm.status.as_deref() {
+                None => set.push(("status", st.as_str().to_string())),
+                Some(old) if old.trim().eq_ignore_ascii_case(st.as_str()) => {}
+                Some(old) => bail!(KbError::InvalidInput(format!(
+                    "the note on stdin has status \"{old}\" and --status says \"{}\": give one",
+                    st.as_str()
+                ))),
+            }
+        }
+        let applies: Vec<String> = args
+            .applies_to
+            .iter()
+            .filter(|a| !fm.applies_to.iter().any(|x| x.trim() == a.trim()))
+            .cloned()
+            .collect();
+        crate::frontmatter::edit_fields(
+            body,
+            &[
+                ("tags", &tags),
+                ("errors", &errors),
+                ("applies_to", &applies),
+            ],
+            &set,
+        )
+        .map_err(|reason| {
+            KbError::InvalidInput(format!(
+                "cannot add the flags to the front matter given on stdin: {reason}"
+            ))
+        })?
     } else {
-        render(args, Some(body), now, None)
+        render(args, Some(body), now, None, false)
     };
     for (name, value) in [
         ("Problem", &args.problem),
         ("Cause", &args.cause),
+        ("Workaround", &args.workaround),
         ("Fix", &args.fix),
     ] {
         if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -231,7 +256,13 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
 
 /// The note's text: front matter from the flags, then either the body given on stdin or the
 /// Problem / Cause / Fix template.
-fn render(args: &AddArgs, body: Option<&str>, now: &str, template: Option<&str>) -> String {
+fn render(
+    args: &AddArgs,
+    body: Option<&str>,
+    now: &str,
+    template: Option<&str>,
+    editing: bool,
+) -> String {
     let mut s = String::from("---\n");
     let title = args.title.clone().unwrap_or_default();
     s.push_str(&format!("title: {}\n", yaml_string(&title)));
@@ -244,6 +275,17 @@ fn render(args: &AddArgs, body: Option<&str>, now: &str, template: Option<&str>)
         for e in &args.errors {
             s.push_str(&format!("  - {}\n", yaml_string(e)));
         }
+    }
+    if let Some(st) = args.status {
+        s.push_str(&format!("status: {}\n", st.as_str()));
+    }
+    if !args.applies_to.is_empty() {
+        let items: Vec<String> = args.applies_to.iter().map(|a| yaml_string(a)).collect();
+        s.push_str(&format!("applies_to: [{}]\n", items.join(", ")));
+    }
+    if editing && args.status.is_none() && args.applies_to.is_empty() {
+        // Shown in the editor only: the known-error fields a note may carry.
+        s.push_str("# status: workaround | fixed | retired   applies_to: [product, version, OS]\n");
     }
     s.push_str(&format!("created: {now}\n---\n\n"));
     if let Some(b) = body {
@@ -269,6 +311,9 @@ fn render(args: &AddArgs, body: Option<&str>, now: &str, template: Option<&str>)
     s.push_str(&format!("# {title}\n\n"));
     s.push_str(&section("Problem", &args.problem));
     s.push_str(&section("Cause", &args.cause));
+    if editing || args.workaround.is_some() {
+        s.push_str(&section("Workaround", &args.workaround));
+    }
     let fix = args.fix.as_deref().unwrap_or("").trim();
     if fix.is_empty() {
         s.push_str("## Fix\n\n");

@@ -13,17 +13,24 @@ use std::io::Write;
 pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let mut list = misses::load(&vault);
-    // A miss that a note answers by now (someone wrote it up) is done, unless --all.
+    // A miss that a note answers by now (someone wrote it up: a note records the very error,
+    // or a search for it finds a close one) is done, unless --all.
     if !args.all && !list.is_empty() {
         let idx = super::open_index(ctx, &vault)?;
         let mut open = Vec::with_capacity(list.len());
         for m in list {
+            if m.forms.iter().any(|&f| idx.records_error_form(f)) {
+                continue;
+            }
             let req = SearchRequest {
-                text: m.query.clone(),
+                // The words and codes without the quotes that group them for a web search.
+                text: m.query.replace('"', " "),
                 limit: 1,
                 tags: Vec::new(),
             };
-            if search::search(&idx, &req)?.is_empty() {
+            let prepared = search::prepare(&req.text);
+            let hits = search::search_prepared(&idx, &req, &prepared)?;
+            if !search::answers_as(m.paste, &hits) {
                 open.push(m);
             }
         }

@@ -78,7 +78,7 @@ fn record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
             let line = o.to_line();
             let new =
                 frontmatter::edit_fields(&text, &[("outcomes", std::slice::from_ref(&line))], &[]);
-            let verb = if o.worked { "worked" } else { "failed" };
+            let verb = if o.worked { "Worked" } else { "Failed" };
             (new, format!("{verb}: {}", vault::id_of(&rel)), line)
         }
         Change::Verified(at) => {

@@ -128,8 +128,15 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
-    if hits.is_empty() {
-        no_answer(ctx, &vault, &prepared, &req.text, args.json);
+    if !search::answers(&prepared, &hits) {
+        no_answer(
+            ctx,
+            &vault,
+            &prepared,
+            &req.text,
+            args.json,
+            hits.is_empty(),
+        );
     }
     super::background_check(ctx, &idx);
     Ok(ExitCode::found(!hits.is_empty()))
@@ -217,21 +224,27 @@ fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details 
     }
 }
 
-/// Nothing matched: remember the miss (`kb misses`), and on a terminal say what to do next: the
-/// web search to try, and the command that starts a note with this error once it is solved.
+/// Nothing answers the query (no hit, or for a pasted error no note recording a similar error):
+/// remember the miss (`kb misses`), and say what to do next: the web search to try, and the
+/// command that starts a note with this error once it is solved.
 fn no_answer(
     ctx: &Context,
     vault: &crate::vault::Vault,
     prepared: &search::Prepared,
     text: &str,
     json: bool,
+    nothing: bool,
 ) {
     let web = crate::misses::web_query(prepared);
-    let _ = crate::misses::remember(vault, &web, &super::now_rfc3339());
+    let _ = crate::misses::remember(vault, &web, prepared, &super::now_rfc3339());
     if ctx.quiet || json {
         return;
     }
-    output::status("kb: no note matches");
+    output::status(if nothing {
+        "kb: no note matches"
+    } else {
+        "kb: no note records an error like this one; the notes above only share some words"
+    });
     if !web.is_empty() {
         output::status(&format!("  search the web for: {web}"));
     }

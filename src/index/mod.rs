@@ -182,6 +182,14 @@ impl NoteIndex {
         })
     }
 
+    /// Whether some note records an error line with this normalised form (its hash, as
+    /// [`crate::matcher::LineIdentity::form`]).
+    pub fn records_error_form(&self, form: u64) -> bool {
+        self.searcher()
+            .doc_freq(&Term::from_field_u64(self.fields.errform, form))
+            .is_ok_and(|n| n > 0)
+    }
+
     /// Every note in the index.
     pub fn all(&self) -> Result<Vec<StoredNote>> {
         let searcher = self.searcher();

@@ -42,8 +42,8 @@ fn worked_failed_and_verify_add_their_line_and_change_nothing_else() {
     assert!(added.iter().any(|l| l.starts_with("verified: ")));
     // One commit each.
     let log = env.git(&["log", "--format=%s"]);
-    assert!(log.contains("worked: network/vpn"), "{log}");
-    assert!(log.contains("failed: network/vpn"), "{log}");
+    assert!(log.contains("Worked: network/vpn"), "{log}");
+    assert!(log.contains("Failed: network/vpn"), "{log}");
     assert!(log.contains("Verified: network/vpn"), "{log}");
     let status = env.git(&["status", "--porcelain"]);
     assert!(status.trim().is_empty(), "{status}");
@@ -143,7 +143,7 @@ fn a_search_without_an_answer_suggests_what_next_and_is_remembered_until_a_note_
             .lines()
             .find(|l| l.contains("search the web for"))
             .unwrap();
-        assert!(web.contains("status_disk_quota_exceeded"), "{web}");
+        assert!(web.contains("STATUS_DISK_QUOTA_EXCEEDED"), "{web}");
         for private in ["jdoe", "contoso", "appdata"] {
             assert!(!web.to_lowercase().contains(private), "{private}: {web}");
         }
@@ -164,7 +164,7 @@ fn a_search_without_an_answer_suggests_what_next_and_is_remembered_until_a_note_
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     assert!(
-        lines[0].starts_with("2\ttoday\t") && lines[0].contains("status_disk_quota_exceeded"),
+        lines[0].starts_with("2\ttoday\t") && lines[0].contains("STATUS_DISK_QUOTA_EXCEEDED"),
         "{}",
         r.stdout
     );
@@ -193,9 +193,74 @@ fn a_search_without_an_answer_suggests_what_next_and_is_remembered_until_a_note_
         left[0]["query"]
             .as_str()
             .unwrap()
-            .contains("kdc_err_s_principal_unknown"),
+            .contains("KDC_ERR_S_PRINCIPAL_UNKNOWN"),
         "{left}"
     );
     let all = env.kb(&["misses", "--all", "--json"]).ok().json();
     assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn add_takes_the_known_error_fields_from_flags_with_or_without_a_note_on_stdin() {
+    let env = TestEnv::new();
+    env.kb(&[
+        "add",
+        "--title",
+        "Teams camera black",
+        "--error",
+        "We couldn't start your video (0xc00d3704)",
+        "--status",
+        "workaround",
+        "--applies-to",
+        "Teams 24xxx",
+        "--applies-to",
+        "Windows 11",
+        "--workaround",
+        "Use the browser client.",
+        "--fix",
+        "Update the camera driver.",
+    ])
+    .ok();
+    let hit = &env
+        .kb(&[
+            "search",
+            "--json",
+            "--",
+            "We couldn't start your video (0xc00d3704)",
+        ])
+        .ok()
+        .json()[0];
+    assert_eq!(hit["status"], "workaround", "{hit}");
+    assert_eq!(hit["applies_to"][1], "Windows 11", "{hit}");
+    let text = env.read("teams-camera-black.md");
+    assert!(
+        text.contains("## Workaround\n\nUse the browser client."),
+        "{text}"
+    );
+    // The same flags with a note on stdin join its front matter.
+    let r = env.kb_stdin(
+        &[
+            "add",
+            "--status",
+            "fixed",
+            "--applies-to",
+            "macOS 15",
+            "--workaround",
+            "Restart.",
+        ],
+        b"---\ntitle: Mail app crashes\napplies_to: [\"Mail 16\"]\n---\n\nCrashes on open.\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = env.read("mail-app-crashes.md");
+    let fm = text.split("---").nth(1).unwrap();
+    assert!(fm.contains("status: fixed"), "{text}");
+    assert!(fm.contains("Mail 16") && fm.contains("macOS 15"), "{text}");
+    assert!(text.contains("## Workaround\n\nRestart."), "{text}");
+    // Contradicting the note's own status is refused, and the text is kept as a draft.
+    let r = env.kb_stdin(
+        &["add", "--status", "retired"],
+        b"---\ntitle: Printer jams\nstatus: fixed\n---\n\nJams.\n",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("status"), "{}", r.stderr);
 }
