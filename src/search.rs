@@ -732,14 +732,13 @@ fn tag_filters(idx: &NoteIndex, req: &SearchRequest) -> Vec<(Occur, Box<dyn Quer
         .collect()
 }
 
-/// A word with one typo forgiven (two from eight letters on), in any text field; None for short
-/// words and numbers, where a typo cannot be told from another word.
+/// A word with the typos [`spelling`] forgives, in any text field; None for short words and
+/// numbers, where a typo cannot be told from another word.
 fn fuzzy_word(text_fields: &[(Field, f32)], w: &str) -> Option<Box<dyn Query>> {
-    let n = w.chars().count();
-    if n < 4 || w.chars().any(|c| c.is_ascii_digit()) {
+    if !spelling::correctable(w) {
         return None;
     }
-    let distance = if n >= 8 { 2 } else { 1 };
+    let distance = spelling::max_edits(w);
     let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields
         .iter()
         .map(|&(field, boost)| {
