@@ -7,6 +7,7 @@ use crate::cli::{FailedArgs, VerifyArgs, WorkedArgs};
 use crate::error::KbError;
 use crate::exit_codes::ExitCode;
 use crate::frontmatter;
+use crate::index::NoteIndex;
 use crate::outcomes::Outcome;
 use crate::vault;
 use anyhow::{bail, Result};
@@ -65,12 +66,41 @@ fn who(ctx: &Context) -> Option<String> {
     })
 }
 
-/// Apply the change under the vault's note lock, check it by reading the note back, then
-/// re-index and commit.
 fn record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
     let vault = ctx.vault_for_writing()?;
     let mut idx = super::open_index(ctx, &vault)?;
     let rel = idx.resolve(note)?;
+    apply(ctx, &mut idx, &rel, change)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
+    Ok(ExitCode::Success)
+}
+
+/// Record one use of the note at `rel` (the picker's Ctrl-W and Ctrl-F): worked or failed, now,
+/// by this person.
+pub(super) fn record_use(
+    ctx: &Context,
+    idx: &mut NoteIndex,
+    rel: &str,
+    worked: bool,
+) -> Result<()> {
+    let outcome = Outcome {
+        at: super::now_rfc3339(),
+        worked,
+        ticket: None,
+        minutes: None,
+        by: who(ctx),
+        why: None,
+    };
+    apply(ctx, idx, rel, Change::Outcome(outcome))
+}
+
+/// Apply the change under the vault's note lock, check it by reading the note back, then
+/// re-index and commit.
+fn apply(ctx: &Context, idx: &mut NoteIndex, rel: &str, change: Change) -> Result<()> {
+    let vault = idx.vault().clone();
+    vault.require_vault()?;
+    let rel = rel.to_string();
     let lock = vault.lock_notes()?;
     let text = super::read_note_text(&vault, &rel)?;
     let (new, message, expect) = match &change {
@@ -104,11 +134,9 @@ fn record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
         });
     }
     drop(lock);
-    super::record_written(ctx, &mut idx, std::slice::from_ref(&rel), &message);
+    super::record_written(ctx, idx, std::slice::from_ref(&rel), &message);
     if !ctx.quiet {
         crate::output::status(&format!("kb: {message}"));
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
-    Ok(ExitCode::Success)
+    Ok(())
 }

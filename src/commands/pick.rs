@@ -1,6 +1,7 @@
 //! `kb pick [QUERY]` (also `kb search -i`): an interactive picker on the terminal. Results and
 //! a preview of the selected note's fix update as the person types or pastes; Enter opens the
-//! note in the editor, Ctrl-Y copies its fix, Ctrl-L attaches the typed error to it.
+//! note in the editor, Ctrl-Y copies its fix, Ctrl-L attaches the typed error to it, Ctrl-W and
+//! Ctrl-F record that its fix worked or failed on this call.
 //!
 //! The screen is drawn on stderr (so `id=$(kb pick)` works: the chosen note's id goes to
 //! stdout) with ratatui over crossterm, which also runs on Windows consoles.
@@ -36,6 +37,8 @@ enum Outcome {
     Open(String),
     Copy(String),
     Link(String),
+    /// The selected note's fix worked (true) or failed on this call.
+    Used(String, bool),
 }
 
 pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
@@ -82,6 +85,10 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
                 return Ok(ExitCode::NothingFound);
             }
             super::link::attach(ctx, &mut idx, &rel, error.trim())?;
+            println_id(&rel)
+        }
+        Outcome::Used(rel, worked) => {
+            super::outcome::record_use(ctx, &mut idx, &rel, worked)?;
             println_id(&rel)
         }
     }
@@ -169,6 +176,11 @@ impl Picker {
                     KeyCode::Char('l') if ctrl(&k) => {
                         if let Some(rel) = self.selected() {
                             return Ok(Outcome::Link(rel));
+                        }
+                    }
+                    KeyCode::Char(c @ ('w' | 'f')) if ctrl(&k) => {
+                        if let Some(rel) = self.selected() {
+                            return Ok(Outcome::Used(rel, c == 'w'));
                         }
                     }
                     KeyCode::Up => self.state.select_previous(),
@@ -270,7 +282,7 @@ impl Picker {
         );
         f.render_widget(
             Paragraph::new(
-                "Enter open · Ctrl-Y copy fix · Ctrl-L link the typed error · ↑↓ move · Esc quit",
+                "Enter open · ^Y copy fix · ^L link typed error · ^W worked · ^F failed · ↑↓ · Esc quit",
             )
             .style(Style::new().add_modifier(Modifier::DIM)),
             help,

@@ -192,6 +192,36 @@ fn ctrl_l_links_the_typed_error_and_enter_opens_the_editor() {
 }
 
 #[test]
+fn ctrl_w_and_ctrl_f_record_that_the_fix_worked_or_failed() {
+    let env = vault();
+    for (key, result) in [("C-w", "worked"), ("C-f", "failed")] {
+        let done = env.home.join(format!("done-{result}"));
+        let t = Tmux::start(&env, &[], &done);
+        t.wait_for("Esc quit");
+        t.keys(&["error 809 vpn"]);
+        t.wait_for("> error 809 vpn ");
+        t.wait_for("▶ network/vpn");
+        t.keys(&[key]);
+        assert_eq!(wait_file(&done).trim(), "exit=0");
+        drop(t);
+        let text = env.read("network/vpn.md");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("  - \"") && l.contains(&format!("Z {result}"))),
+            "{text}"
+        );
+    }
+    let log = env.git(&["log", "-2", "--format=%s"]);
+    assert_eq!(log.trim(), "Failed: network/vpn\nWorked: network/vpn");
+    let hit = &env.kb(&["search", "--json", "error 809 vpn"]).ok().json()[0];
+    assert_eq!(
+        (hit["worked"].as_u64(), hit["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{hit}"
+    );
+}
+
+#[test]
 fn the_picker_refuses_to_run_off_a_terminal() {
     let env = vault();
     let r = env.kb(&["pick", "x"]);
