@@ -113,32 +113,39 @@ pub struct Prepared {
     pub sequence: Vec<String>,
     /// Typed words no note contains, and the notes' word used in their place.
     pub corrections: Vec<(String, String)>,
+    /// [`reads_as_paste`] of the lines, decided once.
+    error_paste: bool,
+}
+
+/// Whether pasted lines read as a pasted error or log rather than a question or a few
+/// keywords: a line holds an error code or variable parts kb masked (paths, addresses,
+/// identifiers, several numbers...), or reads as an error and is a sentence long (a few
+/// keywords that happen to include `timeout` or `failed` are still keywords).
+fn reads_as_paste(lines: &[PasteLine]) -> bool {
+    lines.iter().any(|l| {
+        let machine = |t: &Token| match t {
+            Token::Code(_) => true,
+            // A lone number is common in words too (`python 3`); paths, addresses, dates,
+            // identifiers and several numbers are what programs print.
+            Token::Var(Var::Num) => false,
+            Token::Var(_) => true,
+            Token::Word(_) => false,
+        };
+        let numbers = l
+            .tokens
+            .iter()
+            .filter(|t| **t == Token::Var(Var::Num))
+            .count();
+        l.tokens.iter().any(machine)
+            || numbers >= 2
+            || (l.is_error && l.tokens.len() >= PASTE_MIN_TOKENS)
+    })
 }
 
 impl Prepared {
-    /// Whether the query reads as a pasted error or log line rather than a question or a few
-    /// keywords: a line holds an error code or variable parts kb masked (paths, addresses,
-    /// identifiers, several numbers...), or reads as an error and is a sentence long (a few
-    /// keywords that happen to include `timeout` or `failed` are still keywords).
+    /// Whether the query reads as a pasted error ([`reads_as_paste`]) rather than typed words.
     pub fn is_error_paste(&self) -> bool {
-        self.lines.iter().any(|l| {
-            let machine = |t: &Token| match t {
-                Token::Code(_) => true,
-                // A lone number is common in words too (`python 3`); paths, addresses, dates,
-                // identifiers and several numbers are what programs print.
-                Token::Var(Var::Num) => false,
-                Token::Var(_) => true,
-                Token::Word(_) => false,
-            };
-            let numbers = l
-                .tokens
-                .iter()
-                .filter(|t| **t == Token::Var(Var::Num))
-                .count();
-            l.tokens.iter().any(machine)
-                || numbers >= 2
-                || (l.is_error && l.tokens.len() >= PASTE_MIN_TOKENS)
-        })
+        self.error_paste
     }
 
     /// What a similarity to a recorded error adds to the score. For a pasted error it is the
@@ -206,7 +213,9 @@ pub fn prepare(text: &str) -> Prepared {
         masked_words: Vec::new(),
         sequence: Vec::new(),
         corrections: Vec::new(),
+        error_paste: false,
     };
+    p.error_paste = reads_as_paste(&p.lines);
     // Numbers typed in words are words (`python 3`, `windows 11`); in a paste they vary.
     let typed = !p.is_error_paste();
     let head: String = text.chars().take(4_000).collect();
@@ -237,9 +246,11 @@ impl Prepared {
         if self.is_error_paste() {
             return Ok(None);
         }
-        let mut fixed = self.clone();
+        // Cloned only once a word needs correcting (most queries have none).
+        let mut fixed: Option<Prepared> = None;
         for w in &self.exact_words {
-            if fixed.corrections.len() >= MAX_TYPO_WORDS || !spelling::correctable(w) {
+            let done = fixed.as_ref().map_or(0, |f| f.corrections.len());
+            if done >= MAX_TYPO_WORDS || !spelling::correctable(w) {
                 continue;
             }
             if searcher.doc_freq(&Term::from_field_text(exact, w))? > 0 {
@@ -248,6 +259,7 @@ impl Prepared {
             let Some(c) = spelling::correction(searcher, exact, w)? else {
                 continue;
             };
+            let fixed = fixed.get_or_insert_with(|| self.clone());
             let (old_stem, new_stem) = (stem(w), stem(&c));
             for x in fixed.words.iter_mut() {
                 if *x == old_stem {
@@ -265,7 +277,7 @@ impl Prepared {
             }
             fixed.corrections.push((w.clone(), c));
         }
-        Ok((!fixed.corrections.is_empty()).then_some(fixed))
+        Ok(fixed)
     }
 
     /// Neighbouring words of a typed query, each pair once.
@@ -348,9 +360,9 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
     }
     let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
     // For a pasted error, the notes whose recorded errors share its rarest constant parts are
-    // candidates of their own, wherever the text ranking put them.
-    // So are the notes recording one of the pasted lines verbatim or with other variable parts
-    // only (however common its words), and the verbatim ones win ties.
+    // candidates of their own, wherever the text ranking put them; so are the notes recording
+    // one of the pasted lines verbatim or with only other variable parts (however common its
+    // words), and the verbatim ones win ties.
     let mut verbatim: HashSet<tantivy::DocAddress> = HashSet::new();
     if p.is_error_paste() {
         let mut seen: HashSet<tantivy::DocAddress> = top.iter().map(|(_, a)| *a).collect();
@@ -373,24 +385,27 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
         }
     }
     let weights = TokenWeights::new(&searcher, idx.fields().errkey);
+    let query_level = Explanation {
+        fuzzy,
+        read_as: if p.is_error_paste() {
+            "a pasted error"
+        } else {
+            "typed words"
+        },
+        corrections: p
+            .corrections
+            .iter()
+            .map(|(w, c)| format!("{w} -> {c}"))
+            .collect(),
+        ..Explanation::default()
+    };
     let mut hits = Vec::with_capacity(top.len());
     for (bm25, addr) in top {
         let note = idx.stored(&searcher, addr)?;
         let mut ex = Explanation {
             bm25,
             text_part: bm25 / best,
-            fuzzy,
-            read_as: if p.is_error_paste() {
-                "a pasted error"
-            } else {
-                "typed words"
-            },
-            corrections: p
-                .corrections
-                .iter()
-                .map(|(w, c)| format!("{w} -> {c}"))
-                .collect(),
-            ..Explanation::default()
+            ..query_level.clone()
         };
         error_match(p, &note, &weights, &mut ex);
         ex.verbatim = verbatim.contains(&addr);
@@ -442,17 +457,19 @@ fn order_ties_by_record(hits: &mut [Hit]) {
                 .iter()
                 .take_while(|h| lead - h.score <= TIE * top)
                 .count();
-        let before: Vec<String> = hits[start..end]
-            .iter()
-            .map(|h| h.note.rel.clone())
-            .collect();
-        hits[start..end].sort_by_key(|h| std::cmp::Reverse(h.note.record.standing()));
-        for (h, was) in hits[start..end].iter_mut().zip(&before) {
+        let group = &mut hits[start..end];
+        start = end;
+        let standing = group[0].note.record.standing();
+        if group.iter().all(|h| h.note.record.standing() == standing) {
+            continue;
+        }
+        let before: Vec<String> = group.iter().map(|h| h.note.rel.clone()).collect();
+        group.sort_by_key(|h| std::cmp::Reverse(h.note.record.standing()));
+        for (h, was) in group.iter_mut().zip(&before) {
             if h.note.rel != *was {
                 h.explanation.reordered_by_record = true;
             }
         }
-        start = end;
     }
 }
 

@@ -698,8 +698,8 @@ pub enum Merged {
     Collision(Vec<u8>),
 }
 
-/// Merge a note changed on both sides: the `errors:` and `tags:` lists are unions (and
-/// `updated:` the later of the two), the rest is a three-way merge of lines.
+/// Merge a note changed on both sides: the `errors:`, `tags:` and `outcomes:` lists are unions
+/// (and `updated:` and `verified:` the later of the two), the rest is a three-way merge of lines.
 pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -> Merged {
     if ours == theirs {
         return Merged::Clean(ours.to_vec());
@@ -714,7 +714,24 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
         return Merged::Collision(ours.to_vec());
     }
     let b = base.and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
-    let (on, tn) = (Note::parse(o, ""), Note::parse(t, ""));
+    let (ofm, tfm) = (
+        Note::parse(o, "").front_matter,
+        Note::parse(t, "").front_matter,
+    );
+    // The lists joined: ours first, then what only theirs holds (`ours` items of each).
+    let joined: [(&str, Vec<String>, usize); 3] = [
+        (
+            "errors",
+            union_errors(&ofm.errors, &tfm.errors),
+            ofm.errors.len(),
+        ),
+        ("tags", union_tags(&ofm.tags, &tfm.tags), ofm.tags.len()),
+        (
+            "outcomes",
+            union_lines(&ofm.outcomes, &tfm.outcomes),
+            ofm.outcomes.len(),
+        ),
+    ];
     let listed = ["errors", "tags", "outcomes", "updated", "verified"];
     // Everything but the lists merged line by line: if that is clean, the lists are joined.
     let strip = |s: &str| frontmatter::remove_keys(s, &listed);
@@ -725,10 +742,6 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
         strip(t).as_bytes(),
     ) {
         let rest = String::from_utf8_lossy(&rest).into_owned();
-        let errors = union_errors(&on.front_matter.errors, &tn.front_matter.errors);
-        let tags = union_tags(&on.front_matter.tags, &tn.front_matter.tags);
-        let outcomes = union_lines(&on.front_matter.outcomes, &tn.front_matter.outcomes);
-        let (ofm, tfm) = (&on.front_matter, &tn.front_matter);
         let later = |a: &Option<String>, b: &Option<String>| a.clone().max(b.clone());
         let set: Vec<(&str, String)> = [
             ("updated", later(&ofm.updated, &tfm.updated)),
@@ -737,40 +750,21 @@ pub fn merge_note(path: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
-        let adds: Vec<(&str, &[String])> = vec![
-            ("errors", &errors[..]),
-            ("tags", &tags[..]),
-            ("outcomes", &outcomes[..]),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+        let adds: Vec<(&str, &[String])> = joined
+            .iter()
+            .filter(|(_, all, _)| !all.is_empty())
+            .map(|(k, all, _)| (*k, &all[..]))
+            .collect();
         if let Ok(text) = frontmatter::edit_fields(&rest, &adds, &set) {
             return Merged::Clean(text.into_bytes());
         }
     }
-    // A real collision: ours stays, enriched with the other side's errors and tags.
-    let extra_errors: Vec<String> = union_errors(&on.front_matter.errors, &tn.front_matter.errors)
-        .into_iter()
-        .skip(on.front_matter.errors.len())
+    // A real collision: ours stays, enriched with the other side's errors, tags and outcomes.
+    let adds: Vec<(&str, &[String])> = joined
+        .iter()
+        .filter(|(_, all, ours)| all.len() > *ours)
+        .map(|(k, all, ours)| (*k, &all[*ours..]))
         .collect();
-    let extra_tags: Vec<String> = union_tags(&on.front_matter.tags, &tn.front_matter.tags)
-        .into_iter()
-        .skip(on.front_matter.tags.len())
-        .collect();
-    let extra_outcomes: Vec<String> =
-        union_lines(&on.front_matter.outcomes, &tn.front_matter.outcomes)
-            .into_iter()
-            .skip(on.front_matter.outcomes.len())
-            .collect();
-    let adds: Vec<(&str, &[String])> = vec![
-        ("errors", &extra_errors[..]),
-        ("tags", &extra_tags[..]),
-        ("outcomes", &extra_outcomes[..]),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .collect();
     if adds.is_empty() {
         return Merged::Collision(ours.to_vec());
     }

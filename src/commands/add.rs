@@ -193,18 +193,17 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
         if fm.created.is_none() {
             set.push(("created", now.to_string()));
         }
-        let tags: Vec<String> = args
-            .tags
-            .iter()
-            .filter(|t| !fm.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
-            .cloned()
-            .collect();
-        let errors: Vec<String> = args
-            .errors
-            .iter()
-            .filter(|e| !fm.errors.iter().any(|x| x.trim() == e.trim()))
-            .cloned()
-            .collect();
+        // Each flag's items the note does not hold yet.
+        let missing = |given: &[String], held: &[String], same: fn(&str, &str) -> bool| {
+            given
+                .iter()
+                .filter(|g| !held.iter().any(|h| same(h, g)))
+                .cloned()
+                .collect::<Vec<String>>()
+        };
+        let trimmed_equal: fn(&str, &str) -> bool = |a, b| a.trim() == b.trim();
+        let tags = missing(&args.tags, &fm.tags, |a, b| a.eq_ignore_ascii_case(b));
+        let errors = missing(&args.errors, &fm.errors, trimmed_equal);
         if let Some(st) = args.status {
             match fm.status.as_deref() {
                 None => set.push(("status", st.as_str().to_string())),
@@ -215,12 +214,7 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
                 ))),
             }
         }
-        let applies: Vec<String> = args
-            .applies_to
-            .iter()
-            .filter(|a| !fm.applies_to.iter().any(|x| x.trim() == a.trim()))
-            .cloned()
-            .collect();
+        let applies = missing(&args.applies_to, &fm.applies_to, trimmed_equal);
         crate::frontmatter::edit_fields(
             body,
             &[
