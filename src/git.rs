@@ -212,3 +212,124 @@ pub fn commit_paths_locked(
     let short = oid.to_string()[..7].to_string();
     Ok(Some(short))
 }
+
+/// The commit HEAD points at, read from the files of the repository holding `vault_root`
+/// without libgit2 (whose start-up initialises OpenSSL: 25 ms, more than a search). Handles
+/// the common layouts (a `.git` folder or a `gitdir:` file, loose or packed refs, a detached
+/// HEAD); None when it cannot tell, and the caller asks libgit2.
+pub fn head_id(vault_root: &Path) -> Option<String> {
+    let (gitdir, common) = find_gitdir(vault_root)?;
+    let head = fs::read_to_string(gitdir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let id = match head.strip_prefix("ref: ") {
+        None => head.to_string(),
+        Some(name) => {
+            let name = name.trim();
+            if !name.starts_with("refs/") || name.contains("..") {
+                return None;
+            }
+            match fs::read_to_string(common.join(name)) {
+                Ok(loose) => loose.trim().to_string(),
+                Err(_) => {
+                    let packed = fs::read_to_string(common.join("packed-refs")).ok()?;
+                    packed
+                        .lines()
+                        .filter(|l| !l.starts_with('#') && !l.starts_with('^'))
+                        .find_map(|l| {
+                            let (id, r) = l.split_once(' ')?;
+                            (r.trim() == name).then(|| id.to_string())
+                        })?
+                }
+            }
+        }
+    };
+    let hex = id.len() == 40 || id.len() == 64;
+    (hex && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+/// Whether a `.git` is at or above `vault_root` (a stat per folder; libgit2 is not started).
+pub fn in_repository(vault_root: &Path) -> bool {
+    find_gitdir(vault_root).is_some()
+}
+
+/// The git folder of the repository holding `start`, and its common folder (they differ in
+/// a linked worktree).
+fn find_gitdir(start: &Path) -> Option<(PathBuf, PathBuf)> {
+    for dir in start.ancestors() {
+        let dot = dir.join(".git");
+        let Ok(meta) = fs::metadata(&dot) else {
+            continue;
+        };
+        let gitdir = if meta.is_dir() {
+            dot
+        } else {
+            let text = fs::read_to_string(&dot).ok()?;
+            dir.join(text.trim().strip_prefix("gitdir:")?.trim())
+        };
+        let common = match fs::read_to_string(gitdir.join("commondir")) {
+            Ok(c) => gitdir.join(c.trim()),
+            Err(_) => gitdir.clone(),
+        };
+        return Some((gitdir, common));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    fn libgit2_head(dir: &Path) -> Option<String> {
+        Some(open(dir)?.head().ok()?.target()?.to_string())
+    }
+
+    #[test]
+    fn head_read_from_files_agrees_with_libgit2() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let sub = root.join("notes");
+        fs::create_dir_all(&sub).unwrap();
+        git(&root, &["init", "-q", "-b", "main"]);
+        // No commit yet: neither knows a commit.
+        assert_eq!(head_id(&sub), None);
+        fs::write(sub.join("a.md"), "a\n").unwrap();
+        git(&root, &["add", "-A"]);
+        git(&root, &["commit", "-qm", "one"]);
+        assert_eq!(head_id(&sub), libgit2_head(&sub));
+        // Packed refs, then a new loose ref over the packed one.
+        git(&root, &["pack-refs", "--all"]);
+        assert!(!root.join(".git/refs/heads/main").exists());
+        assert_eq!(head_id(&sub), libgit2_head(&sub));
+        git(&root, &["commit", "-q", "--allow-empty", "-m", "two"]);
+        assert_eq!(head_id(&sub), libgit2_head(&sub));
+        // A linked worktree on another branch, then a detached HEAD.
+        let wt = root.join("wt");
+        git(
+            &root,
+            &["worktree", "add", "-q", "-b", "other", wt.to_str().unwrap()],
+        );
+        git(&wt, &["commit", "-q", "--allow-empty", "-m", "three"]);
+        assert_eq!(head_id(&wt), libgit2_head(&wt));
+        assert_ne!(head_id(&wt), head_id(&sub));
+        git(&root, &["checkout", "-q", "--detach", "HEAD~1"]);
+        assert_eq!(head_id(&sub), libgit2_head(&sub));
+        assert!(head_id(&sub).is_some());
+    }
+}

@@ -17,6 +17,7 @@ pub mod error;
 pub mod exit_codes;
 pub mod frontmatter;
 pub mod git;
+pub mod history;
 pub mod index;
 pub mod matcher;
 pub mod misses;

@@ -148,8 +148,9 @@ impl Record {
         *self == Record::default()
     }
 
-    /// One line for a terminal: `worked 5 of 6 · ~15 min · verified 3 weeks ago · Windows 11`.
-    pub fn summary(&self, now: DateTime<Utc>) -> String {
+    /// One line for a terminal: `worked 5 of 6 · ~15 min · verified 3 weeks ago · written by
+    /// Dana, changed by Lee 2 days ago · Windows 11` (`who`: the note's authorship, if known).
+    pub fn summary(&self, now: DateTime<Utc>, who: Option<&str>) -> String {
         let mut parts = Vec::new();
         if self.is_retired() {
             parts.push("RETIRED".to_string());
@@ -170,6 +171,9 @@ impl Record {
             parts.push(format!("verified {}", ago(v, now)));
         } else if let Some(l) = &self.last_used {
             parts.push(format!("last used {}", ago(l, now)));
+        }
+        if let Some(who) = who {
+            parts.push(who.to_string());
         }
         if !self.applies_to.is_empty() {
             parts.push(self.applies_to.join(", "));
@@ -247,7 +251,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(
-            r.summary(now),
+            r.summary(now, None),
             "workaround · worked 3 of 4 · ~15 min · last used 2 weeks ago"
         );
         let bad = Record::new(None, None, &[], &lines[2..3]);

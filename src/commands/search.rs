@@ -29,6 +29,12 @@ struct JsonHit<'a> {
     /// status, worked, failed, minutes, last_used, verified, applies_to
     #[serde(flatten)]
     record: &'a crate::outcomes::Record,
+    /// Who wrote the note and who last changed it, with dates (`YYYY-MM-DD`), from git's
+    /// history; null for a note never committed.
+    author: Option<&'a str>,
+    authored: Option<&'a str>,
+    last_editor: Option<&'a str>,
+    last_edited: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     explain: Option<&'a Explanation>,
 }
@@ -69,6 +75,12 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             SnippetGenerator::new(terms, crate::index::text_analyzer(), idx.fields().body, 200);
         hits.iter().map(|h| details(&idx, &generator, h)).collect()
     };
+    let authors = if plain {
+        Default::default()
+    } else {
+        let rels: Vec<&str> = hits.iter().map(|h| h.note.rel.as_str()).collect();
+        idx.authorship(&rels)
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let rows: Vec<JsonHit> = hits
@@ -85,6 +97,10 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
                 snippet: d.plain_snippet(),
                 fix: d.fix.clone(),
                 record: &h.note.record,
+                author: authors.get(&h.note.rel).map(|a| a.author.as_str()),
+                authored: authors.get(&h.note.rel).map(|a| a.authored.as_str()),
+                last_editor: authors.get(&h.note.rel).map(|a| a.last_editor.as_str()),
+                last_edited: authors.get(&h.note.rel).map(|a| a.last_edited.as_str()),
                 explain: args.explain.then_some(&h.explanation),
             })
             .collect();
@@ -123,7 +139,8 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             }
         }
         for (i, (h, d)) in hits.iter().zip(&details).enumerate() {
-            print_hit(ctx, &mut out, i + 1, h, d, args.explain)?;
+            let who = authors.get(&h.note.rel);
+            print_hit(ctx, &mut out, i + 1, h, d, who, args.explain)?;
         }
     }
     out.flush()?;
@@ -226,7 +243,8 @@ fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details 
 
 /// Nothing answers the query (no hit, or for a pasted error no note recording a similar error):
 /// remember the miss (`kb misses`), and say what to do next: the web search to try, and the
-/// command that starts a note with this error once it is solved.
+/// command that starts a note with this error once it is solved. With `--json` the same is
+/// one JSON object on stderr (stdout keeps the array of hits, which scripts read as it is).
 fn no_answer(
     ctx: &Context,
     vault: &crate::vault::Vault,
@@ -237,27 +255,41 @@ fn no_answer(
 ) {
     let web = crate::misses::web_query(prepared);
     let _ = crate::misses::remember(vault, &web, prepared, &super::now_rfc3339());
-    if ctx.quiet || json {
-        return;
-    }
-    output::status(if nothing {
-        "kb: no note matches"
-    } else {
-        "kb: no note records an error like this one; the notes above only share some words"
-    });
-    if !web.is_empty() {
-        output::status(&format!("  search the web for: {web}"));
-    }
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
-    if vault.is_vault() && !first.is_empty() {
-        output::status(&format!(
-            "  once it is solved: kb add --error {} --title '...' --fix '...'",
+    let add = (vault.is_vault() && !first.is_empty()).then(|| {
+        format!(
+            "kb add --error {} --title '...' --fix '...'",
             super::shell_quote(first)
-        ));
+        )
+    });
+    let reason = if nothing {
+        "kb: no note matches"
+    } else {
+        "kb: no note records an error like this one; the notes above only share some words"
+    };
+    if json {
+        let obj = serde_json::json!({
+            "answered": false,
+            "reason": if nothing { "no hit" } else { "no note records a similar error" },
+            "web_query": web,
+            "add_command": add,
+        });
+        eprintln!("{obj}");
+        return;
+    }
+    if ctx.quiet {
+        return;
+    }
+    output::status(reason);
+    if !web.is_empty() {
+        output::status(&format!("  search the web for: {web}"));
+    }
+    if let Some(add) = add {
+        output::status(&format!("  once it is solved: {add}"));
     }
 }
 
@@ -267,6 +299,7 @@ fn print_hit(
     rank: usize,
     h: &Hit,
     d: &Details,
+    who: Option<&crate::history::Authorship>,
     explain: bool,
 ) -> std::io::Result<()> {
     let c = ctx.color_out;
@@ -283,8 +316,10 @@ fn print_hit(
         paint(c, output::DIM, &output::one_line(&h.note.rel))
     )?;
     let record = &h.note.record;
-    if !record.is_empty() {
-        let line = record.summary(chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let who = who.map(|w| w.summary(now));
+    let line = record.summary(now, who.as_deref());
+    if !line.is_empty() {
         let style = if record.is_retired() || record.is_doubtful() {
             output::WARN
         } else {

@@ -32,6 +32,11 @@ struct JsonNote<'a> {
     links: Vec<JsonLink>,
     backlinks: Vec<&'a str>,
     fix: Option<&'a str>,
+    /// From git's history, as in `kb search --json`; null for a note never committed.
+    author: Option<&'a str>,
+    authored: Option<&'a str>,
+    last_editor: Option<&'a str>,
+    last_edited: Option<&'a str>,
     text: &'a str,
 }
 
@@ -47,6 +52,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
     }
     let links = resolve_links(&idx, &note);
     let backlinks = idx.backlinks(&rel)?;
+    let who = idx.authorship(&[rel.as_str()]).remove(&rel);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let j = JsonNote {
@@ -61,6 +67,10 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
             links,
             backlinks: backlinks.iter().map(|n| n.id()).collect(),
             fix: note.fix_section().map(|s| s.raw.trim()),
+            author: who.as_ref().map(|w| w.author.as_str()),
+            authored: who.as_ref().map(|w| w.authored.as_str()),
+            last_editor: who.as_ref().map(|w| w.last_editor.as_str()),
+            last_edited: who.as_ref().map(|w| w.last_edited.as_str()),
             text: &text,
         };
         output::json(&mut out, &j)?;
@@ -87,6 +97,10 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
                 };
                 page.push_str(&format!("  {shown}\n"));
             }
+        }
+        if let Some(w) = &who {
+            let line = w.summary(chrono::Utc::now());
+            page.push_str(&format!("\n{}\n", paint(c, output::DIM, &line)));
         }
         if !backlinks.is_empty() {
             page.push_str(&format!("\n{}\n", paint(c, output::LABEL, "Linked from:")));

@@ -78,6 +78,8 @@ fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<usize> {
         let r = idx.update_files(&rels)?;
         super::report_warnings(ctx, &r);
     }
+    // Who wrote and changed the notes that came in is read now, not during the next search.
+    idx.update_authorship();
     Ok(rels.len())
 }
 

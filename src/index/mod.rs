@@ -15,6 +15,7 @@ use state::DirState;
 
 use crate::error::{KbError, Result};
 use crate::vault::{self, Stamp, Vault};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
@@ -59,6 +60,8 @@ pub struct NoteIndex {
     fields: Fields,
     files_path: PathBuf,
     dirs_path: PathBuf,
+    /// Who wrote and last changed each note ([`crate::history`]).
+    authors_path: PathBuf,
     vault: Vault,
 }
 
@@ -81,6 +84,7 @@ pub const DEFAULT_FULL_CHECK_LIMIT: u64 = 2_000;
 const FILES_STATE: &str = "files.bin";
 const DIRS_STATE: &str = "dirs.bin";
 const INDEX_DIR: &str = "index";
+const AUTHORS: &str = "authors.txt";
 
 impl NoteIndex {
     /// Open the vault's index, creating or rebuilding it if needed, then bring it up to date.
@@ -119,12 +123,24 @@ impl NoteIndex {
             fields,
             files_path: loc.join(FILES_STATE),
             dirs_path: loc.join(DIRS_STATE),
+            authors_path: loc.join(AUTHORS),
             vault: vault.clone(),
         })
     }
 
     pub(crate) fn path_term(&self, rel: &str) -> Term {
         Term::from_field_text(self.fields.path, rel)
+    }
+
+    /// Who wrote and who last changed these notes, from git's history (cached beside the
+    /// index; notes never committed are absent).
+    pub fn authorship(&self, rels: &[&str]) -> HashMap<String, crate::history::Authorship> {
+        crate::history::lookup(self.vault.root(), &self.authors_path, rels)
+    }
+
+    /// Bring the cached authorship up to date with the repository's HEAD.
+    pub fn update_authorship(&self) {
+        crate::history::update(self.vault.root(), &self.authors_path)
     }
 
     pub fn fields(&self) -> &Fields {

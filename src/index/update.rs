@@ -60,6 +60,8 @@ impl NoteIndex {
             ..DirState::default()
         };
         idx.commit_state(writer, &mut st, &delta, ds, true)?;
+        // The history is read once here, so that searches only look their hits up.
+        idx.update_authorship();
         let mut report = UpdateReport {
             rebuilt: true,
             warnings,

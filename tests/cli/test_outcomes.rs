@@ -70,7 +70,7 @@ fn worked_failed_and_verify_add_their_line_and_change_nothing_else() {
     let long = env.kb(&["search", "--long", "--", "vpn drops"]).ok();
     assert!(
         long.stdout.contains(
-            "workaround · worked 1 of 2 · ~15 min · verified today · GlobalProtect 6.1, Windows 11"
+            "workaround · worked 1 of 2 · ~15 min · verified today · written by Test Tech today · GlobalProtect 6.1, Windows 11"
         ),
         "{}",
         long.stdout
@@ -154,12 +154,31 @@ fn a_search_without_an_answer_suggests_what_next_and_is_remembered_until_a_note_
             r.stderr
         );
     }
-    env.kb(&[
+    // With --json, stdout is still the (empty) array of hits and the same advice is one JSON
+    // object on stderr.
+    let r = env.kb(&[
         "search",
         "--json",
         "--",
-        "KDC_ERR_S_PRINCIPAL_UNKNOWN from kerberos",
+        "KDC_ERR_S_PRINCIPAL_UNKNOWN from kerberos for user jdoe",
     ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json(), serde_json::json!([]));
+    let advice: serde_json::Value = serde_json::from_str(r.stderr.trim()).expect(&r.stderr);
+    assert_eq!(advice["answered"], false, "{advice}");
+    assert_eq!(advice["reason"], "no hit", "{advice}");
+    let web = advice["web_query"].as_str().unwrap();
+    assert!(
+        web.contains("KDC_ERR_S_PRINCIPAL_UNKNOWN") && !web.contains("jdoe"),
+        "{advice}"
+    );
+    assert!(
+        advice["add_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("kb add --error 'KDC_ERR_S_PRINCIPAL_UNKNOWN"),
+        "{advice}"
+    );
     let r = env.kb(&["misses"]).ok();
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
@@ -263,4 +282,151 @@ fn add_takes_the_known_error_fields_from_flags_with_or_without_a_note_on_stdin()
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("status"), "{}", r.stderr);
+}
+
+/// `git` in `dir` as `who` (author and committer), for commits made outside kb.
+fn git_as(dir: &std::path::Path, who: &str, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", who)
+        .env("GIT_AUTHOR_EMAIL", "someone@example.com")
+        .env("GIT_COMMITTER_NAME", who)
+        .env("GIT_COMMITTER_EMAIL", "someone@example.com")
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn who_wrote(env: &TestEnv, query: &str) -> serde_json::Value {
+    env.kb(&["search", "--json", "--", query]).ok().json()[0].clone()
+}
+
+#[test]
+fn search_shows_who_wrote_a_note_and_who_changed_it_last_from_git() {
+    let env = TestEnv::new();
+    let as_dana = [("GIT_AUTHOR_NAME", "Dana"), ("GIT_COMMITTER_NAME", "Dana")];
+    env.kb_env(
+        &[
+            "add",
+            "--title",
+            "Spooler stops",
+            "--error",
+            "The Print Spooler service terminated unexpectedly",
+            "--fix",
+            "Clear C:\\Windows\\System32\\spool\\PRINTERS",
+        ],
+        &as_dana,
+    )
+    .ok();
+    let hit = who_wrote(&env, "print spooler terminated");
+    assert_eq!(hit["author"], "Dana", "{hit}");
+    assert_eq!(hit["last_editor"], "Dana", "{hit}");
+    assert!(hit["authored"].as_str().unwrap().len() == 10, "{hit}");
+    // Lee records an outcome through kb: Lee changed it last.
+    env.kb_env(
+        &["worked", "spooler-stops", "--minutes", "5"],
+        &[("GIT_AUTHOR_NAME", "Lee"), ("GIT_COMMITTER_NAME", "Lee")],
+    )
+    .ok();
+    let long = env
+        .kb(&["search", "--long", "--", "print spooler terminated"])
+        .ok();
+    assert!(
+        long.stdout
+            .contains("written by Dana, changed by Lee today"),
+        "{}",
+        long.stdout
+    );
+    let shown = env.kb(&["show", "--json", "spooler-stops"]).ok().json();
+    assert_eq!(
+        (&shown["author"], &shown["last_editor"]),
+        (&"Dana".into(), &"Lee".into()),
+        "{shown}"
+    );
+    // Sam edits the note with their editor and commits with git: the next search knows.
+    let text = env.read("spooler-stops.md");
+    env.write("spooler-stops.md", text + "\nAlso check the driver.\n");
+    git_as(&env.vault, "Sam", &["commit", "-qam", "driver hint"]);
+    let hit = who_wrote(&env, "print spooler terminated");
+    assert_eq!(
+        (&hit["author"], &hit["last_editor"]),
+        (&"Dana".into(), &"Sam".into()),
+        "{hit}"
+    );
+    // History rewritten (the last commit amended under another name): read again.
+    git_as(
+        &env.vault,
+        "Kim",
+        &[
+            "commit",
+            "-q",
+            "--amend",
+            "--reset-author",
+            "-m",
+            "driver hint",
+        ],
+    );
+    let hit = who_wrote(&env, "print spooler terminated");
+    assert_eq!(hit["last_editor"], "Kim", "{hit}");
+    assert_eq!(hit["author"], "Dana", "{hit}");
+    // A note never committed has no author, and says nothing wrong about it.
+    env.write(
+        "draft.md",
+        "---\ntitle: Draft about the spooler\n---\n\nSpooler terminated again.\n",
+    );
+    let r = env
+        .kb(&["search", "--json", "--", "draft about the spooler"])
+        .ok();
+    let hit = &r.json()[0];
+    assert_eq!(hit["id"], "draft");
+    assert!(
+        hit["author"].is_null() && hit["last_editor"].is_null(),
+        "{hit}"
+    );
+}
+
+#[test]
+fn authorship_in_a_vault_inside_a_larger_repository_and_after_a_merge() {
+    let env = TestEnv::empty();
+    // The repository is HOME; the vault is its `vault` folder, next to other files.
+    git_as(&env.home, "Root", &["init", "-q", "-b", "main"]);
+    std::fs::write(env.home.join("README.md"), "not a note\n").unwrap();
+    env.write(
+        "net/dns.md",
+        "---\ntitle: DNS fails after VPN\nerrors: [\"DNS_PROBE_FINISHED_NXDOMAIN\"]\n---\n\nFlush the cache.\n",
+    );
+    git_as(&env.home, "Dana", &["add", "-A"]);
+    git_as(&env.home, "Dana", &["commit", "-qm", "notes"]);
+    // A branch where Lee changes the note, merged by Root with a merge commit.
+    git_as(&env.home, "Lee", &["checkout", "-qb", "lee"]);
+    env.write(
+        "net/dns.md",
+        "---\ntitle: DNS fails after VPN\nerrors: [\"DNS_PROBE_FINISHED_NXDOMAIN\"]\n---\n\nFlush the cache: ipconfig /flushdns.\n",
+    );
+    git_as(&env.home, "Lee", &["commit", "-qam", "how to flush"]);
+    git_as(&env.home, "Root", &["checkout", "-q", "main"]);
+    std::fs::write(env.home.join("other.txt"), "x\n").unwrap();
+    git_as(&env.home, "Root", &["add", "other.txt"]);
+    git_as(&env.home, "Root", &["commit", "-qm", "other"]);
+    git_as(
+        &env.home,
+        "Root",
+        &["merge", "-q", "--no-ff", "-m", "merge lee", "lee"],
+    );
+    let hit = who_wrote(&env, "DNS_PROBE_FINISHED_NXDOMAIN");
+    assert_eq!(hit["id"], "net/dns", "{hit}");
+    // The merge itself changed nothing in the note: Lee's commit is its last change.
+    assert_eq!(
+        (&hit["author"], &hit["last_editor"]),
+        (&"Dana".into(), &"Lee".into()),
+        "{hit}"
+    );
 }
