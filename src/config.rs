@@ -14,6 +14,11 @@ pub struct UserConfig {
     pub vault: Option<PathBuf>,
     /// `auto`, `always` or `never`.
     pub color: Option<String>,
+    /// How kb reaches remotes: `auto` (the `git` executable when installed), `libgit2`, or
+    /// the path of a git executable.
+    pub git: Option<String>,
+    /// Seconds a remote may stay silent before `kb sync` gives up.
+    pub sync_timeout: Option<f64>,
 }
 
 /// Team settings of a vault.
@@ -85,7 +90,25 @@ fn unknown_keys(table: &toml::Table, known: &[&str], path: &Path, warnings: &mut
 
 pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
     let t = read_table(path, warnings);
-    unknown_keys(&t, &["editor", "vault", "color"], path, warnings);
+    unknown_keys(
+        &t,
+        &["editor", "vault", "color", "git", "sync_timeout"],
+        path,
+        warnings,
+    );
+    let sync_timeout = match t.get("sync_timeout") {
+        None => None,
+        Some(v) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
+            Some(s) if s.is_finite() && s > 0.0 && s < 1e7 => Some(s),
+            _ => {
+                warnings.push(format!(
+                    "{}: `sync_timeout` should be a number of seconds; ignored",
+                    path.display()
+                ));
+                None
+            }
+        },
+    };
     let color = string(&t, "color", path, warnings).filter(|c| {
         let ok = matches!(c.as_str(), "auto" | "always" | "never");
         if !ok {
@@ -100,6 +123,8 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
         editor: string(&t, "editor", path, warnings),
         vault: string(&t, "vault", path, warnings).map(|v| expand_home(&v)),
         color,
+        git: string(&t, "git", path, warnings),
+        sync_timeout,
     }
 }
 

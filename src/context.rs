@@ -60,6 +60,12 @@ pub struct Context {
     /// How long to wait for another kb process holding the index writer or the repository
     /// (`$KB_LOCK_WAIT`, seconds; default 60).
     pub lock_wait: std::time::Duration,
+    /// How kb reaches remotes (`$KB_GIT`, else `git` in config.toml; default: the `git`
+    /// executable when installed, else libgit2).
+    pub git: crate::sync::Backend,
+    /// How long a remote may stay silent (`$KB_SYNC_TIMEOUT`, else `sync_timeout` in
+    /// config.toml, seconds; default 60).
+    pub sync_timeout: std::time::Duration,
 }
 
 impl Context {
@@ -92,6 +98,22 @@ impl Context {
             (None, None, Some(e)) => (Some(e.to_string_lossy().into_owned()), "EDITOR"),
             _ => (None, "default"),
         };
+        let (git_setting, git_source) = match (env("KB_GIT"), &user.git) {
+            (Some(v), _) => (Some(v.to_string_lossy().into_owned()), "KB_GIT"),
+            (None, Some(g)) => (Some(g.clone()), "user config"),
+            _ => (None, "default (git on PATH, else libgit2)"),
+        };
+        let git = crate::sync::Backend::choose(git_setting.as_deref());
+        let (sync_timeout, timeout_source) = match (
+            env("KB_SYNC_TIMEOUT")
+                .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
+                .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e7),
+            user.sync_timeout,
+        ) {
+            (Some(s), _) => (std::time::Duration::from_secs_f64(s), "KB_SYNC_TIMEOUT"),
+            (None, Some(s)) => (std::time::Duration::from_secs_f64(s), "user config"),
+            _ => (crate::sync::DEFAULT_TIMEOUT, "default"),
+        };
         let sources = vec![
             (
                 "vault",
@@ -106,6 +128,12 @@ impl Context {
                 editor_source,
             ),
             ("color", format!("{when:?}").to_lowercase(), color_source),
+            ("git", git.describe(), git_source),
+            (
+                "sync_timeout",
+                format!("{} s", sync_timeout.as_secs_f64()),
+                timeout_source,
+            ),
         ];
         let stdout_tty = std::io::stdout().is_terminal();
         Context {
@@ -135,6 +163,8 @@ impl Context {
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
                 .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
                 .map_or(crate::wait::DEFAULT, std::time::Duration::from_secs_f64),
+            git,
+            sync_timeout,
         }
     }
 

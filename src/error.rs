@@ -58,6 +58,22 @@ pub enum KbError {
     #[error("the remote '{remote}' cannot be reached: {reason}")]
     RemoteUnreachable { remote: String, reason: String },
 
+    #[error("the remote '{remote}' did not answer for {secs} s; kb stopped waiting")]
+    RemoteTimeout { remote: String, secs: f64 },
+
+    #[error("the SSH server of remote '{0}' is not known yet (its host key is in no known_hosts file); kb did not connect")]
+    HostKeyUnknown(String),
+
+    #[error("the SSH host key of remote '{remote}' has CHANGED since the last connection: someone may be intercepting it, or the server was reinstalled; kb did not connect")]
+    HostKeyChanged {
+        remote: String,
+        /// ssh's own command to forget the old key.
+        fix: Option<String>,
+    },
+
+    #[error("the HTTPS certificate of remote '{remote}' is not trusted: {reason}")]
+    CertificateUntrusted { remote: String, reason: String },
+
     #[error(
         "the remote '{remote}' refused the push: {status}{}",
         server_message(server)
@@ -141,7 +157,23 @@ impl KbError {
                 "add one with `git remote add {name} URL` (an SSH, HTTPS or file URL, or a folder path)"
             )),
             KbError::AuthRejected(_) => Some(
-                "check your SSH agent or keys in ~/.ssh, or your git credential helper; your notes are safe locally"
+                "check that `git fetch` works in the vault: your SSH agent or keys (a key with a passphrase needs the agent, or SSH_ASKPASS when kb runs without a terminal), or your git credential helper; your notes are safe locally"
+                    .into(),
+            ),
+            KbError::RemoteTimeout { .. } => Some(
+                "check the network or VPN; for a slow server raise `sync_timeout` (seconds) in config.toml or KB_SYNC_TIMEOUT; your notes are committed locally"
+                    .into(),
+            ),
+            KbError::HostKeyUnknown(_) => Some(
+                "connect once with `ssh` (or `git fetch`) in a terminal, compare the fingerprint with the one the server's admin gives you, and accept it; kb then trusts it too"
+                    .into(),
+            ),
+            KbError::HostKeyChanged { fix, .. } => Some(format!(
+                "ask the server's admin whether its key changed; only if it did, forget the old key ({}) and connect once with ssh to accept the new one",
+                fix.as_deref().map_or("`ssh-keygen -R HOST`".to_string(), |f| format!("`{f}`"))
+            )),
+            KbError::CertificateUntrusted { .. } => Some(
+                "if your company has its own certificate authority, tell git where it is: `git config --global http.sslCAInfo /path/to/ca.pem` (kb uses git's settings)"
                     .into(),
             ),
             KbError::RemoteUnreachable { .. } => Some(

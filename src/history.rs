@@ -51,19 +51,53 @@ impl Authorship {
     }
 }
 
-/// What a change of one path in one commit says: who, when, and whether the path was deleted.
-#[derive(Debug, Clone)]
-struct Sighting {
-    name: String,
-    date: String,
-    deleted: bool,
-}
-
-/// Authorship of every note at one commit.
+/// Authorship of every note at one commit, compact: a million notes share a few people and
+/// dates, so each row holds two indexes into `people` (who and when).
 #[derive(Debug, Default)]
 struct Table {
     head: String,
-    rows: HashMap<String, Authorship>,
+    people: People,
+    /// path -> (author, last editor), indexes into `people`.
+    rows: HashMap<String, (u32, u32)>,
+}
+
+/// Distinct (name, date) pairs.
+#[derive(Debug, Default)]
+struct People {
+    list: Vec<(String, String)>,
+    seen: HashMap<(String, String), u32>,
+}
+
+impl People {
+    fn intern(&mut self, name: &str, date: &str) -> u32 {
+        let key = (name.to_string(), date.to_string());
+        if let Some(i) = self.seen.get(&key) {
+            return *i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(key.clone());
+        self.seen.insert(key, i);
+        i
+    }
+
+    fn get(&self, i: u32) -> (&str, &str) {
+        let (n, d) = &self.list[i as usize];
+        (n, d)
+    }
+}
+
+impl Table {
+    fn authorship(&self, rel: &str) -> Option<Authorship> {
+        let (a, e) = self.rows.get(rel)?;
+        let (author, authored) = self.people.get(*a);
+        let (last_editor, last_edited) = self.people.get(*e);
+        Some(Authorship {
+            author: author.into(),
+            authored: authored.into(),
+            last_editor: last_editor.into(),
+            last_edited: last_edited.into(),
+        })
+    }
 }
 
 /// The authorship of these notes (paths relative to the vault), from the cache at `cache`,
@@ -95,7 +129,7 @@ pub fn lookup(vault_root: &Path, cache: &Path, rels: &[&str]) -> HashMap<String,
     let table = refresh(&repo, vault_root, &text, head);
     let _ = save(cache, &table);
     rels.iter()
-        .filter_map(|r| table.rows.get(*r).map(|a| (r.to_string(), a.clone())))
+        .filter_map(|r| table.authorship(r).map(|a| (r.to_string(), a)))
         .collect()
 }
 
@@ -177,18 +211,21 @@ fn parse_row(line: &str) -> Option<(&str, Authorship)> {
 }
 
 fn parse(text: &str) -> Table {
-    Table {
+    let mut t = Table {
         head: cached_head(text.as_bytes())
             .and_then(|h| std::str::from_utf8(h).ok())
             .unwrap_or("")
             .to_string(),
-        rows: text
-            .lines()
-            .skip(1)
-            .filter_map(parse_row)
-            .map(|(r, a)| (r.to_string(), a))
-            .collect(),
+        ..Table::default()
+    };
+    for line in text.lines().skip(1) {
+        if let Some((rel, a)) = parse_row(line) {
+            let who = t.people.intern(&a.author, &a.authored);
+            let last = t.people.intern(&a.last_editor, &a.last_edited);
+            t.rows.insert(rel.to_string(), (who, last));
+        }
     }
+    t
 }
 
 /// The table at `head`: the cached one updated with the commits since its head, or the whole
@@ -200,37 +237,48 @@ fn refresh(repo: &Repository, vault_root: &Path, text: &str, head: Oid) -> Table
         repo.find_commit(*o).is_ok()
             && (*o == head || repo.graph_descendant_of(head, *o).unwrap_or(false))
     });
-    let mut rows = if since.is_some() {
-        old.rows
+    let mut table = if since.is_some() {
+        old
     } else {
-        HashMap::new()
+        Table::default()
     };
-    // Newest first: the first sighting of a path is its last change; every later one is older.
-    let mut newest: HashMap<String, Sighting> = HashMap::new();
-    let mut oldest: HashMap<String, Sighting> = HashMap::new();
-    let _ = walk(repo, &prefix, head, since, |rel, s| {
-        newest.entry(rel.to_string()).or_insert_with(|| s.clone());
-        oldest.insert(rel.to_string(), s);
-    });
-    for (rel, last) in newest {
-        if last.deleted {
-            rows.remove(&rel);
+    table.head = head.to_string();
+    // Newest first: the first sighting of a path is its last change (or its deletion); every
+    // later one is older, the last its creation.
+    let mut seen: HashMap<String, Seen> = HashMap::new();
+    let _ = walk(
+        repo,
+        &prefix,
+        head,
+        since,
+        &mut table.people,
+        |rel, who, deleted| {
+            seen.entry(rel.to_string())
+                .and_modify(|s| s.oldest = who)
+                .or_insert(Seen {
+                    newest: who,
+                    oldest: who,
+                    deleted,
+                });
+        },
+    );
+    for (rel, s) in seen {
+        if s.deleted {
+            table.rows.remove(&rel);
             continue;
         }
-        let first = &oldest[&rel];
-        let row = rows.entry(rel).or_insert_with(|| Authorship {
-            author: first.name.clone(),
-            authored: first.date.clone(),
-            last_editor: String::new(),
-            last_edited: String::new(),
-        });
-        row.last_editor = last.name;
-        row.last_edited = last.date;
+        let row = table.rows.entry(rel).or_insert((s.oldest, s.newest));
+        row.1 = s.newest;
     }
-    Table {
-        head: head.to_string(),
-        rows,
-    }
+    table
+}
+
+/// The sightings of one path in a walk: the newest and oldest commit that changed it, and
+/// whether the newest deleted it.
+struct Seen {
+    newest: u32,
+    oldest: u32,
+    deleted: bool,
 }
 
 /// Every change of a note under `prefix` in the commits reachable from `head` and not from
@@ -240,7 +288,8 @@ fn walk(
     prefix: &str,
     head: Oid,
     since: Option<Oid>,
-    mut seen: impl FnMut(&str, Sighting),
+    people: &mut People,
+    mut seen: impl FnMut(&str, u32, bool),
 ) -> Result<(), git2::Error> {
     let mut revwalk = repo.revwalk()?;
     revwalk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
@@ -277,12 +326,26 @@ fn walk(
         // those that differ from every parent.
         let mut changed: Option<HashMap<String, bool>> = None;
         let parents: Vec<git2::Tree> = commit.parents().filter_map(|p| p.tree().ok()).collect();
-        let bases: Vec<Option<&git2::Tree>> = if parents.is_empty() {
-            vec![None]
-        } else {
-            parents.iter().map(Some).collect()
-        };
-        for base in bases {
+        if parents.is_empty() {
+            // The first commit adds everything in it: its tree is walked, not diffed (a diff
+            // of a million files holds them all in memory at once).
+            let mut these = HashMap::new();
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(git2::ObjectType::Blob) {
+                    if let Ok(name) = entry.name() {
+                        let path = format!("{dir}{name}");
+                        if let Some(rel) = path.strip_prefix(strip.as_str()) {
+                            if rel.ends_with(".md") && !rel.contains('\t') {
+                                these.insert(rel.to_string(), false);
+                            }
+                        }
+                    }
+                }
+                git2::TreeWalkResult::Ok
+            })?;
+            changed = Some(these);
+        }
+        for base in parents.iter().map(Some) {
             let diff = repo.diff_tree_to_tree(base, Some(&tree), Some(&mut opts))?;
             let mut these = HashMap::new();
             for d in diff.deltas() {
@@ -306,33 +369,30 @@ fn walk(
                     .collect(),
             });
         }
+        let who = people.intern(&name, &date);
         for (rel, deleted) in changed.unwrap_or_default() {
-            seen(
-                &rel,
-                Sighting {
-                    name: name.clone(),
-                    date: date.clone(),
-                    deleted,
-                },
-            );
+            seen(&rel, who, deleted);
         }
     }
     Ok(())
 }
 
 fn save(cache: &Path, table: &Table) -> std::io::Result<()> {
-    let mut rows: Vec<(&String, &Authorship)> = table.rows.iter().collect();
-    rows.sort_by(|a, b| a.0.cmp(b.0));
-    let mut text = format!("{HEADER} {}\n", table.head);
-    for (rel, a) in rows {
-        text.push_str(&format!(
-            "{rel}\t{}\t{}\t{}\t{}\n",
-            a.author, a.authored, a.last_editor, a.last_edited
-        ));
-    }
+    use std::io::Write;
+    let mut rows: Vec<(&String, &(u32, u32))> = table.rows.iter().collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let dir = cache.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        writeln!(w, "{HEADER} {}", table.head)?;
+        for (rel, (a, e)) in rows {
+            let (author, authored) = table.people.get(*a);
+            let (editor, edited) = table.people.get(*e);
+            writeln!(w, "{rel}\t{author}\t{authored}\t{editor}\t{edited}")?;
+        }
+        w.flush()?;
+    }
     tmp.persist(cache).map_err(|e| e.error)?;
     Ok(())
 }

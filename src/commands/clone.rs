@@ -5,7 +5,7 @@ use crate::cli::CloneArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::output;
-use crate::sync::{self, SyncOptions};
+use crate::sync;
 use crate::vault::Vault;
 use anyhow::{bail, Result};
 use std::io::Write;
@@ -25,12 +25,7 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
             dir.display()
         )));
     }
-    let opts = SyncOptions {
-        remote: None,
-        ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
-        allow_secrets: false,
-        default_url: None,
-    };
+    let opts = super::sync::options(ctx);
     sync::clone(&args.url, &dir, &opts)?;
     let vault = Vault::open(&dir)?;
     let (idx, report) = NoteIndex::rebuild(&vault)?;

@@ -16,8 +16,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
     let opts = SyncOptions {
         default_url: team.remote,
         remote: args.remote,
-        ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
         allow_secrets: args.allow_secrets,
+        ..options(ctx)
     };
     if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         output::status("kb: syncing...");
@@ -48,6 +48,20 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::found(report.changed_anything()))
+}
+
+/// How this person reaches remotes: git or libgit2, their keys, the timeout, and whether
+/// someone is there to answer a password prompt.
+pub(super) fn options(ctx: &Context) -> SyncOptions {
+    SyncOptions {
+        remote: None,
+        ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
+        allow_secrets: false,
+        default_url: None,
+        backend: ctx.git.clone(),
+        timeout: ctx.sync_timeout,
+        interactive: ctx.stdin_tty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    }
 }
 
 /// Re-index exactly the notes git says changed (paths are relative to the repository; the

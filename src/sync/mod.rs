@@ -1,0 +1,284 @@
+//! `kb sync`: commit the notes edited by hand, fetch, integrate, push.
+//!
+//! - [`merge`]: how two versions of a note become one (pure: bytes in, bytes out);
+//! - [`integrate`]: bringing fetched commits into the branch with git2 (merge commits,
+//!   conflicts resolved note by note, what changed between two commits);
+//! - [`transport`]: talking to the remote (the `git` executable, else libgit2);
+//! - this module: the order of the steps.
+//!
+//! Integration is a merge (never a rebase: a merge rewrites nothing that was already pushed).
+//! Conflicts lose nothing: the `errors:`, `tags:` and `outcomes:` lists of a note changed on
+//! both sides are unions (`updated:` and `verified:` the later), edits to different lines
+//! merge, a note deleted on one side and edited on the other keeps the edit, and when two edits really collide the local version stays in place while the
+//! other side's is kept beside it as a conflict copy (`name.conflict-DATE-COMMIT.md`), which is
+//! an ordinary note: listed in the report and found by search.
+//!
+//! Order of writes, so that an interrupted sync leaves a vault the next sync can finish: local
+//! changes are committed first; fetched objects change nothing; the merge result is written to
+//! the work tree before the branch moves (killed in between, the next sync sees the merged
+//! files as local changes and commits them); the push comes last and is retried when the
+//! remote moved meanwhile.
+
+mod integrate;
+pub mod merge;
+pub mod transport;
+
+pub use merge::{conflict_copy_path, merge_note, Merged};
+pub use transport::{clone, redact, Backend};
+
+use crate::error::{KbError, Result};
+use crate::git;
+use git2::{Oid, Repository, RepositoryState};
+use integrate::{integrate, note_changes, notes_with_private_keys};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use transport::{fetch, push};
+
+/// Tries before giving up on a push the remote keeps rejecting (it moved during the sync).
+const PUSH_TRIES: usize = 3;
+
+/// Where the person's SSH keys are, for remotes that ask for one.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Remote name (default: the branch's upstream remote, else `origin`).
+    pub remote: Option<String>,
+    /// The folder holding `id_ed25519`, `id_ecdsa`, `id_rsa` (normally `~/.ssh`).
+    pub ssh_dir: Option<PathBuf>,
+    /// Push notes that hold a private key (refused otherwise).
+    pub allow_secrets: bool,
+    /// The team's remote URL (kb.toml): added as the remote when the repository has none.
+    pub default_url: Option<String>,
+    /// How to reach the remote: the `git` executable, or libgit2.
+    pub backend: Backend,
+    /// A remote silent for this long is given up on.
+    pub timeout: Duration,
+    /// Whether git and ssh may ask the person for a password or passphrase (kb runs on a
+    /// terminal); off a terminal they fail instead of waiting for an answer.
+    pub interactive: bool,
+}
+
+/// A remote that says nothing for this long is given up on (`sync_timeout` in config.toml,
+/// `KB_SYNC_TIMEOUT`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Notes added, changed and removed (paths relative to the repository work tree).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.added.iter().chain(&self.changed).chain(&self.removed)
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncReport {
+    pub remote: String,
+    pub branch: String,
+    /// Notes edited outside kb that were committed first.
+    pub committed: Vec<String>,
+    /// What came in from the remote.
+    pub incoming: Changes,
+    /// What went out to the remote.
+    pub outgoing: Changes,
+    /// Notes merged on both sides automatically (lists joined, disjoint edits).
+    pub merged: Vec<String>,
+    /// Conflict copies written beside the notes whose edits collided.
+    pub conflict_copies: Vec<String>,
+    pub pushed: bool,
+}
+
+impl SyncReport {
+    /// Whether the sync committed, brought in, pushed or set aside anything.
+    pub fn changed_anything(&self) -> bool {
+        !self.committed.is_empty()
+            || !self.incoming.is_empty()
+            || self.pushed
+            || !self.conflict_copies.is_empty()
+    }
+}
+
+/// Synchronise the repository holding the vault at `root`.
+pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
+    let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;
+    check_state(&repo)?;
+    let _session = git::session(&repo)?;
+    let committed = commit_local(&repo, root)?;
+    let (branch, remote_name, remote_branch) = tracking(&repo, opts)?;
+    let mut report = SyncReport {
+        committed,
+        remote: remote_name.clone(),
+        branch: branch.clone(),
+        ..SyncReport::default()
+    };
+    let start = head_oid(&repo);
+    let mut remote_before: Option<Oid> = None;
+    for attempt in 0..PUSH_TRIES {
+        let theirs = fetch(&repo, &remote_name, &remote_branch, opts)?;
+        if attempt == 0 {
+            remote_before = theirs;
+        }
+        integrate(&repo, &branch, theirs, &mut report)?;
+        let ours = head_oid(&repo);
+        if ours.is_none() || ours == theirs {
+            break; // nothing to push
+        }
+        if !opts.allow_secrets {
+            let leaking = notes_with_private_keys(&repo, theirs, ours)?;
+            if !leaking.is_empty() {
+                return Err(KbError::SecretInNotes(leaking));
+            }
+        }
+        match push(&repo, &remote_name, &branch, &remote_branch, opts)? {
+            true => {
+                report.pushed = true;
+                break;
+            }
+            false if attempt + 1 < PUSH_TRIES => continue, // the remote moved: again
+            false => {
+                return Err(KbError::Sync(
+                    "the remote kept changing while kb pushed; nothing is lost locally".into(),
+                ))
+            }
+        }
+    }
+    set_upstream(&repo, &branch, &remote_name, &remote_branch);
+    let end = head_oid(&repo);
+    report.incoming = note_changes(&repo, start, end)?;
+    if report.pushed {
+        report.outgoing = note_changes(&repo, remote_before, end)?;
+    }
+    Ok(report)
+}
+
+/// Refuse to touch a repository that git left in the middle of something.
+fn check_state(repo: &Repository) -> Result<()> {
+    let what = match repo.state() {
+        RepositoryState::Clean => return Ok(()),
+        RepositoryState::Merge => "a merge",
+        RepositoryState::Rebase
+        | RepositoryState::RebaseInteractive
+        | RepositoryState::RebaseMerge => "a rebase",
+        RepositoryState::CherryPick | RepositoryState::CherryPickSequence => "a cherry-pick",
+        RepositoryState::Revert | RepositoryState::RevertSequence => "a revert",
+        RepositoryState::Bisect => "a bisect",
+        _ => "another git operation",
+    };
+    Err(KbError::RepositoryBusy(what.to_string()))
+}
+
+pub(crate) fn head_oid(repo: &Repository) -> Option<Oid> {
+    repo.head().ok().and_then(|h| h.target())
+}
+
+/// Whether a path of the work tree is a note: `*.md` outside hidden folders.
+pub(crate) fn is_note_path(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with(".md") && !path.split('/').any(|p| p.starts_with('.'))
+}
+
+/// Commit every note changed, added or deleted in the vault's folder, and its `kb.toml` (and
+/// nothing else: a vault inside a larger repository never commits the rest of it).
+fn commit_local(repo: &Repository, root: &Path) -> Result<Vec<String>> {
+    let prefix = git::vault_prefix(repo, root);
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .renames_head_to_index(false);
+    if !prefix.is_empty() {
+        opts.pathspec(format!("{prefix}/"))
+            .disable_pathspec_match(true);
+    }
+    let statuses = repo.statuses(Some(&mut opts))?;
+    let in_vault = |p: &str| -> Option<String> {
+        if prefix.is_empty() {
+            Some(p.to_string())
+        } else {
+            p.strip_prefix(&prefix)?
+                .strip_prefix('/')
+                .map(str::to_string)
+        }
+    };
+    let mut paths: Vec<String> = statuses
+        .iter()
+        .filter(|e| !e.status().is_ignored() && !e.status().is_conflicted())
+        .filter_map(|e| e.path().ok().map(str::to_string))
+        .filter(|p| in_vault(p).is_some_and(|r| is_note_path(&r) || r == crate::vault::CONFIG_FILE))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    if paths.is_empty() {
+        return Ok(paths);
+    }
+    let workdir = repo.workdir().map(Path::to_path_buf).unwrap_or_default();
+    let shown: Vec<&str> = paths.iter().take(3).map(String::as_str).collect();
+    let more = if paths.len() > 3 {
+        format!(" and {} more", paths.len() - 3)
+    } else {
+        String::new()
+    };
+    let message = format!("Commit notes edited outside kb: {}{more}", shown.join(", "));
+    git::commit_paths_locked(repo, &workdir, &paths, &message)?;
+    Ok(paths)
+}
+
+/// The local branch, the remote, and the remote branch it follows.
+fn tracking(repo: &Repository, opts: &SyncOptions) -> Result<(String, String, String)> {
+    let head = repo.find_reference("HEAD")?;
+    let target = head
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .ok_or_else(|| KbError::Sync("HEAD is detached: check out a branch first".into()))?
+        .to_string();
+    let branch = target
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&target)
+        .to_string();
+    let config = repo.config()?;
+    let configured_remote = config.get_string(&format!("branch.{branch}.remote")).ok();
+    let remote = opts
+        .remote
+        .clone()
+        .or(configured_remote)
+        .unwrap_or_else(|| "origin".to_string());
+    if repo.find_remote(&remote).is_err() {
+        match &opts.default_url {
+            Some(url) => {
+                repo.remote(&remote, url)?;
+            }
+            None => return Err(KbError::NoRemote(remote)),
+        }
+    }
+    let remote_branch = config
+        .get_string(&format!("branch.{branch}.merge"))
+        .ok()
+        .and_then(|m| m.strip_prefix("refs/heads/").map(str::to_string))
+        .unwrap_or_else(|| branch.clone());
+    Ok((branch, remote, remote_branch))
+}
+
+fn set_upstream(repo: &Repository, branch: &str, remote: &str, remote_branch: &str) {
+    if let Ok(mut config) = repo.config() {
+        if config
+            .get_string(&format!("branch.{branch}.remote"))
+            .is_err()
+            && head_oid(repo).is_some()
+        {
+            let _ = config.set_str(&format!("branch.{branch}.remote"), remote);
+            let _ = config.set_str(
+                &format!("branch.{branch}.merge"),
+                &format!("refs/heads/{remote_branch}"),
+            );
+        }
+    }
+}
