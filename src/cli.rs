@@ -342,6 +342,9 @@ pub struct SyncArgs {
     /// Push notes even if they hold a private key
     #[arg(long)]
     pub allow_secrets: bool,
+    /// List every note that came in or went out (by default the first few of each list)
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
             },
         )?;
     } else {
-        print(ctx, &mut out, &report)?;
+        print(ctx, &mut out, &report, args.verbose)?;
         if reindexed > 0 {
             writeln!(out, "re-indexed {reindexed} notes")?;
         }
@@ -97,7 +97,36 @@ fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<usize> {
     Ok(rels.len())
 }
 
-fn print(ctx: &Context, out: &mut impl Write, r: &SyncReport) -> std::io::Result<()> {
+/// Paths listed under each line of the report unless `--verbose` asks for all.
+const SHOWN: usize = 10;
+
+/// The paths of a list, the first [`SHOWN`] unless `all`, then `... and N more`.
+fn list<'a>(
+    out: &mut impl Write,
+    paths: impl Iterator<Item = &'a String>,
+    all: bool,
+) -> std::io::Result<()> {
+    let paths: Vec<&String> = paths.collect();
+    let shown = if all { paths.len() } else { SHOWN };
+    for p in paths.iter().take(shown) {
+        writeln!(out, "     {}", output::one_line(p))?;
+    }
+    if paths.len() > shown {
+        writeln!(
+            out,
+            "     ... and {} more (--verbose lists them all)",
+            paths.len() - shown
+        )?;
+    }
+    Ok(())
+}
+
+fn print(
+    ctx: &Context,
+    out: &mut impl Write,
+    r: &SyncReport,
+    verbose: bool,
+) -> std::io::Result<()> {
     let c = ctx.color_out;
     let summary = |ch: &sync::Changes| {
         format!(
@@ -116,24 +145,17 @@ fn print(ctx: &Context, out: &mut impl Write, r: &SyncReport) -> std::io::Result
         )?;
     }
     writeln!(out, "in:  {}", summary(&r.incoming))?;
-    for p in r.incoming.all() {
-        writeln!(out, "     {}", output::one_line(p))?;
-    }
+    list(out, r.incoming.all(), verbose)?;
     let out_line = if r.pushed {
         summary(&r.outgoing)
     } else {
         "nothing to send".to_string()
     };
     writeln!(out, "out: {out_line}")?;
-    for p in r.outgoing.all() {
-        writeln!(out, "     {}", output::one_line(p))?;
-    }
-    for p in &r.merged {
-        writeln!(
-            out,
-            "merged changes from both sides: {}",
-            output::one_line(p)
-        )?;
+    list(out, r.outgoing.all(), verbose)?;
+    if !r.merged.is_empty() {
+        writeln!(out, "merged changes from both sides: {}", r.merged.len())?;
+        list(out, r.merged.iter(), verbose)?;
     }
     for p in &r.conflict_copies {
         writeln!(

@@ -2,6 +2,7 @@
 //! clean environment (temporary HOME, no global git config, fixed git identity).
 
 mod env;
+mod servers;
 
 mod test_add;
 mod test_config;
@@ -11,6 +12,7 @@ mod test_link;
 mod test_outcomes;
 mod test_pick;
 mod test_regressions;
+mod test_remotes;
 mod test_scan;
 mod test_search;
 mod test_show_list_edit;

@@ -269,7 +269,7 @@ fn the_same_note_edited_on_both_sides_merges_errors_and_keeps_a_body_conflict_as
     let r = synced(&b);
     assert!(
         r.stdout
-            .contains("merged changes from both sides: printing/spooler.md"),
+            .contains("merged changes from both sides: 1\n     printing/spooler.md\n"),
         "{}",
         r.stdout
     );
@@ -761,4 +761,60 @@ fn outcomes_recorded_on_two_machines_are_all_kept() {
             assert!(text.contains(ticket), "{ticket} lost:\n{text}");
         }
     }
+}
+
+#[test]
+fn a_sync_bringing_in_many_notes_lists_the_first_few_and_counts_the_rest() {
+    let t = Team::new();
+    let mate = t.teammate();
+    for i in 0..25 {
+        std::fs::write(
+            mate.join(format!("note-{i:02}.md")),
+            format!("# Note {i}\n\nText {i}.\n"),
+        )
+        .unwrap();
+    }
+    git(&mate, &["add", "-A"]);
+    git(&mate, &["commit", "-qm", "many notes"]);
+    git(&mate, &["push", "-q", "origin", "main"]);
+    let r = synced(&t.a);
+    assert!(
+        r.stdout.contains("in:  25 added, 0 changed, 0 removed"),
+        "{}",
+        r.stdout
+    );
+    let listed = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("     note-"))
+        .count();
+    assert_eq!(listed, 10, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("... and 15 more (--verbose lists them all)"),
+        "{}",
+        r.stdout
+    );
+    // --verbose and --json list every one.
+    git(&mate, &["rm", "-q", "note-0*.md"]);
+    for i in 0..12 {
+        std::fs::write(mate.join(format!("more-{i:02}.md")), "# More\n\nText.\n").unwrap();
+    }
+    git(&mate, &["add", "-A"]);
+    git(&mate, &["commit", "-qm", "more"]);
+    git(&mate, &["push", "-q", "origin", "main"]);
+    let r = t.a.kb(&["sync", "--verbose"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed = r.stdout.lines().filter(|l| l.starts_with("     ")).count();
+    assert_eq!(listed, 22, "{}", r.stdout);
+    assert!(!r.stdout.contains("more (--verbose"), "{}", r.stdout);
+    git(&mate, &["rm", "-q", "more-*.md"]);
+    git(&mate, &["commit", "-qm", "fewer"]);
+    git(&mate, &["push", "-q", "origin", "main"]);
+    let j = t.a.kb(&["sync", "--json"]).ok().json();
+    assert_eq!(
+        j["incoming"]["removed"].as_array().unwrap().len(),
+        12,
+        "{j}"
+    );
 }

@@ -254,14 +254,23 @@ fn show_progress(chunk: &[u8]) {
     }
 }
 
-/// Put git (and the ssh it starts) in a process group of its own, so that a timeout ends all
-/// of them. Only off a terminal: a process outside the terminal's foreground group cannot
-/// read a passphrase from it.
+/// Run git (and the ssh it starts) in a session of its own, off a terminal: no controlling
+/// terminal, so ssh cannot stop to ask there (it uses `SSH_ASKPASS`, or fails at once), and a
+/// process group of its own, so that a timeout ends all of them. Not on a terminal: there git
+/// and ssh must be able to ask the person.
 fn own_process_group(cmd: &mut Command) {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
+        // SAFETY: setsid(2) is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     #[cfg(not(unix))]
     let _ = cmd;
@@ -321,15 +330,13 @@ fn classify(remote: &str, url: &str, out: &Output, opts: &SyncOptions) -> KbErro
     let changed = has(&["REMOTE HOST IDENTIFICATION HAS CHANGED"])
         || (has(&["Host key for"]) && has(&["has changed"]));
     if changed {
+        // ssh's own advice: `remove with:` then `ssh-keygen -f FILE -R HOST` (on the same
+        // line or the next, depending on the version).
         let fix = err
             .lines()
-            .find_map(|l| l.trim().strip_prefix("remove with:"))
-            .map(|l| l.trim().to_string())
-            .or_else(|| {
-                err.lines()
-                    .find(|l| l.trim_start().starts_with("ssh-keygen"))
-                    .map(|l| l.trim().to_string())
-            });
+            .map(|l| l.trim().trim_start_matches("remove with:").trim())
+            .find(|l| l.starts_with("ssh-keygen"))
+            .map(str::to_string);
         return KbError::HostKeyChanged { remote, fix };
     }
     if has(&[

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The tests, with what they need on the machine: git, and the real servers the remote tests
+# start on 127.0.0.1 (OpenSSH's sshd and ssh-agent, Apache with mod_ssl and htpasswd, openssl,
+# setsid). Missing Debian packages are installed (as root, or through sudo). Arguments go to
+# `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v setsid >/dev/null 2>&1 || need+=(util-linux)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "tests: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  # Packages must not start their services here: the tests start their own.
+  if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+cargo test --release "$@"
