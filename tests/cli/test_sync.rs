@@ -723,6 +723,20 @@ fn a_push_the_server_refuses_shows_the_servers_message() {
     assert!(r.stderr.contains("ticket HD-77"), "{}", r.stderr);
     assert!(!r.stderr.contains("kept changing"), "{}", r.stderr);
     assert!(t.a.path("new-fix.md").is_file());
+    // The git command, pushing the same commit, is refused with the same message.
+    let o = git_command(&t.a.vault)
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && said.contains("ticket HD-77"),
+        "{said}"
+    );
+    // And the same over libgit2.
+    let r = t.a.kb_env(&["sync"], &[("KB_GIT", "libgit2")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("ticket HD-77"), "{}", r.stderr);
 }
 
 #[test]
