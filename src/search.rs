@@ -24,7 +24,8 @@ use std::collections::{HashMap, HashSet};
 use tantivy::collector::TopDocs;
 use tantivy::postings::Postings;
 use tantivy::query::{
-    Bm25Weight, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenStream;
@@ -73,6 +74,9 @@ pub struct Explanation {
 pub struct Hit {
     pub note: StoredNote,
     pub score: f32,
+    /// Which of the searched indexes (vaults) holds the note: its position in the list given
+    /// to [`search_many`] (0 for a single vault).
+    pub vault: usize,
     pub explanation: Explanation,
 }
 
@@ -335,44 +339,113 @@ pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
 }
 
 pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
-    let searcher = idx.searcher();
+    search_many(&[idx], req, p)
+}
+
+/// Search several indexes (vaults) as one: BM25 statistics (document counts, term
+/// frequencies, field lengths) are those of all of them together, so a note's score does not
+/// depend on which vault holds it; candidates come from each index, and one ranking orders
+/// them all. Each hit's `vault` is its index's position in `idxs`.
+pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
     if p.words.is_empty() && p.key_tokens.is_empty() && p.masked_words.is_empty() {
         return Ok(Vec::new());
     }
-    let corrected = p.corrected(&searcher, idx.fields().exact)?;
-    let p = corrected.as_ref().unwrap_or(p);
+    let searchers: Vec<Searcher> = idxs.iter().map(|i| i.searcher()).collect();
+    let stats = Statistics(&searchers);
+    let mut found: Vec<Candidates> = Vec::with_capacity(idxs.len());
+    for (idx, searcher) in idxs.iter().zip(&searchers) {
+        found.push(candidates(idx, searcher, &stats, req, p)?);
+    }
+    // The text part of every score is scaled to the best candidate of all the vaults.
+    let best = found
+        .iter()
+        .filter_map(|c| c.top.first().map(|(s, _)| *s))
+        .fold(0.0f32, f32::max);
+    let best = if best > 0.0 { best } else { 1.0 };
+    let mut hits = Vec::new();
+    for (v, ((idx, searcher), c)) in idxs.iter().zip(&searchers).zip(found).enumerate() {
+        rank(idx, searcher, p, c, best, v, &mut hits)?;
+    }
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.vault.cmp(&b.vault))
+            .then_with(|| a.note.rel.cmp(&b.note.rel))
+    });
+    order_ties_by_record(&mut hits);
+    hits.truncate(req.limit);
+    Ok(hits)
+}
+
+/// BM25 statistics of several indexes taken together (one index: its own).
+struct Statistics<'a>(&'a [Searcher]);
+
+impl Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.0.iter().map(|s| s.total_num_tokens(field)).sum()
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.0.iter().map(|s| s.total_num_docs()).sum()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.0.iter().map(|s| s.doc_freq(term)).sum()
+    }
+}
+
+/// What one index offers for a query: its candidates with their BM25 (against the shared
+/// statistics), and what the ranking needs to know of them.
+struct Candidates {
+    p: Option<Prepared>,
+    top: Vec<(f32, tantivy::DocAddress)>,
+    verbatim: HashSet<tantivy::DocAddress>,
+    fuzzy: bool,
+}
+
+fn candidates(
+    idx: &NoteIndex,
+    searcher: &Searcher,
+    stats: &Statistics,
+    req: &SearchRequest,
+    p: &Prepared,
+) -> Result<Candidates> {
+    let corrected = p.corrected(searcher, idx.fields().exact)?;
+    let q = corrected.as_ref().unwrap_or(p);
     let want = CANDIDATES.max(req.limit);
     let mut fuzzy = false;
-    let (retrieving, deferred) = split_common(&searcher, weighted_terms(idx, p));
-    let mut top = searcher.search(
-        &build_query(idx, req, p, false, &retrieving),
-        &TopDocs::with_limit(want).order_by_score(),
+    let (retrieving, deferred) = split_common(stats, weighted_terms(idx, q));
+    let collector = TopDocs::with_limit(want).order_by_score();
+    let mut top = searcher.search_with_statistics_provider(
+        &build_query(idx, req, q, false, &retrieving),
+        &collector,
+        stats,
     )?;
     if top.is_empty() {
         fuzzy = true;
-        top = searcher.search(
-            &build_query(idx, req, p, true, &retrieving),
-            &TopDocs::with_limit(want).order_by_score(),
+        top = searcher.search_with_statistics_provider(
+            &build_query(idx, req, q, true, &retrieving),
+            &collector,
+            stats,
         )?;
     }
     if !fuzzy {
-        add_candidate_scores(idx, &searcher, p, &deferred, &mut top)?;
+        add_candidate_scores(idx, searcher, stats, q, &deferred, &mut top)?;
     }
-    let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
     // For a pasted error, the notes whose recorded errors share its rarest constant parts are
     // candidates of their own, wherever the text ranking put them; so are the notes recording
     // one of the pasted lines verbatim or with only other variable parts (however common its
     // words), and the verbatim ones win ties.
     let mut verbatim: HashSet<tantivy::DocAddress> = HashSet::new();
-    if p.is_error_paste() {
+    if q.is_error_paste() {
         let mut seen: HashSet<tantivy::DocAddress> = top.iter().map(|(_, a)| *a).collect();
         let mut found = Vec::new();
-        if let Some(q) = error_key_query(idx, &searcher, req, p) {
+        if let Some(eq) = error_key_query(idx, searcher, req, q) {
             found.extend(
-                searcher.search(&q, &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score())?,
+                searcher.search(&eq, &TopDocs::with_limit(ERROR_CANDIDATES).order_by_score())?,
             );
         }
-        let (exact, keyed) = identity_queries(idx, req, p);
+        let (exact, keyed) = identity_queries(idx, req, q);
         let collector = TopDocs::with_limit(ERROR_CANDIDATES).order_by_score();
         let same_lines = searcher.search(&exact, &collector)?;
         verbatim.extend(same_lines.iter().map(|(_, a)| *a));
@@ -384,9 +457,29 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             }
         }
     }
-    let weights = TokenWeights::new(&searcher, idx.fields().errkey);
-    let query_level = Explanation {
+    Ok(Candidates {
+        p: corrected,
+        top,
+        verbatim,
         fuzzy,
+    })
+}
+
+/// Score one index's candidates (the text part scaled to `best`, plus the error similarity and
+/// the verbatim bonus) into `hits`.
+fn rank(
+    idx: &NoteIndex,
+    searcher: &Searcher,
+    original: &Prepared,
+    c: Candidates,
+    best: f32,
+    vault: usize,
+    hits: &mut Vec<Hit>,
+) -> Result<()> {
+    let p = c.p.as_ref().unwrap_or(original);
+    let weights = TokenWeights::new(searcher, idx.fields().errkey);
+    let query_level = Explanation {
+        fuzzy: c.fuzzy,
         read_as: if p.is_error_paste() {
             "a pasted error"
         } else {
@@ -399,33 +492,26 @@ pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Re
             .collect(),
         ..Explanation::default()
     };
-    let mut hits = Vec::with_capacity(top.len());
-    for (bm25, addr) in top {
-        let note = idx.stored(&searcher, addr)?;
+    for (bm25, addr) in c.top {
+        let note = idx.stored(searcher, addr)?;
         let mut ex = Explanation {
             bm25,
             text_part: bm25 / best,
             ..query_level.clone()
         };
         error_match(p, &note, &weights, &mut ex);
-        ex.verbatim = verbatim.contains(&addr);
+        ex.verbatim = c.verbatim.contains(&addr);
         let score = ex.text_part
             + p.error_weight(ex.error_similarity)
             + if ex.verbatim { VERBATIM_WEIGHT } else { 0.0 };
         hits.push(Hit {
             note,
             score,
+            vault,
             explanation: ex,
         });
     }
-    hits.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.note.rel.cmp(&b.note.rel))
-    });
-    order_ties_by_record(&mut hits);
-    hits.truncate(req.limit);
-    Ok(hits)
+    Ok(())
 }
 
 /// Whether the hits answer the query: any hit for typed words; for a pasted error, a note whose
@@ -522,6 +608,7 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 fn add_candidate_scores(
     idx: &NoteIndex,
     searcher: &Searcher,
+    stats: &dyn Bm25StatisticsProvider,
     p: &Prepared,
     common: &[(Term, f32)],
     top: &mut [(f32, tantivy::DocAddress)],
@@ -554,7 +641,7 @@ fn add_candidate_scores(
             continue;
         }
         let field = terms[0].field();
-        let bm25 = Bm25Weight::for_terms(searcher, &terms)?.boost_by(boost);
+        let bm25 = Bm25Weight::for_terms(stats, &terms)?.boost_by(boost);
         let record = if terms.len() > 1 {
             IndexRecordOption::WithFreqsAndPositions
         } else {
@@ -644,17 +731,17 @@ fn weighted_terms(idx: &NoteIndex, p: &Prepared) -> Vec<(Term, f32)> {
 /// which notes come first but make the union walk most of the index. A query of common words
 /// only, or a small vault, keeps every term in the union.
 fn split_common(
-    searcher: &Searcher,
+    stats: &dyn Bm25StatisticsProvider,
     terms: Vec<WeightedTerm>,
 ) -> (Vec<WeightedTerm>, Vec<WeightedTerm>) {
-    let n = searcher.num_docs();
+    let n = stats.total_num_docs().unwrap_or(0);
     if n < COMMON_TERM_MIN_NOTES {
         return (terms, Vec::new());
     }
     let limit = (n as f64 * COMMON_TERM_SHARE) as u64;
     let (common, rare): (Vec<_>, Vec<_>) = terms
         .into_iter()
-        .partition(|(t, _)| searcher.doc_freq(t).is_ok_and(|df| df > limit));
+        .partition(|(t, _)| stats.doc_freq(t).is_ok_and(|df| df > limit));
     if rare.is_empty() {
         (common, Vec::new())
     } else {
