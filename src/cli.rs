@@ -12,12 +12,17 @@ use std::path::PathBuf;
     about = "An external brain for tech support: fix notes in markdown, found again by pasting the error",
     long_about = None,
     after_help = "Exit status (every command): 0 found or done; 1 nothing found, nothing written or nothing changed; 2 error.\n\
-                  The vault is --dir, else $KB_DIR, else the folder holding kb.toml above the current one, else ~/kb."
+                  The vault is --dir, else $KB_DIR, else the folder holding kb.toml above the current one, else the vaults named in config.toml\n\
+                  ([vaults.NAME], searched together; writes go to default_vault; --vault NAME chooses), else ~/kb."
 )]
 pub struct Cli {
     /// The vault (folder of notes) to use
     #[arg(long, short = 'd', global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+
+    /// A vault named in the configuration (repeatable): search only these; write to this one
+    #[arg(long = "vault", global = true, value_name = "NAME")]
+    pub vaults: Vec<String>,
 
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]

@@ -19,6 +19,19 @@ pub struct UserConfig {
     pub git: Option<String>,
     /// Seconds a remote may stay silent before `kb sync` gives up.
     pub sync_timeout: Option<f64>,
+    /// Named vaults (`[vaults.NAME]`), searched together when no single vault is asked for.
+    pub vaults: Vec<VaultSpec>,
+    /// The vault writes go to (`default_vault`); the first one listed when unset.
+    pub default_vault: Option<String>,
+}
+
+/// One named vault of the person's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VaultSpec {
+    pub name: String,
+    pub path: PathBuf,
+    /// Searched, never written (a vendor's or another team's notes).
+    pub read_only: bool,
 }
 
 /// Team settings of a vault.
@@ -92,7 +105,15 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
     let t = read_table(path, warnings);
     unknown_keys(
         &t,
-        &["editor", "vault", "color", "git", "sync_timeout"],
+        &[
+            "editor",
+            "vault",
+            "color",
+            "git",
+            "sync_timeout",
+            "vaults",
+            "default_vault",
+        ],
         path,
         warnings,
     );
@@ -125,7 +146,50 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
         color,
         git: string(&t, "git", path, warnings),
         sync_timeout,
+        vaults: vaults(&t, path, warnings),
+        default_vault: string(&t, "default_vault", path, warnings),
     }
+}
+
+/// `[vaults.NAME]` tables: `path` (required), `read_only` (false); in the file's order.
+fn vaults(t: &toml::Table, path: &Path, warnings: &mut Vec<String>) -> Vec<VaultSpec> {
+    let Some(v) = t.get("vaults") else {
+        return Vec::new();
+    };
+    let Some(table) = v.as_table() else {
+        warnings.push(format!(
+            "{}: `vaults` should be tables like [vaults.team]; ignored",
+            path.display()
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, spec) in table {
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        let dir = spec.get("path").and_then(|p| p.as_str());
+        match (valid_name, dir) {
+            (true, Some(dir)) => out.push(VaultSpec {
+                name: name.clone(),
+                path: expand_home(dir),
+                read_only: spec
+                    .get("read_only")
+                    .and_then(|r| r.as_bool())
+                    .unwrap_or(false),
+            }),
+            (false, _) => warnings.push(format!(
+                "{}: vault name `{name}` should be letters, digits, - or _; ignored",
+                path.display()
+            )),
+            (true, None) => warnings.push(format!(
+                "{}: [vaults.{name}] has no `path`; ignored",
+                path.display()
+            )),
+        }
+    }
+    out
 }
 
 pub fn load_vault(root: &Path, warnings: &mut Vec<String>) -> VaultConfig {

@@ -14,6 +14,8 @@ pub enum VaultSource {
     Env,
     Enclosing,
     UserConfig,
+    /// One of the named vaults of the configuration (`default_vault`, or `--vault`).
+    Named,
     Default,
 }
 
@@ -24,6 +26,7 @@ impl VaultSource {
             VaultSource::Env => "KB_DIR",
             VaultSource::Enclosing => "kb.toml above the current folder",
             VaultSource::UserConfig => "user config",
+            VaultSource::Named => "[vaults] of user config",
             VaultSource::Default => "default",
         }
     }
@@ -31,8 +34,18 @@ impl VaultSource {
 
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The vault single-vault commands use, and where writes go.
     pub vault_dir: PathBuf,
     pub vault_source: VaultSource,
+    /// The named vaults searched together (empty: one vault, `vault_dir`). Set when neither
+    /// `--dir` nor `KB_DIR` names a vault and the configuration names some; `--vault`
+    /// restricts them.
+    pub vaults: Vec<crate::config::VaultSpec>,
+    /// The named vault `vault_dir` is (writes go there).
+    pub target: Option<crate::config::VaultSpec>,
+    /// A problem with `--vault` (an unknown name, or with `--dir`), reported by the first
+    /// command that needs a vault.
+    pub vault_problem: Option<String>,
     /// Colour on stdout / stderr.
     pub color_out: bool,
     pub color_err: bool,
@@ -77,7 +90,14 @@ impl Context {
             .as_deref()
             .map(|p| crate::config::load_user(p, &mut warnings))
             .unwrap_or_default();
-        let (vault_dir, vault_source) = locate_vault(cli.dir.as_deref(), user.vault.as_deref());
+        let (mut vault_dir, mut vault_source) =
+            locate_vault(cli.dir.as_deref(), user.vault.as_deref());
+        let (vaults, target, vault_problem) =
+            named_vaults(cli, &user, &vault_dir, vault_source, &mut warnings);
+        if let Some(t) = &target {
+            vault_dir = t.path.clone();
+            vault_source = VaultSource::Named;
+        }
         let no_color = env("NO_COLOR").is_some();
         let (when, color_source) = match (cli.color, no_color, user.color.as_deref()) {
             (ColorWhen::Always, ..) => (ColorWhen::Always, "--color"),
@@ -139,6 +159,9 @@ impl Context {
         Context {
             vault_dir,
             vault_source,
+            vaults,
+            target,
+            vault_problem,
             color_out: decide(stdout_tty),
             color_err: decide(std::io::stderr().is_terminal()),
             quiet: cli.quiet,
@@ -170,20 +193,142 @@ impl Context {
 
     /// Open the vault, or explain how to create one.
     pub fn vault(&self) -> Result<Vault> {
+        if let Some(p) = &self.vault_problem {
+            return Err(crate::error::KbError::InvalidInput(p.clone()));
+        }
         Vault::open(&self.vault_dir)
     }
 
-    /// Open the vault to write notes or commit in it: it must be a vault (hold `kb.toml`).
+    /// Open the vault to write notes or commit in it: it must be a vault (hold `kb.toml`), and
+    /// not a named vault marked `read_only`.
     pub fn vault_for_writing(&self) -> Result<Vault> {
+        if let Some(t) = self.target.as_ref().filter(|t| t.read_only) {
+            return Err(crate::error::KbError::ReadOnlyVault(t.name.clone()));
+        }
         let vault = self.vault()?;
         vault.require_vault()?;
         Ok(vault)
+    }
+
+    /// The vaults a search, list or tags covers: (label, folder, read-only). One vault without
+    /// a label, or the named vaults (those of `--vault`, else all).
+    pub fn search_set(&self) -> Result<Vec<(Option<String>, PathBuf)>> {
+        if let Some(p) = &self.vault_problem {
+            return Err(crate::error::KbError::InvalidInput(p.clone()));
+        }
+        if self.vaults.is_empty() {
+            return Ok(vec![(None, self.vault_dir.clone())]);
+        }
+        Ok(self
+            .vaults
+            .iter()
+            .map(|v| (Some(v.name.clone()), v.path.clone()))
+            .collect())
+    }
+
+    /// An id as typed: `team:windows/foo` names the vault `team` when several vaults are
+    /// configured; anything else is an id of the vault commands use.
+    pub fn split_id<'a>(&self, id: &'a str) -> (Option<&crate::config::VaultSpec>, &'a str) {
+        if let Some((name, rest)) = id.split_once(':') {
+            if let Some(v) = self.all_named().find(|v| v.name == name) {
+                return (Some(v), rest);
+            }
+        }
+        (None, id)
+    }
+
+    fn all_named(&self) -> impl Iterator<Item = &crate::config::VaultSpec> {
+        self.vaults.iter().chain(self.target.iter())
+    }
+
+    /// This context with the vault of an id's `NAME:` prefix as the one commands use.
+    pub fn for_vault(&self, v: &crate::config::VaultSpec) -> Context {
+        Context {
+            vault_dir: v.path.clone(),
+            vault_source: VaultSource::Named,
+            target: Some(v.clone()),
+            ..self.clone()
+        }
     }
 
     /// Whether the person can be asked a question.
     pub fn interactive(&self) -> bool {
         self.stdin_tty && self.stdout_tty
     }
+}
+
+/// The named vaults to search and the one to write to, when no single vault is asked for
+/// (`--dir`, `KB_DIR`) and the configuration names some; a folder inside one of them (an
+/// enclosing `kb.toml`) makes it the one written to.
+fn named_vaults(
+    cli: &Cli,
+    user: &crate::config::UserConfig,
+    located: &Path,
+    source: VaultSource,
+    warnings: &mut Vec<String>,
+) -> (
+    Vec<crate::config::VaultSpec>,
+    Option<crate::config::VaultSpec>,
+    Option<String>,
+) {
+    let single = matches!(source, VaultSource::Flag | VaultSource::Env);
+    if single || user.vaults.is_empty() {
+        let problem = (!cli.vaults.is_empty()).then(|| {
+            if single {
+                "--vault names a configured vault; --dir and KB_DIR name one folder: use one of them".to_string()
+            } else {
+                "--vault: no vaults are named in the configuration ([vaults.NAME] with a path)".to_string()
+            }
+        });
+        return (Vec::new(), None, problem);
+    }
+    let same = |a: &Path, b: &Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    if source == VaultSource::Enclosing && !user.vaults.iter().any(|v| same(&v.path, located)) {
+        // Inside a vault the configuration does not name: that one, alone.
+        return (Vec::new(), None, None);
+    }
+    let mut chosen = Vec::new();
+    for name in &cli.vaults {
+        match user.vaults.iter().find(|v| &v.name == name) {
+            Some(v) => chosen.push(v.clone()),
+            None => {
+                let known: Vec<&str> = user.vaults.iter().map(|v| v.name.as_str()).collect();
+                let problem = format!(
+                    "--vault {name}: no such vault in the configuration (named: {})",
+                    known.join(", ")
+                );
+                return (Vec::new(), None, Some(problem));
+            }
+        }
+    }
+    let searched = if chosen.is_empty() {
+        user.vaults.clone()
+    } else {
+        chosen.clone()
+    };
+    let default = user.default_vault.as_ref().and_then(|d| {
+        let found = user.vaults.iter().find(|v| &v.name == d);
+        if found.is_none() {
+            warnings.push(format!(
+                "default_vault = \"{d}\" names no [vaults.{d}]; using the first vault"
+            ));
+        }
+        found
+    });
+    let target = if let Some(first) = chosen.first() {
+        first.clone()
+    } else if source == VaultSource::Enclosing {
+        user.vaults
+            .iter()
+            .find(|v| same(&v.path, located))
+            .cloned()
+            .unwrap_or_else(|| user.vaults[0].clone())
+    } else {
+        default.cloned().unwrap_or_else(|| user.vaults[0].clone())
+    };
+    (searched, Some(target), None)
 }
 
 /// Which vault: `--dir`, else `$KB_DIR`, else the nearest folder at or above the current one

@@ -49,6 +49,9 @@ pub enum KbError {
     #[error("the repository is in the middle of {0}; kb changed nothing")]
     RepositoryBusy(String),
 
+    #[error("the vault '{0}' is read-only (read_only = true in the configuration); kb writes nothing there")]
+    ReadOnlyVault(String),
+
     #[error("no remote named '{0}' is configured")]
     NoRemote(String),
 
@@ -151,6 +154,10 @@ impl KbError {
             )),
             KbError::RepositoryBusy(_) => Some(
                 "finish or abort it with git first (`git merge --abort`, `git rebase --abort`...), then sync again"
+                    .into(),
+            ),
+            KbError::ReadOnlyVault(_) => Some(
+                "write to another vault with --vault NAME (default_vault in config.toml is where writes go)"
                     .into(),
             ),
             KbError::NoRemote(name) => Some(format!(

@@ -127,7 +127,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// `kb: error: ...` with the causes, then a `hint:` line when one helps.
-fn report(ctx: &context::Context, e: &anyhow::Error) {
+pub(crate) fn report(ctx: &context::Context, e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
     let c = ctx.color_err;
     let mut msg = e.to_string();

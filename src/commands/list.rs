@@ -11,12 +11,29 @@ use std::io::Write;
 
 #[derive(Serialize)]
 struct JsonNote<'a> {
+    /// The vault's name, when several vaults are listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vault: Option<&'a str>,
     id: &'a str,
     path: &'a str,
     title: &'a str,
     tags: &'a [String],
     created: &'a Option<String>,
     updated: &'a Option<String>,
+}
+
+/// Which notes a listing keeps: all of these tags, and changed since a date.
+struct Filter {
+    tags: Vec<String>,
+    since: Option<String>,
+}
+
+impl Filter {
+    /// `when`: the note's date ([`when`]).
+    fn matches(&self, n: &StoredNote, when: &str) -> bool {
+        self.tags.iter().all(|t| n.tags.iter().any(|x| x == t))
+            && self.since.as_deref().is_none_or(|s| when >= s)
+    }
 }
 
 /// Sort key: the newest of updated / created, else the file's modification time.
@@ -70,18 +87,25 @@ fn parse_since(s: &str) -> Result<String> {
 }
 
 pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
-    let vault = ctx.vault()?;
-    let idx = super::open_index(ctx, &vault)?;
-    let wanted: Vec<String> = args.tags.iter().map(|t| t.to_lowercase()).collect();
-    let since = args.since.as_deref().map(parse_since).transpose()?;
-    let mut notes: Vec<(String, StoredNote)> = idx
-        .all()?
-        .into_iter()
-        .filter(|n| wanted.iter().all(|t| n.tags.iter().any(|x| x == t)))
-        .map(|n| (when(&n), n))
-        .filter(|(w, _)| since.as_ref().is_none_or(|s| w.as_str() >= s.as_str()))
-        .collect();
-    notes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.rel.cmp(&b.1.rel)));
+    let opened = super::open_indexes(ctx)?;
+    let filter = Filter {
+        tags: args.tags.iter().map(|t| t.to_lowercase()).collect(),
+        since: args.since.as_deref().map(parse_since).transpose()?,
+    };
+    let mut notes: Vec<(String, Option<&str>, StoredNote)> = Vec::new();
+    for o in &opened {
+        for n in o.index.all()? {
+            let w = when(&n);
+            if filter.matches(&n, &w) {
+                notes.push((w, o.label.as_deref(), n));
+            }
+        }
+    }
+    notes.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| a.2.rel.cmp(&b.2.rel))
+    });
     if let Some(n) = args.limit {
         notes.truncate(n);
     }
@@ -89,7 +113,8 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
     if args.json {
         let rows: Vec<JsonNote> = notes
             .iter()
-            .map(|(_, n)| JsonNote {
+            .map(|(_, vault, n)| JsonNote {
+                vault: *vault,
                 id: n.id(),
                 path: &n.rel,
                 title: &n.title,
@@ -101,7 +126,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
         output::json(&mut out, &rows)?;
     } else {
         let c = ctx.color_out;
-        for (when, n) in &notes {
+        for (when, vault, n) in &notes {
             let date: String = when.chars().take(10).collect();
             let tags = if n.tags.is_empty() {
                 String::new()
@@ -111,11 +136,15 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
                     paint(c, output::DIM, &format!("#{}", n.tags.join(" #")))
                 )
             };
+            let id = match vault {
+                Some(v) => format!("{v}:{}", n.id()),
+                None => n.id().to_string(),
+            };
             writeln!(
                 out,
                 "{}  {}  {}{tags}",
                 paint(c, output::DIM, &date),
-                paint(c, output::ID, &output::one_line(n.id())),
+                paint(c, output::ID, &output::one_line(&id)),
                 output::one_line(&n.title)
             )?;
         }

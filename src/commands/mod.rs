@@ -31,6 +31,10 @@ use std::io::Read;
 use std::process::Stdio;
 
 pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
+    // An id written `NAME:id` (several vaults configured) is an id of vault NAME: the command
+    // runs on that vault.
+    let (command, named) = retarget(ctx, command);
+    let ctx = named.as_ref().unwrap_or(ctx);
     match command {
         Command::Init(a) => init::run(ctx, a),
         Command::Add(a) => add::run(ctx, a),
@@ -59,6 +63,54 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
     }
 }
 
+/// The command with a `NAME:` prefix taken off its note id, and the context of vault NAME.
+fn retarget(ctx: &Context, mut command: Command) -> (Command, Option<Context>) {
+    let reading = matches!(command, Command::Show(_));
+    let id: Option<&mut String> = match &mut command {
+        Command::Show(a) => Some(&mut a.id),
+        Command::Edit(a) => Some(&mut a.id),
+        Command::Worked(a) => Some(&mut a.note),
+        Command::Failed(a) => Some(&mut a.note),
+        Command::Verify(a) => Some(&mut a.note),
+        Command::Link(a) => a.note.as_mut(),
+        _ => None,
+    };
+    let Some(id) = id else {
+        return (command, None);
+    };
+    let (vault, rest) = ctx.split_id(id);
+    let Some(vault) = vault.cloned() else {
+        // Without a prefix, a note to read may be in any of the vaults searched (writes go to
+        // the one writes go to).
+        if reading {
+            if let Some(v) = vault_holding(ctx, id) {
+                return (command, Some(ctx.for_vault(&v)));
+            }
+        }
+        return (command, None);
+    };
+    *id = rest.to_string();
+    (command, Some(ctx.for_vault(&vault)))
+}
+
+/// The named vault holding note `id`: the one writes go to if it is there, else the first
+/// of the others that has it.
+fn vault_holding(ctx: &Context, id: &str) -> Option<crate::config::VaultSpec> {
+    if ctx.vaults.len() < 2 {
+        return None;
+    }
+    let has = |v: &crate::config::VaultSpec| {
+        Vault::open(&v.path)
+            .ok()
+            .and_then(|vault| NoteIndex::open(&vault, Check::Trust).ok())
+            .is_some_and(|(idx, _)| idx.resolve(id).is_ok())
+    };
+    if ctx.target.as_ref().is_some_and(has) {
+        return None;
+    }
+    ctx.vaults.iter().find(|v| has(v)).cloned()
+}
+
 /// Open the vault's index, bringing it up to date, and report what reading the notes found.
 fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
     let check = Check::Quick {
@@ -70,6 +122,41 @@ fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
             Ok(idx)
         }
         Err(e) => index_as_it_is(ctx, vault, e),
+    }
+}
+
+/// One vault of a search: its label (when several are searched) and its fresh index.
+pub(crate) struct Opened {
+    pub label: Option<String>,
+    pub index: NoteIndex,
+}
+
+/// The indexes of the vaults a search, list or tags covers. A vault that is missing or cannot
+/// be read is reported once and left out; it is an error only when none is left.
+fn open_indexes(ctx: &Context) -> Result<Vec<Opened>> {
+    let set = ctx.search_set()?;
+    let several = set.len() > 1;
+    let mut opened = Vec::new();
+    let mut first_error = None;
+    for (label, dir) in set {
+        let result = Vault::open(&dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|v| open_index(ctx, &v));
+        match result {
+            Ok(index) => opened.push(Opened { label, index }),
+            Err(e) if several => {
+                output::warn(
+                    ctx.color_err,
+                    &format!("vault '{}' left out: {e}", label.as_deref().unwrap_or("?")),
+                );
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match (opened.is_empty(), first_error) {
+        (true, Some(e)) => Err(e),
+        _ => Ok(opened),
     }
 }
 

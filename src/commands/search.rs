@@ -19,6 +19,9 @@ const FIX_LINES: usize = 3;
 #[derive(Serialize)]
 struct JsonHit<'a> {
     rank: usize,
+    /// The vault's name, when several vaults are searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vault: Option<&'a str>,
     id: &'a str,
     path: &'a str,
     title: &'a str,
@@ -47,23 +50,36 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             "the query is empty: paste the error or type a few words".into()
         ));
     }
-    let vault = ctx.vault()?;
-    let mut idx = super::open_index(ctx, &vault)?;
+    let mut opened = super::open_indexes(ctx)?;
     let req = SearchRequest {
         text,
         limit: args.limit.max(1),
         tags: args.tags.clone(),
     };
     let prepared = search::prepare(&req.text);
-    let mut hits = search::search_prepared(&idx, &req, &prepared)?;
+    let run_search = |opened: &[super::Opened]| {
+        let idxs: Vec<&NoteIndex> = opened.iter().map(|o| &o.index).collect();
+        search::search_many(&idxs, &req, &prepared)
+    };
+    let mut hits = run_search(&opened)?;
     // A hit whose file changed since it was indexed (edited in place in a large vault) is
     // re-read, and the search runs again on the fresh index.
-    let stale = idx.stale(hits.iter().map(|h| &h.note));
-    if !stale.is_empty() {
-        let report = idx.update_files(&stale)?;
-        super::report_warnings(ctx, &report);
-        hits = search::search_prepared(&idx, &req, &prepared)?;
+    let mut refreshed = false;
+    for (v, o) in opened.iter_mut().enumerate() {
+        let stale = o
+            .index
+            .stale(hits.iter().filter(|h| h.vault == v).map(|h| &h.note));
+        if !stale.is_empty() {
+            let report = o.index.update_files(&stale)?;
+            super::report_warnings(ctx, &report);
+            refreshed = true;
+        }
     }
+    if refreshed {
+        hits = run_search(&opened)?;
+    }
+    let labels: Vec<Option<&str>> = opened.iter().map(|o| o.label.as_deref()).collect();
+    let vault = opened[0].index.vault().clone();
     let plain = !args.json && (args.plain || (!ctx.stdout_tty && !args.long && !args.explain));
     let details: Vec<Details> = if plain {
         Vec::new()
@@ -71,24 +87,32 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         // One snippet generator for all hits: the query's words, as the index analyses them.
         let terms: BTreeMap<String, f32> =
             prepared.words.iter().map(|t| (t.clone(), 1.0)).collect();
-        let generator =
-            SnippetGenerator::new(terms, crate::index::text_analyzer(), idx.fields().body, 200);
-        hits.iter().map(|h| details(&idx, &generator, h)).collect()
+        let body = opened[0].index.fields().body;
+        let generator = SnippetGenerator::new(terms, crate::index::text_analyzer(), body, 200);
+        hits.iter()
+            .map(|h| details(&opened[h.vault].index, &generator, h))
+            .collect()
     };
-    let authors = if plain {
-        Default::default()
+    let authors: Vec<Option<crate::history::Authorship>> = if plain {
+        Vec::new()
     } else {
-        let rels: Vec<&str> = hits.iter().map(|h| h.note.rel.as_str()).collect();
-        idx.authorship(&rels)
+        hits.iter()
+            .map(|h| {
+                let rel = h.note.rel.as_str();
+                opened[h.vault].index.authorship(&[rel]).remove(rel)
+            })
+            .collect()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let rows: Vec<JsonHit> = hits
             .iter()
             .zip(&details)
+            .zip(&authors)
             .enumerate()
-            .map(|(i, (h, d))| JsonHit {
+            .map(|(i, ((h, d), who))| JsonHit {
                 rank: i + 1,
+                vault: labels[h.vault],
                 id: h.note.id(),
                 path: &h.note.rel,
                 title: &h.note.title,
@@ -97,10 +121,10 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
                 snippet: d.plain_snippet(),
                 fix: d.fix.clone(),
                 record: &h.note.record,
-                author: authors.get(&h.note.rel).map(|a| a.author.as_str()),
-                authored: authors.get(&h.note.rel).map(|a| a.authored.as_str()),
-                last_editor: authors.get(&h.note.rel).map(|a| a.last_editor.as_str()),
-                last_edited: authors.get(&h.note.rel).map(|a| a.last_edited.as_str()),
+                author: who.as_ref().map(|a| a.author.as_str()),
+                authored: who.as_ref().map(|a| a.authored.as_str()),
+                last_editor: who.as_ref().map(|a| a.last_editor.as_str()),
+                last_edited: who.as_ref().map(|a| a.last_edited.as_str()),
                 explain: args.explain.then_some(&h.explanation),
             })
             .collect();
@@ -109,10 +133,15 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         // Colour only when asked (`--color always`, for `less -R` or `fzf --ansi`).
         let c = ctx.color_out;
         for h in &hits {
+            // `team:windows/foo`: an id `kb show` takes as it is.
+            let id = match labels[h.vault] {
+                Some(l) => format!("{l}:{}", h.note.id()),
+                None => h.note.id().to_string(),
+            };
             writeln!(
                 out,
                 "{}\t{}\t{}",
-                output::paint(c, output::ID, &output::one_line(h.note.id())),
+                output::paint(c, output::ID, &output::one_line(&id)),
                 output::paint(c, output::TITLE, &output::one_line(&h.note.title)),
                 output::paint(c, output::DIM, &output::one_line(&h.note.rel))
             )?;
@@ -138,9 +167,15 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
                 writeln!(out)?;
             }
         }
-        for (i, (h, d)) in hits.iter().zip(&details).enumerate() {
-            let who = authors.get(&h.note.rel);
-            print_hit(ctx, &mut out, i + 1, h, d, who, args.explain)?;
+        for (i, ((h, d), who)) in hits.iter().zip(&details).zip(&authors).enumerate() {
+            let row = Row {
+                rank: i + 1,
+                hit: h,
+                vault: labels[h.vault],
+                details: d,
+                who: who.as_ref(),
+            };
+            print_hit(ctx, &mut out, &row, args.explain)?;
         }
     }
     out.flush()?;
@@ -155,7 +190,9 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             hits.is_empty(),
         );
     }
-    super::background_check(ctx, &idx);
+    for o in &opened {
+        super::background_check(ctx, &o.index);
+    }
     Ok(ExitCode::found(!hits.is_empty()))
 }
 
@@ -293,21 +330,38 @@ fn no_answer(
     }
 }
 
-fn print_hit(
-    ctx: &Context,
-    out: &mut impl Write,
+/// One result as a terminal shows it.
+struct Row<'a> {
     rank: usize,
-    h: &Hit,
-    d: &Details,
-    who: Option<&crate::history::Authorship>,
-    explain: bool,
-) -> std::io::Result<()> {
+    hit: &'a Hit,
+    /// The vault's name, when several are searched.
+    vault: Option<&'a str>,
+    details: &'a Details,
+    who: Option<&'a crate::history::Authorship>,
+}
+
+fn print_hit(ctx: &Context, out: &mut impl Write, row: &Row, explain: bool) -> std::io::Result<()> {
+    let Row {
+        rank,
+        hit: h,
+        vault,
+        details: d,
+        who,
+    } = *row;
     let c = ctx.color_out;
+    let id = match vault {
+        Some(v) => format!(
+            "{}{}",
+            paint(c, output::LABEL, &format!("{v}:")),
+            paint(c, output::ID, &output::one_line(h.note.id()))
+        ),
+        None => paint(c, output::ID, &output::one_line(h.note.id())),
+    };
     writeln!(
         out,
         "{} {}  {}",
         paint(c, output::DIM, &format!("{rank}.")),
-        paint(c, output::ID, &output::one_line(h.note.id())),
+        id,
         paint(c, output::TITLE, &output::one_line(&h.note.title)),
     )?;
     writeln!(

@@ -11,11 +11,47 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
+    if ctx.vaults.is_empty() {
+        let (report, reindexed) = sync_one(ctx, &args)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if args.json {
+            output::json(
+                &mut out,
+                &Json {
+                    vault: None,
+                    report: &report,
+                    reindexed,
+                },
+            )?;
+        } else {
+            print(ctx, &mut out, &report, args.verbose)?;
+            if reindexed > 0 {
+                writeln!(out, "re-indexed {reindexed} notes")?;
+            }
+        }
+        out.flush()?;
+        return Ok(ExitCode::found(report.changed_anything()));
+    }
+    sync_all(ctx, &args)
+}
+
+#[derive(serde::Serialize)]
+struct Json<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vault: Option<&'a str>,
+    #[serde(flatten)]
+    report: &'a SyncReport,
+    /// Notes re-read into the index (exactly those git says changed).
+    reindexed: usize,
+}
+
+/// Sync the vault the context names; the report and how many notes were re-indexed.
+fn sync_one(ctx: &Context, args: &SyncArgs) -> Result<(SyncReport, usize)> {
     let vault = ctx.vault_for_writing()?;
     let team = super::team_config(ctx, &vault);
     let opts = SyncOptions {
         default_url: team.remote,
-        remote: args.remote,
+        remote: args.remote.clone(),
         allow_secrets: args.allow_secrets,
         ..options(ctx)
     };
@@ -24,30 +60,87 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
     }
     let report = sync::sync(vault.root(), &opts)?;
     let reindexed = reindex(ctx, &vault, &report)?;
+    Ok((report, reindexed))
+}
+
+/// Several vaults: every writable one that has a remote (those of `--vault`, else all), one
+/// report each; a vault that fails is reported and the others still sync.
+fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if args.json {
-        #[derive(serde::Serialize)]
-        struct Json<'a> {
-            #[serde(flatten)]
-            report: &'a SyncReport,
-            /// Notes re-read into the index (exactly those git says changed).
-            reindexed: usize,
+    let mut json = Vec::new();
+    let (mut changed, mut failed, mut synced) = (false, 0, 0);
+    for spec in &ctx.vaults {
+        let one = ctx.for_vault(spec);
+        if spec.read_only {
+            if !ctx.quiet {
+                output::status(&format!("kb: {}: read-only, not synced", spec.name));
+            }
+            continue;
         }
-        output::json(
-            &mut out,
-            &Json {
-                report: &report,
-                reindexed,
-            },
-        )?;
-    } else {
-        print(ctx, &mut out, &report, args.verbose)?;
-        if reindexed > 0 {
-            writeln!(out, "re-indexed {reindexed} notes")?;
+        if !has_remote(&one, spec, args) {
+            if !ctx.quiet {
+                output::status(&format!("kb: {}: no remote, not synced", spec.name));
+            }
+            continue;
+        }
+        match sync_one(&one, args) {
+            Ok((report, reindexed)) => {
+                synced += 1;
+                changed |= report.changed_anything();
+                if args.json {
+                    json.push(serde_json::to_value(Json {
+                        vault: Some(&spec.name),
+                        report: &report,
+                        reindexed,
+                    })?);
+                } else {
+                    writeln!(
+                        out,
+                        "{}",
+                        paint(ctx.color_out, output::LABEL, &format!("[{}]", spec.name))
+                    )?;
+                    print(ctx, &mut out, &report, args.verbose)?;
+                    if reindexed > 0 {
+                        writeln!(out, "re-indexed {reindexed} notes")?;
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let e = e.context(format!("vault '{}'", spec.name));
+                if args.json {
+                    json.push(serde_json::json!({"vault": spec.name, "error": format!("{e:#}")}));
+                }
+                crate::report(ctx, &e);
+            }
         }
     }
+    if args.json {
+        output::json(&mut out, &json)?;
+    }
     out.flush()?;
-    Ok(ExitCode::found(report.changed_anything()))
+    if failed > 0 {
+        return Ok(ExitCode::Error);
+    }
+    if synced == 0 && !ctx.quiet {
+        output::status("kb: no writable vault with a remote to sync");
+    }
+    Ok(ExitCode::found(changed))
+}
+
+/// Whether a vault has somewhere to sync to: a git remote, or the team's `remote` in kb.toml.
+fn has_remote(ctx: &Context, spec: &crate::config::VaultSpec, args: &SyncArgs) -> bool {
+    let Ok(vault) = ctx.vault() else {
+        return true; // let the sync say what is wrong
+    };
+    if super::team_config(ctx, &vault).remote.is_some() {
+        return true;
+    }
+    let _ = spec;
+    crate::git::open(vault.root()).is_some_and(|r| match &args.remote {
+        Some(name) => r.find_remote(name).is_ok(),
+        None => r.remotes().is_ok_and(|rs| !rs.is_empty()),
+    })
 }
 
 /// How this person reaches remotes: git or libgit2, their keys, the timeout, and whether

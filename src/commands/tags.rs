@@ -16,12 +16,12 @@ struct TagCount<'a> {
 }
 
 pub fn run(ctx: &Context, args: TagsArgs) -> Result<ExitCode> {
-    let vault = ctx.vault()?;
-    let idx = super::open_index(ctx, &vault)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for n in idx.all()? {
-        for t in n.tags {
-            *counts.entry(t).or_default() += 1;
+    for o in super::open_indexes(ctx)? {
+        for n in o.index.all()? {
+            for t in n.tags {
+                *counts.entry(t).or_default() += 1;
+            }
         }
     }
     let mut rows: Vec<TagCount> = counts

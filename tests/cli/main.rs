@@ -18,3 +18,4 @@ mod test_search;
 mod test_show_list_edit;
 mod test_sync;
 mod test_trust;
+mod test_vaults;
