@@ -41,8 +41,9 @@ def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
 
 
-def hyperfine(commands, runs, warmup=0, prepare=None, ignore_failure=False):
-    """Per-command lists of wall times (seconds), from hyperfine's JSON export."""
+def hyperfine(commands, runs, warmup=0, prepare=None, ignore_failure=False, env=None):
+    """Per-command lists of wall times (seconds), from hyperfine's JSON export; `env`: the
+    environment of every command (default: GIT_ENV)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     cmd = ["hyperfine", "-N", "--style", "none", "--runs", str(runs), "--warmup", str(warmup),
@@ -51,7 +52,7 @@ def hyperfine(commands, runs, warmup=0, prepare=None, ignore_failure=False):
         cmd += ["--prepare", prepare]
     if ignore_failure:
         cmd += ["-i"]
-    run(cmd + commands, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd + commands, stdout=subprocess.DEVNULL, check=True, env=env or GIT_ENV)
     with open(out) as f:
         data = json.load(f)
     os.unlink(out)
@@ -306,6 +307,59 @@ def measure_sync(vault, work, changed=1000):
     return {"sync_s": wall, "sync_reindexed": reindexed, "sync_changed": changed}
 
 
+def measure_two_vaults(vault, queries, work, rng):
+    """The largest vault's notes split into two vaults of half the size, searched together as
+    two configured vaults, against one search of the whole vault: same queries, one hyperfine
+    run, alternating."""
+    n = int(os.path.basename(vault).split("-")[-1])
+    home = os.path.join(work, "two-vaults-%d" % n)
+    halves = [os.path.join(home, "half-a"), os.path.join(home, "half-b")]
+    marker = os.path.join(home, ".ready")
+    if not os.path.exists(marker):
+        log("two vaults: splitting %d notes in two" % n)
+        shutil.rmtree(home, ignore_errors=True)
+        notes = sorted(os.path.relpath(os.path.join(d, f), vault) for d, _, fs in os.walk(vault)
+                       if "/." not in d and not os.path.relpath(d, vault).startswith(".") for f in fs if f.endswith(".md"))
+        for i, rel in enumerate(notes):
+            dst = os.path.join(halves[i % 2], rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.link(os.path.join(vault, rel), dst)
+        for h in halves:
+            with open(os.path.join(h, "kb.toml"), "w") as f:
+                f.write("# half of the benchmark vault\n")
+        open(marker, "w").close()
+    config = os.path.join(home, ".config", "kb")
+    os.makedirs(config, exist_ok=True)
+    with open(os.path.join(config, "config.toml"), "w") as f:
+        f.write("default_vault = \"a\"\n[vaults.a]\npath = \"%s\"\n[vaults.b]\npath = \"%s\"\n" % tuple(halves))
+    for h in halves:
+        subprocess.run([KB, "--dir", h, "-q", "index"], env=GIT_ENV, check=False, stdout=subprocess.DEVNULL)
+    rows = [json.loads(l) for l in open(queries)]
+    sample = rng.sample(rows, min(SEARCH_SAMPLE, len(rows)))
+    # Every command runs with HOME and XDG_CONFIG_HOME at the two vaults' configuration: the
+    # one-vault search names its vault with --dir (one vault, the configuration unused), the
+    # two-vault search names none.
+    env = dict(GIT_ENV, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"))
+    env.pop("KB_DIR", None)
+    one = [q([KB, "--dir", vault, "-q", "search", "--json", "--limit", "5", "--", r["query"]]) for r in sample]
+    two = [q([KB, "-q", "search", "--json", "--limit", "5", "--", r["query"]]) for r in sample]
+    log("two vaults: search")
+    both = hyperfine([c for pair in zip(one, two) for c in pair], runs=5, warmup=1, ignore_failure=True, env=env)
+    t_one = [t for ts in both[0::2] for t in ts]
+    t_two = [t for ts in both[1::2] for t in ts]
+    # The same hits: the two vaults return the notes one vault returns, in the same order.
+    same = 0
+    for r in sample[:10]:
+        a = subprocess.run([KB, "--dir", vault, "-q", "search", "--json", "--limit", "1", "--", r["query"]],
+                           capture_output=True, text=True, env=GIT_ENV).stdout
+        b = subprocess.run([KB, "-q", "search", "--json", "--limit", "1", "--", r["query"]],
+                           capture_output=True, text=True, env=env).stdout
+        ids = lambda out: [h["path"] for h in json.loads(out or "[]")]
+        same += ids(a) == ids(b)
+    return {"two_vaults_notes": n, "one_p50_ms": pct(t_one, 0.5) * 1000, "two_p50_ms": pct(t_two, 0.5) * 1000,
+            "two_same_top": same}
+
+
 def measure_scan(vault, queries, work, rng):
     n = os.path.basename(vault).split("-")[-1]
     path = os.path.join(work, "scan-100MB-%s.log" % n)
@@ -361,6 +415,7 @@ def main():
         results.append(r)
     scan = measure_scan(vault, queries, a.work, rng)
     scan.update(measure_sync(vault, a.work))
+    scan.update(measure_two_vaults(vault, queries, a.work, rng))
     reset(vault)
     if a.huge:
         r, _, _ = measure_size(1000000, a.work, rng, huge=True)
@@ -414,6 +469,12 @@ def write_results(a, results, scan, elapsed):
                fmt(huge["rebuild_rss_mb"], " MB"))
         target("search p50 <= 25 ms at 1,000,000 notes", huge["search_p50_ms"] <= 25, fmt(huge["search_p50_ms"], " ms"))
         target("generated-query recall@1 >= 0.99 at 1,000,000 notes", huge["recall_at_1"] >= 0.99, fmt(huge["recall_at_1"]))
+    half = scan["two_vaults_notes"] // 2
+    target("search of two vaults of %d notes <= 1.3 x one vault of %d (same notes, same run)" % (half, scan["two_vaults_notes"]),
+           scan["two_p50_ms"] <= 1.3 * scan["one_p50_ms"],
+           "%s x (%s / %s ms); same best hit for %d of 10 queries" % (
+               fmt(scan["two_p50_ms"] / scan["one_p50_ms"]), fmt(scan["two_p50_ms"]), fmt(scan["one_p50_ms"]),
+               scan["two_same_top"]))
     target("kb sync of %d changed notes re-indexes only those" % scan["sync_changed"],
            scan["sync_reindexed"] == scan["sync_changed"], "%d re-indexed" % scan["sync_reindexed"])
     target("kb scan of 100 MB <= 10 s", scan["scan_s"] <= 10, fmt(scan["scan_s"], " s"))

@@ -353,8 +353,29 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
     let searchers: Vec<Searcher> = idxs.iter().map(|i| i.searcher()).collect();
     let stats = Statistics(&searchers);
     let mut found: Vec<Candidates> = Vec::with_capacity(idxs.len());
+    // (`found` is trimmed below when there are several vaults.)
     for (idx, searcher) in idxs.iter().zip(&searchers) {
         found.push(candidates(idx, searcher, &stats, req, p)?);
+    }
+    // Several vaults: the text candidates of all of them compete for the same number of
+    // places one index gives (their BM25 share the statistics), so ranking reads as many
+    // notes as for one vault.
+    if found.len() > 1 {
+        let want = CANDIDATES.max(req.limit);
+        let mut all: Vec<f32> = found
+            .iter()
+            .flat_map(|c| c.top[..c.by_text].iter().map(|(s, _)| *s))
+            .collect();
+        if all.len() > want {
+            all.sort_by(|a, b| b.total_cmp(a));
+            let cutoff = all[want - 1];
+            for c in &mut found {
+                let errors = c.top.split_off(c.by_text);
+                c.top.retain(|(s, _)| *s >= cutoff);
+                c.by_text = c.top.len();
+                c.top.extend(errors);
+            }
+        }
     }
     // The text part of every score is scaled to the best candidate of all the vaults.
     let best = found
@@ -398,7 +419,10 @@ impl Bm25StatisticsProvider for Statistics<'_> {
 /// statistics), and what the ranking needs to know of them.
 struct Candidates {
     p: Option<Prepared>,
+    /// The text candidates, best first, then those found by their recorded errors alone.
     top: Vec<(f32, tantivy::DocAddress)>,
+    /// How many of `top` are text candidates.
+    by_text: usize,
     verbatim: HashSet<tantivy::DocAddress>,
     fuzzy: bool,
 }
@@ -437,6 +461,7 @@ fn candidates(
     // one of the pasted lines verbatim or with only other variable parts (however common its
     // words), and the verbatim ones win ties.
     let mut verbatim: HashSet<tantivy::DocAddress> = HashSet::new();
+    let by_text = top.len();
     if q.is_error_paste() {
         let mut seen: HashSet<tantivy::DocAddress> = top.iter().map(|(_, a)| *a).collect();
         let mut found = Vec::new();
@@ -460,6 +485,7 @@ fn candidates(
     Ok(Candidates {
         p: corrected,
         top,
+        by_text,
         verbatim,
         fuzzy,
     })
