@@ -172,12 +172,15 @@ pub struct SearchArgs {
     /// More words of the query (`kb search outlook password` is one query)
     #[arg(value_name = "MORE", hide = true)]
     pub more: Vec<String>,
-    /// At most this many results
-    #[arg(long, short = 'n', default_value_t = 5)]
-    pub limit: usize,
+    /// At most this many results [default: 5; with -i, 30]
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
     /// Only notes with this tag (repeatable)
     #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
+    /// Only notes changed (updated, created, else the file) since a date or an age: 2026-11-01, 7d, 2w, 3m
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
     /// Print a JSON array of hits
     #[arg(long)]
     pub json: bool,
@@ -201,6 +204,15 @@ pub struct PickArgs {
     /// Text to start with
     #[arg(allow_hyphen_values = true)]
     pub query: Option<String>,
+    /// Only notes with this tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
+    pub tags: Vec<String>,
+    /// Only notes changed since a date or an age: 2026-11-01, 7d, 2w, 3m
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most this many results
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod context;
 pub mod editor;
 pub mod error;
 pub mod exit_codes;
+pub mod filter;
 pub mod frontmatter;
 pub mod git;
 pub mod history;
@@ -32,6 +33,7 @@ pub mod spelling;
 pub mod sync;
 pub mod vault;
 pub mod wait;
+pub mod workspace;
 
 use clap::Parser;
 use exit_codes::ExitCode;

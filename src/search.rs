@@ -37,8 +37,8 @@ use tantivy::{Searcher, Term};
 pub struct SearchRequest {
     pub text: String,
     pub limit: usize,
-    /// Only notes carrying every one of these tags (case-insensitive).
-    pub tags: Vec<String>,
+    /// Which notes may be hits (tags, since).
+    pub filter: crate::filter::Filter,
 }
 
 /// Why a hit ranked where it did.
@@ -386,6 +386,10 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
     let mut hits = Vec::new();
     for (v, ((idx, searcher), c)) in idxs.iter().zip(&searchers).zip(found).enumerate() {
         rank(idx, searcher, p, c, best, v, &mut hits)?;
+    }
+    // Tags are part of every query; a date limit is applied to the candidates.
+    if req.filter.since.is_some() {
+        hits.retain(|h| req.filter.keeps(&h.note));
     }
     hits.sort_by(|a, b| {
         b.score
@@ -850,7 +854,8 @@ fn error_key_query(
 }
 
 fn tag_filters(idx: &NoteIndex, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
-    req.tags
+    req.filter
+        .tags
         .iter()
         .map(|t| {
             let q = TermQuery::new(

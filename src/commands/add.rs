@@ -5,11 +5,11 @@ use crate::cli::AddArgs;
 use crate::error::KbError;
 use crate::exit_codes::ExitCode;
 use crate::frontmatter::yaml_string;
-use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output;
 use crate::search::{self, SearchRequest};
 use crate::vault::{self, Vault};
+use crate::workspace::Workspace;
 use anyhow::{bail, Context as _, Result};
 use std::io::Write;
 
@@ -96,19 +96,15 @@ fn write_note(
             "the note has no title: give --title, a `title:` line or a `# heading`".into()
         ));
     }
-    let mut idx = super::open_index(ctx, vault)?;
+    let mut ws = super::open_workspace(ctx, vault)?;
     if !args.yes {
-        if let Some(w) = check_duplicates(ctx, &mut idx, &note)? {
+        if let Some(w) = check_duplicates(ctx, &mut ws, &note)? {
             return Ok(w);
         }
     }
-    let rel = vault.create_note(folder, &vault::slugify(&note.title), &text)?;
-    super::record_written(
-        ctx,
-        &mut idx,
-        std::slice::from_ref(&rel),
-        &format!("Add note: {}", output::one_line(&note.title)),
-    );
+    let recorded = ws.add_note(folder, &note.title, &text)?;
+    super::report_recorded(ctx, &recorded);
+    let rel = recorded.rels[0].clone();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
     Ok(Written::Added)
@@ -343,14 +339,14 @@ fn edit_template(ctx: &Context, vault: &Vault, template: &str) -> Result<Option<
 
 /// If an error of the new note is already recorded in a note, say so; on a terminal offer to
 /// link instead. Returns how the add ends when it should stop.
-fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<Option<Written>> {
+fn check_duplicates(ctx: &Context, ws: &mut Workspace, note: &Note) -> Result<Option<Written>> {
     for error in &note.errors {
         let req = SearchRequest {
             text: error.clone(),
             limit: 1,
-            tags: Vec::new(),
+            filter: Default::default(),
         };
-        let Some(hit) = search::search(&*idx, &req)?.into_iter().next() else {
+        let Some(hit) = search::search(ws.index(), &req)?.into_iter().next() else {
             continue;
         };
         if hit.explanation.error_similarity < crate::matcher::DUPLICATE_SIMILARITY {
@@ -366,7 +362,7 @@ fn check_duplicates(ctx: &Context, idx: &mut NoteIndex, note: &Note) -> Result<O
         );
         if ctx.interactive() {
             if output::confirm(&format!("Link the error to {id} instead of adding a note?")) {
-                super::link::attach(ctx, idx, &hit.note.rel, error)?;
+                super::attach_and_report(ctx, ws, &hit.note.rel, error)?;
                 return Ok(Some(Written::Linked));
             }
             if !output::confirm("Add a separate note anyway?") {

@@ -75,7 +75,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode> {
         } else {
             "Set up kb in this folder"
         };
-        super::commit(ctx, &vault, &created, msg)?;
+        if let Some(id) = crate::git::commit_paths(&repo, vault.root(), &created, msg)? {
+            if !ctx.quiet {
+                output::status(&format!("kb: committed {id} \"{msg}\""));
+            }
+        }
     }
     if !ctx.quiet {
         output::status(&format!(

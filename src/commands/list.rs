@@ -3,6 +3,7 @@
 use super::Context;
 use crate::cli::ListArgs;
 use crate::exit_codes::ExitCode;
+use crate::filter::{date_of, Filter};
 use crate::index::StoredNote;
 use crate::output::{self, paint};
 use anyhow::Result;
@@ -22,82 +23,14 @@ struct JsonNote<'a> {
     updated: &'a Option<String>,
 }
 
-/// Which notes a listing keeps: all of these tags, and changed since a date.
-struct Filter {
-    tags: Vec<String>,
-    since: Option<String>,
-}
-
-impl Filter {
-    /// `when`: the note's date ([`when`]).
-    fn matches(&self, n: &StoredNote, when: &str) -> bool {
-        self.tags.iter().all(|t| n.tags.iter().any(|x| x == t))
-            && self.since.as_deref().is_none_or(|s| when >= s)
-    }
-}
-
-/// Sort key: the newest of updated / created, else the file's modification time.
-fn when(n: &StoredNote) -> String {
-    let fm = [n.updated.as_deref(), n.created.as_deref()]
-        .into_iter()
-        .flatten()
-        .max()
-        .map(str::to_string);
-    fm.unwrap_or_else(|| {
-        chrono::DateTime::from_timestamp_nanos(n.stamp.mtime as i64)
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    })
-}
-
-/// `2026-11-01` as it is; `7d`, `2w`, `3m`, `1y` as that long before today.
-fn parse_since(s: &str) -> Result<String> {
-    let s = s.trim();
-    if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
-        return Ok(s.to_string());
-    }
-    let bad = || {
-        crate::error::KbError::InvalidInput(format!(
-            "--since {s}: give a date (2026-11-01) or an age (7d, 2w, 3m, 1y)"
-        ))
-    };
-    let Some(unit) = s.chars().last() else {
-        anyhow::bail!(bad());
-    };
-    let num = &s[..s.len() - unit.len_utf8()];
-    let per = match unit {
-        'd' => 1,
-        'w' => 7,
-        'm' => 30,
-        'y' => 365,
-        _ => anyhow::bail!(bad()),
-    };
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    // An age reaching before any date chrono can hold means "everything".
-    let start = n
-        .checked_mul(per)
-        .filter(|d| *d >= 0)
-        .and_then(chrono::Duration::try_days)
-        .and_then(|d| chrono::Utc::now().checked_sub_signed(d));
-    Ok(match start {
-        Some(t) => t.format("%Y-%m-%d").to_string(),
-        None if n >= 0 => "0000-00-00".to_string(),
-        None => anyhow::bail!(bad()),
-    })
-}
-
 pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
     let opened = super::open_indexes(ctx)?;
-    let filter = Filter {
-        tags: args.tags.iter().map(|t| t.to_lowercase()).collect(),
-        since: args.since.as_deref().map(parse_since).transpose()?,
-    };
+    let filter = Filter::new(&args.tags, args.since.as_deref())?;
     let mut notes: Vec<(String, Option<&str>, StoredNote)> = Vec::new();
     for o in &opened {
         for n in o.index.all()? {
-            let w = when(&n);
-            if filter.matches(&n, &w) {
-                notes.push((w, o.label.as_deref(), n));
+            if filter.keeps(&n) {
+                notes.push((date_of(&n), o.label.as_deref(), n));
             }
         }
     }

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
                 // The words and codes without the quotes that group them for a web search.
                 text: m.query.replace('"', " "),
                 limit: 1,
-                tags: Vec::new(),
+                filter: Default::default(),
             };
             let prepared = search::prepare(&req.text);
             let hits = search::search_prepared(&idx, &req, &prepared)?;

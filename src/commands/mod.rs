@@ -26,6 +26,7 @@ use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex, UpdateReport};
 use crate::output;
 use crate::vault::Vault;
+use crate::workspace::{Attached, Recorded, Workspace};
 use anyhow::Result;
 use std::io::Read;
 use std::process::Stdio;
@@ -38,12 +39,21 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
     match command {
         Command::Init(a) => init::run(ctx, a),
         Command::Add(a) => add::run(ctx, a),
+        // `kb search -i` is the picker with the same query, tags, date limit and count.
         Command::Search(a) if a.interactive => {
             let words: Vec<String> = a.query.into_iter().chain(a.more).collect();
-            pick::run(ctx, (!words.is_empty()).then(|| words.join(" ")))
+            pick::run(
+                ctx,
+                crate::cli::PickArgs {
+                    query: (!words.is_empty()).then(|| words.join(" ")),
+                    tags: a.tags,
+                    since: a.since,
+                    limit: a.limit,
+                },
+            )
         }
         Command::Search(a) => search::run(ctx, a),
-        Command::Pick(a) => pick::run(ctx, a.query),
+        Command::Pick(a) => pick::run(ctx, a),
         Command::Show(a) => show::run(ctx, a),
         Command::Edit(a) => edit::run(ctx, a),
         Command::List(a) => list::run(ctx, a),
@@ -210,21 +220,29 @@ fn report_warnings(ctx: &Context, report: &UpdateReport) {
     }
 }
 
-/// After kb wrote notes: re-index them and commit them. The notes are already safe on disk,
-/// so neither step may turn the command into a failure (a person would write the note again
-/// and get a duplicate): when the index or git cannot take them now (another kb holds them
-/// too long, the disk is full), say so; the next command indexes them, the next `kb sync`
-/// commits them.
-fn record_written(ctx: &Context, idx: &mut NoteIndex, rels: &[String], message: &str) {
-    let vault = idx.vault().clone();
-    if let Err(e) = commit(ctx, &vault, rels, message) {
-        output::warn(
+/// The workspace of the vault commands use, with its index brought up to date.
+fn open_workspace(ctx: &Context, vault: &Vault) -> Result<Workspace> {
+    Ok(Workspace::from_index(open_index(ctx, vault)?))
+}
+
+/// Say what recording written notes did: the commit, and (as warnings, never failures: the
+/// note is safe on disk) what git or the index could not take now.
+fn report_recorded(ctx: &Context, r: &Recorded) {
+    match &r.commit {
+        Ok(Some(id)) if !ctx.quiet => {
+            output::status(&format!("kb: committed {id} \"{}\"", r.message))
+        }
+        Ok(None) if !r.repository && !ctx.quiet => output::status(
+            "kb: the vault is not a git repository; nothing committed (`kb init` makes it one)",
+        ),
+        Err(e) => output::warn(
             ctx.color_err,
             &format!("the note is saved but not committed ({e}); `kb sync` commits it"),
-        );
+        ),
+        _ => {}
     }
-    match idx.update_files(rels) {
-        Ok(report) => report_warnings(ctx, &report),
+    match &r.indexed {
+        Ok(report) => report_warnings(ctx, report),
         Err(e) => output::warn(
             ctx.color_err,
             &format!("the note is saved but not indexed yet ({e}); the next kb command indexes it"),
@@ -232,21 +250,66 @@ fn record_written(ctx: &Context, idx: &mut NoteIndex, rels: &[String], message: 
     }
 }
 
-/// Commit these notes if the vault is a git repository; say so on stderr.
-fn commit(ctx: &Context, vault: &Vault, rels: &[String], message: &str) -> Result<()> {
-    let Some(repo) = crate::git::open(vault.root()) else {
-        if !ctx.quiet {
-            output::status(
-                "kb: the vault is not a git repository; nothing committed (`kb init` makes it one)",
-            );
+/// Attach an error to a note and say what happened; whether the note changed.
+fn attach_and_report(ctx: &Context, ws: &mut Workspace, rel: &str, error: &str) -> Result<bool> {
+    match ws.attach_error(rel, error, &now_rfc3339())? {
+        Attached::Already => {
+            if !ctx.quiet {
+                output::status(&format!(
+                    "kb: {} already holds this error (same constant parts); nothing changed",
+                    crate::vault::id_of(rel)
+                ));
+            }
+            Ok(false)
         }
-        return Ok(());
-    };
-    match crate::git::commit_paths(&repo, vault.root(), rels, message)? {
-        Some(id) if !ctx.quiet => output::status(&format!("kb: committed {id} \"{message}\"")),
-        _ => {}
+        Attached::Done(r) => {
+            report_recorded(ctx, &r);
+            if !ctx.quiet {
+                output::status(&format!(
+                    "kb: error attached to {}",
+                    crate::vault::id_of(rel)
+                ));
+            }
+            Ok(true)
+        }
     }
-    Ok(())
+}
+
+/// Open the note in the person's editor; record it if it changed. Whether it changed.
+fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool> {
+    ws.vault().require_vault()?;
+    let path = ws.vault().abs(rel);
+    let before = std::fs::read(&path)?;
+    crate::editor::edit(ctx.editor.as_deref(), &path)?;
+    match ws.record_edit(rel, &before) {
+        Some(r) => {
+            report_recorded(ctx, &r);
+            Ok(true)
+        }
+        None => {
+            if !ctx.quiet {
+                output::status(&format!("kb: {} unchanged", crate::vault::id_of(rel)));
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// Who records an outcome: the git identity of the vault (as its commits say), else the
+/// login name.
+fn who(ctx: &Context) -> Option<String> {
+    let from_git = ctx
+        .vault()
+        .ok()
+        .and_then(|v| crate::git::open(v.root()))
+        .and_then(|repo| crate::git::signatures(&repo).ok())
+        .and_then(|(author, _)| author.name().ok().map(str::to_string))
+        .filter(|n| n != crate::git::DEFAULT_NAME);
+    from_git.or_else(|| {
+        ["USER", "USERNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    })
 }
 
 /// Look for likely secrets in text about to be written; show them on stderr, and mask them
@@ -297,26 +360,13 @@ fn read_stdin() -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// The current time as RFC 3339 (UTC, seconds).
-/// A note's text; an error naming the note when it is not UTF-8 (kb edits only text it can
-/// write back unchanged).
-fn read_note_text(vault: &crate::vault::Vault, rel: &str) -> Result<String> {
-    let bytes = std::fs::read(vault.abs(rel))?;
-    String::from_utf8(bytes).map_err(|_| {
-        crate::error::KbError::FrontMatterEdit {
-            path: rel.to_string(),
-            reason: "the file is not valid UTF-8".into(),
-        }
-        .into()
-    })
-}
-
 /// `s` as one POSIX shell word (single quotes; a line break inside stays part of it): the
 /// commands kb suggests are copied into a shell.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// The current time as RFC 3339 (UTC, seconds).
 fn now_rfc3339() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

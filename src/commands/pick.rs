@@ -41,30 +41,34 @@ enum Outcome {
     Used(String, bool),
 }
 
-pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
+    let filter = crate::filter::Filter::new(&args.tags, args.since.as_deref())?;
+    let limit = args.limit.unwrap_or(LIMIT).max(1);
     if !std::io::stderr().is_terminal() || !ctx.stdin_tty {
         bail!(crate::error::KbError::InvalidInput(
             "the picker needs a terminal; use `kb search` in scripts".into()
         ));
     }
     let vault = ctx.vault()?;
-    let mut idx = super::open_index(ctx, &vault)?;
+    let mut ws = super::open_workspace(ctx, &vault)?;
     let mut picker = Picker {
-        query: initial.unwrap_or_default(),
+        query: args.query.unwrap_or_default(),
+        filter,
+        limit,
         hits: Vec::new(),
         state: ListState::default(),
         previews: HashMap::new(),
     };
-    picker.refresh(&idx)?;
-    let outcome = with_screen(|terminal| picker.event_loop(terminal, &idx))?;
+    picker.refresh(ws.index())?;
+    let outcome = with_screen(|terminal| picker.event_loop(terminal, ws.index()))?;
     match outcome {
         Outcome::Quit => Ok(ExitCode::NothingFound),
         Outcome::Open(rel) => {
-            super::edit::edit_rel(ctx, &mut idx, &rel)?;
+            super::edit_and_report(ctx, &mut ws, &rel)?;
             println_id(&rel)
         }
         Outcome::Copy(rel) => {
-            let note = read_note(&idx, &rel);
+            let note = read_note(ws.index(), &rel);
             let fix = note
                 .as_ref()
                 .and_then(|n| n.fix_section())
@@ -84,11 +88,20 @@ pub fn run(ctx: &Context, initial: Option<String>) -> Result<ExitCode> {
                 output::status("kb: nothing typed to attach");
                 return Ok(ExitCode::NothingFound);
             }
-            super::link::attach(ctx, &mut idx, &rel, error.trim())?;
+            super::attach_and_report(ctx, &mut ws, &rel, error.trim())?;
             println_id(&rel)
         }
         Outcome::Used(rel, worked) => {
-            super::outcome::record_use(ctx, &mut idx, &rel, worked)?;
+            let used = crate::outcomes::Outcome {
+                at: super::now_rfc3339(),
+                worked,
+                ticket: None,
+                minutes: None,
+                by: super::who(ctx),
+                why: None,
+            };
+            let r = ws.record_outcome(&rel, &used)?;
+            super::report_recorded(ctx, &r);
             println_id(&rel)
         }
     }
@@ -121,6 +134,8 @@ fn with_screen<T>(f: impl FnOnce(&mut Screen) -> Result<T>) -> Result<T> {
 
 struct Picker {
     query: String,
+    filter: crate::filter::Filter,
+    limit: usize,
     hits: Vec<Hit>,
     state: ListState,
     previews: HashMap<String, Vec<String>>,
@@ -130,8 +145,8 @@ impl Picker {
     fn refresh(&mut self, idx: &NoteIndex) -> Result<()> {
         let req = SearchRequest {
             text: self.query.clone(),
-            limit: LIMIT,
-            tags: Vec::new(),
+            limit: self.limit,
+            filter: self.filter.clone(),
         };
         self.hits = if self.query.trim().is_empty() {
             Vec::new()

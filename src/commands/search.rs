@@ -3,15 +3,13 @@
 use super::Context;
 use crate::cli::SearchArgs;
 use crate::exit_codes::ExitCode;
-use crate::index::NoteIndex;
+use crate::index::{NoteIndex, Snippets};
 use crate::note::Note;
 use crate::output::{self, paint};
 use crate::search::{self, Explanation, Hit, SearchRequest};
 use anyhow::{bail, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::io::Write;
-use tantivy::snippet::SnippetGenerator;
 
 /// Lines of the Fix section shown under each result.
 const FIX_LINES: usize = 3;
@@ -53,8 +51,8 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let mut opened = super::open_indexes(ctx)?;
     let req = SearchRequest {
         text,
-        limit: args.limit.max(1),
-        tags: args.tags.clone(),
+        limit: args.limit.unwrap_or(5).max(1),
+        filter: crate::filter::Filter::new(&args.tags, args.since.as_deref())?,
     };
     let prepared = search::prepare(&req.text);
     let run_search = |opened: &[super::Opened]| {
@@ -84,11 +82,8 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let details: Vec<Details> = if plain {
         Vec::new()
     } else {
-        // One snippet generator for all hits: the query's words, as the index analyses them.
-        let terms: BTreeMap<String, f32> =
-            prepared.words.iter().map(|t| (t.clone(), 1.0)).collect();
-        let body = opened[0].index.fields().body;
-        let generator = SnippetGenerator::new(terms, crate::index::text_analyzer(), body, 200);
+        // One snippet maker for all hits: the query's words, as the index analyses them.
+        let generator = Snippets::new(&prepared.words, 200);
         hits.iter()
             .map(|h| details(&opened[h.vault].index, &generator, h))
             .collect()
@@ -241,7 +236,7 @@ impl Details {
     }
 }
 
-fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details {
+fn details(idx: &NoteIndex, generator: &Snippets, hit: &Hit) -> Details {
     let Ok((bytes, _)) = idx.vault().read(&hit.note.rel) else {
         return Details {
             fragment: String::new(),
@@ -250,16 +245,10 @@ fn details(idx: &NoteIndex, generator: &SnippetGenerator, hit: &Hit) -> Details 
         };
     };
     let note = Note::parse_bytes(&bytes, crate::vault::stem_of(&hit.note.rel));
-    let snippet = generator.snippet(&note.body_text);
-    let (fragment, highlights) = if snippet.is_empty() {
+    let (fragment, highlights) = generator.of(&note.body_text).unwrap_or_else(|| {
         let start: String = note.body_text.chars().take(200).collect();
         (start, Vec::new())
-    } else {
-        (
-            snippet.fragment().to_string(),
-            snippet.highlighted().to_vec(),
-        )
-    };
+    });
     let fix = note
         .fix_section()
         .map(|s| {

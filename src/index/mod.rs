@@ -22,6 +22,32 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
+/// Snippets of a note's text around the query's words (stemmed as the index stems them), for
+/// results; tantivy's snippet maker, kept inside the index module.
+pub struct Snippets(tantivy::snippet::SnippetGenerator);
+
+impl Snippets {
+    /// For these query words (already analysed), fragments of at most `max_chars`.
+    pub fn new(words: &[String], max_chars: usize) -> Snippets {
+        let terms: std::collections::BTreeMap<String, f32> =
+            words.iter().map(|t| (t.clone(), 1.0)).collect();
+        let (_, fields) = schema::build_schema();
+        Snippets(tantivy::snippet::SnippetGenerator::new(
+            terms,
+            text_analyzer(),
+            fields.body,
+            max_chars,
+        ))
+    }
+
+    /// The best fragment of `text` and the byte ranges of the words found in it; None when
+    /// none of the words is in the text.
+    pub fn of(&self, text: &str) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+        let s = self.0.snippet(text);
+        (!s.is_empty()).then(|| (s.fragment().to_string(), s.highlighted().to_vec()))
+    }
+}
+
 /// What an update of the index did.
 #[derive(Debug, Default, Clone)]
 pub struct UpdateReport {

@@ -280,3 +280,45 @@ fn show_on_a_terminal_pages_the_note_with_its_links() {
         "{text}"
     );
 }
+
+#[test]
+fn search_i_hands_its_tags_and_limit_to_the_picker() {
+    let env = vault();
+    for i in 0..4 {
+        env.write(
+            &format!("network/vpn-{i}.md"),
+            note(
+                &format!("VPN error {i}"),
+                &["vpn"],
+                &[&format!("VPN error {i} while connecting")],
+                "Reconnect.",
+            ),
+        );
+    }
+    env.kb(&["index"]).ok();
+    // The query names both notes' words; --tag printing keeps the spooler only.
+    let done = env.home.join("done-search-i");
+    let t = Tmux::run(
+        &env,
+        &["search", "-i", "--tag", "printing", "spooler error vpn"],
+        &[],
+        &done,
+    );
+    let s = t.wait_for("printing/spooler");
+    assert!(!s.contains("network/vpn"), "{s}");
+    t.keys(&["Escape"]);
+    assert_eq!(wait_file(&done).trim(), "exit=1");
+    drop(t);
+    // --limit 2: two results of the five VPN notes.
+    let done = env.home.join("done-search-n");
+    let t = Tmux::run(&env, &["search", "-i", "-n", "2", "vpn error"], &[], &done);
+    let s = t.wait_for("network/vpn");
+    let s = if s.contains(" notes") {
+        s
+    } else {
+        t.wait_for(" notes")
+    };
+    assert!(s.contains("  2 notes"), "{s}");
+    t.keys(&["Escape"]);
+    assert_eq!(wait_file(&done).trim(), "exit=1");
+}
