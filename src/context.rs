@@ -148,6 +148,26 @@ impl Context {
                 editor_source,
             ),
             ("color", format!("{when:?}").to_lowercase(), color_source),
+            (
+                "vaults",
+                if vaults.is_empty() {
+                    "(one vault)".to_string()
+                } else {
+                    vaults
+                        .iter()
+                        .map(|v| {
+                            let ro = if v.read_only { ", read-only" } else { "" };
+                            format!("{} ({}{ro})", v.name, v.path.display())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+                if vaults.is_empty() {
+                    "default"
+                } else {
+                    "user config"
+                },
+            ),
             ("git", git.describe(), git_source),
             (
                 "sync_timeout",

@@ -77,7 +77,10 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         hits = run_search(&opened)?;
     }
     let labels: Vec<Option<&str>> = opened.iter().map(|o| o.label.as_deref()).collect();
-    let vault = opened[0].index.vault().clone();
+    // Misses are remembered in the vault writes go to (else the first one searched).
+    let vault = ctx
+        .vault()
+        .unwrap_or_else(|_| opened[0].index.vault().clone());
     let plain = !args.json && (args.plain || (!ctx.stdout_tty && !args.long && !args.explain));
     let details: Vec<Details> = if plain {
         Vec::new()
