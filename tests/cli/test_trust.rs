@@ -295,9 +295,10 @@ fn killed_at_random_moments_kb_loses_nothing() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    // The next command works, and every note on disk parses and is found.
+    // The next command works (0: it indexed what a killed add left; 1: every killed add had
+    // finished, nothing left to do), and every note on disk parses and is found.
     let r = env.kb(&["index"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     for i in (0..300).step_by(37) {
         assert_eq!(
             env.top(&format!("seed failure {}", letters(i))).as_deref(),
