@@ -75,7 +75,9 @@ pub struct Context {
     pub lock_wait: std::time::Duration,
     /// How kb reaches remotes (`$KB_GIT`, else `git` in config.toml; default: the `git`
     /// executable when installed, else libgit2).
-    pub git: crate::sync::Backend,
+    /// (`auto`, `libgit2` or a path; resolved by [`Context::git_backend`] when a command reaches
+    /// a remote, not at every start.)
+    pub git: Option<String>,
     /// How long a remote may stay silent (`$KB_SYNC_TIMEOUT`, else `sync_timeout` in
     /// config.toml, seconds; default 60).
     pub sync_timeout: std::time::Duration,
@@ -123,7 +125,6 @@ impl Context {
             (None, Some(g)) => (Some(g.clone()), "user config"),
             _ => (None, "default (git on PATH, else libgit2)"),
         };
-        let git = crate::sync::Backend::choose(git_setting.as_deref());
         let (sync_timeout, timeout_source) = match (
             env("KB_SYNC_TIMEOUT")
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
@@ -168,7 +169,11 @@ impl Context {
                     "user config"
                 },
             ),
-            ("git", git.describe(), git_source),
+            (
+                "git",
+                git_setting.clone().unwrap_or_else(|| "auto".into()),
+                git_source,
+            ),
             (
                 "sync_timeout",
                 format!("{} s", sync_timeout.as_secs_f64()),
@@ -206,7 +211,7 @@ impl Context {
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
                 .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
                 .map_or(crate::wait::DEFAULT, std::time::Duration::from_secs_f64),
-            git,
+            git: git_setting,
             sync_timeout,
         }
     }
@@ -230,8 +235,8 @@ impl Context {
         Ok(vault)
     }
 
-    /// The vaults a search, list or tags covers: (label, folder, read-only). One vault without
-    /// a label, or the named vaults (those of `--vault`, else all).
+    /// The vaults a search, list or tags covers: (label, folder). One vault without a label,
+    /// or the named vaults (those of `--vault`, else all).
     pub fn search_set(&self) -> Result<Vec<(Option<String>, PathBuf)>> {
         if let Some(p) = &self.vault_problem {
             return Err(crate::error::KbError::InvalidInput(p.clone()));
@@ -269,6 +274,11 @@ impl Context {
             target: Some(v.clone()),
             ..self.clone()
         }
+    }
+
+    /// How kb reaches remotes: the setting resolved (looks for `git` on PATH when `auto`).
+    pub fn git_backend(&self) -> crate::sync::Backend {
+        crate::sync::Backend::choose(self.git.as_deref())
     }
 
     /// Whether the person can be asked a question.

@@ -116,21 +116,20 @@ pub fn lookup(vault_root: &Path, cache: &Path, rels: &[&str]) -> HashMap<String,
                 .collect();
         }
     }
-    if !crate::git::in_repository(vault_root) {
-        return HashMap::new();
+    match bring_up_to_date(vault_root, cache) {
+        Current::Fresh(table) => rels
+            .iter()
+            .filter_map(|r| table.authorship(r).map(|a| (r.to_string(), a)))
+            .collect(),
+        Current::Cached => match map(cache) {
+            Some(map) => rels
+                .iter()
+                .filter_map(|r| find(&map, r).map(|a| (r.to_string(), a)))
+                .collect(),
+            None => HashMap::new(),
+        },
+        Current::Nothing => HashMap::new(),
     }
-    let Some(repo) = crate::git::open(vault_root) else {
-        return HashMap::new();
-    };
-    let Some(head) = head_of(&repo) else {
-        return HashMap::new();
-    };
-    let text = std::fs::read_to_string(cache).unwrap_or_default();
-    let table = refresh(&repo, vault_root, &text, head);
-    let _ = save(cache, &table);
-    rels.iter()
-        .filter_map(|r| table.authorship(r).map(|a| (r.to_string(), a)))
-        .collect()
 }
 
 fn map(cache: &Path) -> Option<memmap2::Mmap> {
@@ -142,18 +141,38 @@ fn map(cache: &Path) -> Option<memmap2::Mmap> {
 
 /// Bring the cache up to date with HEAD (after a rebuild of the index, after `kb sync`).
 pub fn update(vault_root: &Path, cache: &Path) {
+    bring_up_to_date(vault_root, cache);
+}
+
+/// What the cache holds after [`bring_up_to_date`].
+enum Current {
+    /// It was already at HEAD.
+    Cached,
+    /// It was read again from the history (and saved): this table.
+    Fresh(Table),
+    /// No repository, or no commit yet.
+    Nothing,
+}
+
+/// Compare the cache's commit with HEAD (asking libgit2) and read the commits since, or the
+/// whole history, when they differ.
+fn bring_up_to_date(vault_root: &Path, cache: &Path) -> Current {
+    if !crate::git::in_repository(vault_root) {
+        return Current::Nothing;
+    }
     let Some(repo) = crate::git::open(vault_root) else {
-        return;
+        return Current::Nothing;
     };
     let Some(head) = head_of(&repo) else {
-        return;
+        return Current::Nothing;
     };
     let text = std::fs::read_to_string(cache).unwrap_or_default();
     if cached_head(text.as_bytes()) == Some(head.to_string().as_bytes()) {
-        return;
+        return Current::Cached;
     }
     let table = refresh(&repo, vault_root, &text, head);
     let _ = save(cache, &table);
+    Current::Fresh(table)
 }
 
 fn head_of(repo: &Repository) -> Option<Oid> {

@@ -13,6 +13,7 @@ use crate::index::{Check, NoteIndex, UpdateReport};
 use crate::normalize;
 use crate::note::Note;
 use crate::outcomes::Outcome;
+use crate::output::one_line;
 use crate::vault::{self, Vault};
 
 pub struct Workspace {
@@ -202,9 +203,4 @@ pub fn read_text(vault: &Vault, rel: &str) -> Result<String> {
         path: rel.to_string(),
         reason: "the file is not valid UTF-8".into(),
     })
-}
-
-/// Whitespace folded, for commit messages.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -9,6 +9,7 @@ use crate::output::{self, paint};
 use crate::search::{self, Explanation, Hit, SearchRequest};
 use anyhow::{bail, Result};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
 
 /// Lines of the Fix section shown under each result.
@@ -91,14 +92,28 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             .map(|h| details(&opened[h.vault].index, &generator, h))
             .collect()
     };
+    // Who wrote the hits: one lookup per vault.
     let authors: Vec<Option<crate::history::Authorship>> = if plain {
         Vec::new()
     } else {
-        hits.iter()
-            .map(|h| {
-                let rel = h.note.rel.as_str();
-                opened[h.vault].index.authorship(&[rel]).remove(rel)
+        let mut found: Vec<HashMap<String, crate::history::Authorship>> = opened
+            .iter()
+            .enumerate()
+            .map(|(v, o)| {
+                let rels: Vec<&str> = hits
+                    .iter()
+                    .filter(|h| h.vault == v)
+                    .map(|h| h.note.rel.as_str())
+                    .collect();
+                if rels.is_empty() {
+                    HashMap::new()
+                } else {
+                    o.index.authorship(&rels)
+                }
             })
+            .collect();
+        hits.iter()
+            .map(|h| found[h.vault].remove(&h.note.rel))
             .collect()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

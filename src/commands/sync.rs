@@ -77,7 +77,7 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
             }
             continue;
         }
-        if !has_remote(&one, spec, args) {
+        if !has_remote(&one, args) {
             if !ctx.quiet {
                 output::status(&format!("kb: {}: no remote, not synced", spec.name));
             }
@@ -129,14 +129,13 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
 }
 
 /// Whether a vault has somewhere to sync to: a git remote, or the team's `remote` in kb.toml.
-fn has_remote(ctx: &Context, spec: &crate::config::VaultSpec, args: &SyncArgs) -> bool {
+fn has_remote(ctx: &Context, args: &SyncArgs) -> bool {
     let Ok(vault) = ctx.vault() else {
         return true; // let the sync say what is wrong
     };
     if super::team_config(ctx, &vault).remote.is_some() {
         return true;
     }
-    let _ = spec;
     crate::git::open(vault.root()).is_some_and(|r| match &args.remote {
         Some(name) => r.find_remote(name).is_ok(),
         None => r.remotes().is_ok_and(|rs| !rs.is_empty()),
@@ -151,7 +150,7 @@ pub(super) fn options(ctx: &Context) -> SyncOptions {
         ssh_dir: ctx.home.as_ref().map(|h| h.join(".ssh")),
         allow_secrets: false,
         default_url: None,
-        backend: ctx.git.clone(),
+        backend: ctx.git_backend(),
         timeout: ctx.sync_timeout,
         interactive: ctx.stdin_tty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     }

@@ -186,6 +186,29 @@ impl TestEnv {
     }
 }
 
+/// `git` in `dir` as `who` (author and committer, `WHO@example.com`), with no user or system
+/// configuration; its stdout. Fails the test when git fails.
+pub fn git_as(dir: &std::path::Path, who: &str, args: &[&str]) -> String {
+    let email = format!("{}@example.com", who.to_lowercase().replace(' ', "."));
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", who)
+        .env("GIT_AUTHOR_EMAIL", &email)
+        .env("GIT_COMMITTER_NAME", who)
+        .env("GIT_COMMITTER_EMAIL", &email)
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// The kb binary under test: this build's, or `KB_TEST_BIN` (to run the tests against another
 /// build, e.g. to see a regression test fail on the code before its fix).
 pub fn kb_bin() -> PathBuf {

@@ -1,7 +1,7 @@
 //! Known-error fields and outcomes: `kb worked`, `kb failed`, `kb verify`, what search shows,
 //! and what kb does when it has nothing (`kb misses`).
 
-use crate::env::TestEnv;
+use crate::env::{git_as, TestEnv};
 
 const NOTE: &str = "---\n# the team's own comment\ntitle: \"VPN drops every hour\"\nstatus: workaround\napplies_to: [\"GlobalProtect 6.1\", \"Windows 11\"]\nerrors:\n  - \"The VPN connection was terminated by the gateway (error 809)\"\nticket_queue: network\n---\n\n# VPN drops every hour\n\n## Workaround\n\nReconnect; lower the MTU to 1400.\n\n## Fix\n\nUpgrade the client to 6.2.\n";
 
@@ -282,27 +282,6 @@ fn add_takes_the_known_error_fields_from_flags_with_or_without_a_note_on_stdin()
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("status"), "{}", r.stderr);
-}
-
-/// `git` in `dir` as `who` (author and committer), for commits made outside kb.
-fn git_as(dir: &std::path::Path, who: &str, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", who)
-        .env("GIT_AUTHOR_EMAIL", "someone@example.com")
-        .env("GIT_COMMITTER_NAME", who)
-        .env("GIT_COMMITTER_EMAIL", "someone@example.com")
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn who_wrote(env: &TestEnv, query: &str) -> serde_json::Value {

@@ -54,6 +54,26 @@ impl Setup {
         format!("ssh -F {}", self.ssh.join("config").display())
     }
 
+    /// An sshd that takes the key `name` (made here, with `passphrase`), and an ssh config
+    /// entry for 127.0.0.1 logging in as the local user with that key only. The server is
+    /// not in known_hosts yet.
+    fn sshd_with_key(&self, name: &str, passphrase: &str) -> (Sshd, PathBuf) {
+        let key = self.ssh.join(name);
+        let public = keygen(&key, passphrase);
+        let sshd = Sshd::start(&self.env.home.join("sshd"), &[&public]);
+        self.write_ssh_config(&format!(
+            "Host 127.0.0.1\n  User {}\n  IdentityFile {}\n  IdentitiesOnly yes\n",
+            login_name(),
+            key.display()
+        ));
+        (sshd, key)
+    }
+
+    /// The ssh:// URL of the repository on this server.
+    fn ssh_url(&self, sshd: &Sshd) -> String {
+        format!("ssh://127.0.0.1:{}{}", sshd.port, self.repo.display())
+    }
+
     fn write_ssh_config(&self, body: &str) {
         std::fs::write(
             self.ssh.join("config"),
@@ -222,17 +242,10 @@ fn an_ssh_url_without_a_user_and_a_key_only_in_the_agent() {
 #[test]
 fn a_key_with_a_passphrase_through_ssh_askpass() {
     let s = Setup::new();
-    let key = s.ssh.join("id_passphrase");
     let passphrase = "correct horse battery";
-    let public = keygen(&key, passphrase);
-    let sshd = Sshd::start(&s.env.home.join("sshd"), &[&public]);
+    let (sshd, _) = s.sshd_with_key("id_passphrase", passphrase);
     std::fs::write(s.ssh.join("known_hosts"), sshd.known_hosts_line()).unwrap();
-    s.write_ssh_config(&format!(
-        "Host 127.0.0.1\n  User {}\n  IdentityFile {}\n  IdentitiesOnly yes\n",
-        login_name(),
-        key.display()
-    ));
-    let url = format!("ssh://127.0.0.1:{}{}", sshd.port, s.repo.display());
+    let url = s.ssh_url(&sshd);
     s.set_remote(&url);
     let askpass = s.env.home.join("askpass.sh");
     write_script(&askpass, &format!("#!/bin/sh\necho '{passphrase}'\n"));
@@ -267,15 +280,8 @@ fn a_key_with_a_passphrase_through_ssh_askpass() {
 #[test]
 fn unknown_and_changed_host_keys_are_refused_in_clear_words() {
     let s = Setup::new();
-    let key = s.ssh.join("work_key");
-    let public = keygen(&key, "");
-    let sshd = Sshd::start(&s.env.home.join("sshd"), &[&public]);
-    s.write_ssh_config(&format!(
-        "Host 127.0.0.1\n  User {}\n  IdentityFile {}\n  IdentitiesOnly yes\n",
-        login_name(),
-        key.display()
-    ));
-    let url = format!("ssh://127.0.0.1:{}{}", sshd.port, s.repo.display());
+    let (sshd, _) = s.sshd_with_key("work_key", "");
+    let url = s.ssh_url(&sshd);
     s.set_remote(&url);
     // Unknown: no known_hosts entry.
     std::fs::write(s.ssh.join("known_hosts"), "").unwrap();

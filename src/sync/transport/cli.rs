@@ -28,7 +28,7 @@ pub(super) fn fetch(
     let refspec = format!("+refs/heads/{remote_branch}:{tracking_ref}");
     let out = run(
         git,
-        workdir(repo),
+        repo.workdir(),
         &["fetch", "--no-tags", "--progress", "--", remote, &refspec],
         opts,
     )?;
@@ -56,7 +56,7 @@ pub(super) fn push(
     let spec = format!("refs/heads/{branch}:refs/heads/{remote_branch}");
     let out = run(
         git,
-        workdir(repo),
+        repo.workdir(),
         &["push", "--porcelain", "--progress", "--", remote, &spec],
         opts,
     )?;
@@ -104,10 +104,6 @@ pub(super) fn clone(git: &Path, url: &str, dir: &Path, opts: &SyncOptions) -> Re
         }
     }
     Ok(())
-}
-
-fn workdir(repo: &Repository) -> Option<&Path> {
-    repo.workdir()
 }
 
 /// What a git command did.

@@ -43,13 +43,6 @@ impl Backend {
             },
         }
     }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Backend::Git(p) => format!("git executable ({})", p.display()),
-            Backend::Libgit2 => "libgit2 (built in)".into(),
-        }
-    }
 }
 
 /// Fetch the remote branch; its tip, or None when the remote has no such branch yet.
