@@ -27,6 +27,7 @@ pub mod note;
 pub mod outcomes;
 pub mod output;
 pub mod progress;
+pub mod query;
 pub mod search;
 pub mod secrets;
 pub mod spelling;

@@ -6,11 +6,14 @@
 //! added, changed or removed since then are read again. It is rebuilt when it is missing,
 //! unreadable, or of another schema version.
 
+mod candidates;
 mod schema;
 mod state;
 mod update;
 
-pub use schema::{error_lines, exact_analyzer, text_analyzer, Fields, SCHEMA_VERSION};
+pub use candidates::{NoteRef, SearchSet};
+pub use schema::{error_lines, Analyzer, SCHEMA_VERSION};
+use schema::{text_analyzer, Fields};
 use state::DirState;
 
 use crate::error::{KbError, Result};
@@ -169,19 +172,15 @@ impl NoteIndex {
         crate::history::update(self.vault.root(), &self.authors_path)
     }
 
-    pub fn fields(&self) -> &Fields {
+    fn fields(&self) -> &Fields {
         &self.fields
-    }
-
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 
     pub fn vault(&self) -> &Vault {
         &self.vault
     }
 
-    pub fn searcher(&self) -> Searcher {
+    fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
 
@@ -190,7 +189,7 @@ impl NoteIndex {
     }
 
     /// The stored fields of a document.
-    pub fn stored(&self, searcher: &Searcher, addr: DocAddress) -> Result<StoredNote> {
+    fn stored(&self, searcher: &Searcher, addr: DocAddress) -> Result<StoredNote> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let f = &self.fields;
         let text = |field| {

@@ -8,7 +8,7 @@ use tantivy::schema::{
     STRING,
 };
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
     WhitespaceTokenizer,
 };
 use tantivy::{Index, TantivyDocument};
@@ -103,6 +103,47 @@ pub fn build_schema() -> (Schema, Fields) {
         size: b.add_u64_field("size", NumericOptions::default().set_stored()),
     };
     (b.build(), fields)
+}
+
+/// kb's word cutting, as the index cuts the notes: stems for the text fields, words as
+/// written for the `exact` field. For the query, so it finds the notes' own terms.
+pub struct Analyzer {
+    stems: TextAnalyzer,
+    written: TextAnalyzer,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::new()
+    }
+}
+
+impl Analyzer {
+    pub fn new() -> Analyzer {
+        Analyzer {
+            stems: text_analyzer(),
+            written: exact_analyzer(),
+        }
+    }
+
+    /// Each stem of `text` in order, until `each` returns false.
+    pub fn stems(&mut self, text: &str, each: impl FnMut(&str) -> bool) {
+        each_token(&mut self.stems, text, each)
+    }
+
+    /// Each word of `text` as written (lower-cased) in order, until `each` returns false.
+    pub fn as_written(&mut self, text: &str, each: impl FnMut(&str) -> bool) {
+        each_token(&mut self.written, text, each)
+    }
+}
+
+fn each_token(analyzer: &mut TextAnalyzer, text: &str, mut each: impl FnMut(&str) -> bool) {
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        if !each(&stream.token().text) {
+            break;
+        }
+    }
 }
 
 pub fn text_analyzer() -> TextAnalyzer {

@@ -230,6 +230,46 @@ fn scores_do_not_depend_on_which_vault_holds_a_note() {
 }
 
 #[test]
+fn a_word_one_vault_knows_is_not_corrected_in_another() {
+    let t = Three::new();
+    std::fs::write(
+        t.dir("team/kerberoast.md"),
+        "# Kerberoasting alert on the domain controller\n\nA kerberoast attempt: rotate the service account password.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.dir("kb/kerberos.md"),
+        "# Kerberos ticket expired\n\nkerberos clock skew: sync the time with the domain controller.\n",
+    )
+    .unwrap();
+    let r = t
+        .kb(&["search", "--json", "--explain", "--", "kerberoast"])
+        .ok()
+        .json();
+    let hits = r.as_array().unwrap();
+    assert_eq!(hits[0]["id"], "kerberoast", "{hits:?}");
+    assert_eq!(hits[0]["vault"], "team", "{hits:?}");
+    // Known to the team vault, the word is not "corrected" to the personal vault's
+    // `kerberos`, and since it matched, no vault falls back to typos.
+    assert!(hits.iter().all(|h| h["id"] != "kerberos"), "{hits:?}");
+    for h in hits {
+        assert_eq!(h["explain"]["corrections"], serde_json::json!([]), "{h}");
+        assert_eq!(h["explain"]["fuzzy"], false, "{h}");
+    }
+    // A word no vault knows is still corrected, against the words of all of them.
+    let r = t
+        .kb(&["search", "--json", "--explain", "--", "kerberost"])
+        .ok()
+        .json();
+    assert_eq!(r[0]["id"], "kerberoast", "{r}");
+    assert_eq!(
+        r[0]["explain"]["corrections"],
+        serde_json::json!(["kerberost -> kerberoast"]),
+        "{r}"
+    );
+}
+
+#[test]
 fn a_missing_vault_is_reported_once_and_the_others_are_searched() {
     let t = Three::new();
     std::fs::remove_dir_all(t.dir("vendor")).unwrap();
