@@ -3,15 +3,20 @@
 //! note in the editor, Ctrl-Y copies its fix, Ctrl-L attaches the typed error to it, Ctrl-W and
 //! Ctrl-F record that its fix worked or failed on this call.
 //!
+//! With several vaults configured it searches all of them (or those of `--vault`) as `kb
+//! search` does, each hit labelled `NAME:id`; what Enter, Ctrl-L, Ctrl-W and Ctrl-F write goes
+//! to the selected note's own vault, and a read-only vault is refused (Ctrl-Y still copies).
+//!
 //! The screen is drawn on stderr (so `id=$(kb pick)` works: the chosen note's id goes to
 //! stdout) with ratatui over crossterm, which also runs on Windows consoles.
 
-use super::Context;
+use super::{Context, Opened};
 use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output;
 use crate::search::{self, Hit, SearchRequest};
+use crate::workspace::Workspace;
 use anyhow::{bail, Result};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
@@ -32,13 +37,20 @@ use std::io::{IsTerminal, Write};
 /// Hits shown in the list.
 const LIMIT: usize = 30;
 
+/// A note of the picker: which of the opened vaults holds it, and its path there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Chosen {
+    vault: usize,
+    rel: String,
+}
+
 enum Outcome {
     Quit,
-    Open(String),
-    Copy(String),
-    Link(String),
+    Open(Chosen),
+    Copy(Chosen),
+    Link(Chosen),
     /// The selected note's fix worked (true) or failed on this call.
-    Used(String, bool),
+    Used(Chosen, bool),
 }
 
 pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
@@ -49,26 +61,28 @@ pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
             "the picker needs a terminal; use `kb search` in scripts".into()
         ));
     }
-    let vault = ctx.vault()?;
-    let mut ws = super::open_workspace(ctx, &vault)?;
+    let opened = super::open_indexes(ctx)?;
     let mut picker = Picker {
         query: args.query.unwrap_or_default(),
         filter,
         limit,
         hits: Vec::new(),
+        labels: Vec::new(),
         state: ListState::default(),
         previews: HashMap::new(),
     };
-    picker.refresh(ws.index())?;
-    let outcome = with_screen(|terminal| picker.event_loop(terminal, ws.index()))?;
+    picker.refresh(&opened)?;
+    let outcome = with_screen(|terminal| picker.event_loop(terminal, &opened))?;
     match outcome {
         Outcome::Quit => Ok(ExitCode::NothingFound),
-        Outcome::Open(rel) => {
-            super::edit_and_report(ctx, &mut ws, &rel)?;
-            println_id(&rel)
+        Outcome::Open(c) => {
+            let (ctx, mut ws) = workspace_of(ctx, opened, c.vault)?;
+            super::edit_and_report(&ctx, &mut ws, &c.rel)?;
+            println_id(&c.rel)
         }
-        Outcome::Copy(rel) => {
-            let note = read_note(ws.index(), &rel);
+        Outcome::Copy(c) => {
+            let rel = c.rel;
+            let note = read_note(&opened[c.vault].index, &rel);
             let fix = note
                 .as_ref()
                 .and_then(|n| n.fix_section())
@@ -82,29 +96,49 @@ pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
             output::status(&format!("kb: the fix is {how}"));
             println_id(&rel)
         }
-        Outcome::Link(rel) => {
+        Outcome::Link(c) => {
             let error = output::sanitize(&picker.query);
             if error.trim().is_empty() {
                 output::status("kb: nothing typed to attach");
                 return Ok(ExitCode::NothingFound);
             }
-            super::attach_and_report(ctx, &mut ws, &rel, error.trim())?;
-            println_id(&rel)
+            let (ctx, mut ws) = workspace_of(ctx, opened, c.vault)?;
+            super::attach_and_report(&ctx, &mut ws, &c.rel, error.trim())?;
+            println_id(&c.rel)
         }
-        Outcome::Used(rel, worked) => {
+        Outcome::Used(c, worked) => {
+            let (ctx, mut ws) = workspace_of(ctx, opened, c.vault)?;
             let used = crate::outcomes::Outcome {
                 at: super::now_rfc3339(),
                 worked,
                 ticket: None,
                 minutes: None,
-                by: super::who(ctx),
+                by: super::who(&ctx),
                 why: None,
             };
-            let r = ws.record_outcome(&rel, &used)?;
-            super::report_recorded(ctx, &r);
-            println_id(&rel)
+            let r = ws.record_outcome(&c.rel, &used)?;
+            super::report_recorded(&ctx, &r);
+            println_id(&c.rel)
         }
     }
+}
+
+/// The context and workspace of opened vault `v`, to write to it: refused for a read-only
+/// vault (or a folder that is not a vault).
+fn workspace_of(ctx: &Context, opened: Vec<Opened>, v: usize) -> Result<(Context, Workspace)> {
+    let Some(o) = opened.into_iter().nth(v) else {
+        bail!("the picked note's vault is gone");
+    };
+    let named = o
+        .label
+        .as_deref()
+        .and_then(|name| ctx.vaults.iter().find(|s| s.name == name));
+    let ctx = match named {
+        Some(spec) => ctx.for_vault(spec),
+        None => ctx.clone(),
+    };
+    ctx.vault_for_writing()?;
+    Ok((ctx, Workspace::from_index(o.index)))
 }
 
 fn println_id(rel: &str) -> Result<ExitCode> {
@@ -137,12 +171,14 @@ struct Picker {
     filter: crate::filter::Filter,
     limit: usize,
     hits: Vec<Hit>,
+    /// The opened vaults' labels when several are searched (else empty).
+    labels: Vec<Option<String>>,
     state: ListState,
-    previews: HashMap<String, Vec<String>>,
+    previews: HashMap<Chosen, Vec<String>>,
 }
 
 impl Picker {
-    fn refresh(&mut self, idx: &NoteIndex) -> Result<()> {
+    fn refresh(&mut self, opened: &[Opened]) -> Result<()> {
         let req = SearchRequest {
             text: self.query.clone(),
             limit: self.limit,
@@ -151,29 +187,47 @@ impl Picker {
         self.hits = if self.query.trim().is_empty() {
             Vec::new()
         } else {
-            search::search(idx, &req)?
+            let idxs: Vec<&NoteIndex> = opened.iter().map(|o| &o.index).collect();
+            search::search_many(&idxs, &req, &search::prepare(&req.text))?
+        };
+        // Hits are labelled with their vault when several are searched.
+        self.labels = if opened.len() > 1 {
+            opened.iter().map(|o| o.label.clone()).collect()
+        } else {
+            Vec::new()
         };
         self.state
             .select(if self.hits.is_empty() { None } else { Some(0) });
         Ok(())
     }
 
-    fn selected(&self) -> Option<String> {
+    fn selected(&self) -> Option<Chosen> {
         self.state
             .selected()
             .and_then(|i| self.hits.get(i))
-            .map(|h| h.note.rel.clone())
+            .map(|h| Chosen {
+                vault: h.vault,
+                rel: h.note.rel.clone(),
+            })
     }
 
-    fn event_loop(&mut self, terminal: &mut Screen, idx: &NoteIndex) -> Result<Outcome> {
+    /// A hit's id as shown, `NAME:id` when several vaults are searched.
+    fn shown_id(&self, h: &Hit) -> String {
+        match self.labels.get(h.vault).and_then(Option::as_deref) {
+            Some(label) => format!("{label}:{}", h.note.id()),
+            None => h.note.id().to_string(),
+        }
+    }
+
+    fn event_loop(&mut self, terminal: &mut Screen, opened: &[Opened]) -> Result<Outcome> {
         loop {
-            let preview = self.preview(idx);
+            let preview = self.preview(opened);
             terminal.draw(|f| self.draw(f, &preview))?;
             let ctrl = |k: &event::KeyEvent| k.modifiers.contains(KeyModifiers::CONTROL);
             match event::read()? {
                 Event::Paste(text) => {
                     self.query.push_str(&text.replace(['\r', '\n'], " "));
-                    self.refresh(idx)?;
+                    self.refresh(opened)?;
                 }
                 Event::Key(k) if k.kind == KeyEventKind::Press => match k.code {
                     KeyCode::Esc => return Ok(Outcome::Quit),
@@ -204,15 +258,15 @@ impl Picker {
                     KeyCode::Char('n') if ctrl(&k) => self.state.select_next(),
                     KeyCode::Char('u') if ctrl(&k) => {
                         self.query.clear();
-                        self.refresh(idx)?;
+                        self.refresh(opened)?;
                     }
                     KeyCode::Backspace => {
                         self.query.pop();
-                        self.refresh(idx)?;
+                        self.refresh(opened)?;
                     }
                     KeyCode::Char(c) if !ctrl(&k) => {
                         self.query.push(c);
-                        self.refresh(idx)?;
+                        self.refresh(opened)?;
                     }
                     _ => {}
                 },
@@ -227,12 +281,14 @@ impl Picker {
     }
 
     /// The selected note's Fix section (or its first lines), read once per note.
-    fn preview(&mut self, idx: &NoteIndex) -> Vec<String> {
-        let Some(rel) = self.selected() else {
+    fn preview(&mut self, opened: &[Opened]) -> Vec<String> {
+        let Some(chosen) = self.selected() else {
             return Vec::new();
         };
+        let idx = &opened[chosen.vault].index;
+        let rel = chosen.rel.clone();
         self.previews
-            .entry(rel.clone())
+            .entry(chosen)
             .or_insert_with(|| {
                 let Some(note) = read_note(idx, &rel) else {
                     return vec!["(the note cannot be read)".into()];
@@ -275,7 +331,7 @@ impl Picker {
             .map(|h| {
                 ListItem::new(Line::from(vec![
                     Span::styled(
-                        output::one_line(h.note.id()),
+                        output::one_line(&self.shown_id(h)),
                         Style::new().add_modifier(Modifier::BOLD),
                     ),
                     Span::raw("  "),

@@ -25,7 +25,6 @@ impl Tmux {
         let mut vars = vec![
             format!("HOME={}", env.home.display()),
             format!("PATH={}", std::env::var("PATH").unwrap_or_default()),
-            format!("KB_DIR={}", env.vault.display()),
             "TERM=xterm-256color".into(),
             "GIT_CONFIG_GLOBAL=/dev/null".into(),
             "GIT_AUTHOR_NAME=Picker".into(),
@@ -33,7 +32,17 @@ impl Tmux {
             "GIT_COMMITTER_NAME=Picker".into(),
             "GIT_COMMITTER_EMAIL=pick@example.com".into(),
         ];
-        vars.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
+        // KB_DIR is the test's vault unless `extra` sets it; set empty, it is left out (the
+        // configured vaults, found from HOME).
+        if !extra.iter().any(|(k, _)| *k == "KB_DIR") {
+            vars.push(format!("KB_DIR={}", env.vault.display()));
+        }
+        vars.extend(
+            extra
+                .iter()
+                .filter(|(k, v)| !(*k == "KB_DIR" && v.is_empty()))
+                .map(|(k, v)| format!("{k}={v}")),
+        );
         let quote = |items: Vec<String>| {
             items
                 .iter()
@@ -42,7 +51,8 @@ impl Tmux {
                 .join(" ")
         };
         let script = format!(
-            "env -i {} '{}' {}; echo \"exit=$?\" > '{}'; sleep 30",
+            "cd '{}' && env -i {} '{}' {}; echo \"exit=$?\" > '{}'; sleep 30",
+            env.home.display(),
             quote(vars),
             crate::env::kb_bin().display(),
             quote(args.iter().map(|a| a.to_string()).collect()),
@@ -321,4 +331,47 @@ fn search_i_hands_its_tags_and_limit_to_the_picker() {
     assert!(s.contains("  2 notes"), "{s}");
     t.keys(&["Escape"]);
     assert_eq!(wait_file(&done).trim(), "exit=1");
+}
+
+#[test]
+fn the_picker_searches_every_vault_and_writes_to_the_picked_notes_own() {
+    let t = crate::test_vaults::Three::new();
+    std::fs::write(
+        t.dir("team/kerberos.md"),
+        note(
+            "Kerberos ticket expired",
+            &["auth"],
+            &["KRB_AP_ERR_TKT_EXPIRED: ticket expired"],
+            "Sync the clock with the domain controller.",
+        ),
+    )
+    .unwrap();
+    let personal_log = t.git_log("kb");
+    let no_kb_dir = [("KB_DIR", "")];
+    // A note of the team vault: labelled, and the outcome goes to the team vault.
+    let done = t.env.home.join("done-team");
+    let tmux = Tmux::run(&t.env, &["pick"], &no_kb_dir, &done);
+    tmux.wait_for("Esc quit");
+    tmux.keys(&["kerberos ticket expired"]);
+    tmux.wait_for("▶ team:kerberos");
+    tmux.keys(&["C-w"]);
+    assert_eq!(wait_file(&done).trim(), "exit=0", "{}", tmux.screen());
+    drop(tmux);
+    let text = std::fs::read_to_string(t.dir("team/kerberos.md")).unwrap();
+    assert!(text.contains("Z worked"), "{text}");
+    assert_eq!(t.git_log("team").lines().next(), Some("Worked: kerberos"));
+    assert_eq!(t.git_log("kb"), personal_log);
+    // A note of the read-only vendor vault: shown, but nothing is written to it.
+    let before = std::fs::read(t.dir("vendor/fuser.md")).unwrap();
+    let done = t.env.home.join("done-vendor");
+    let tmux = Tmux::run(&t.env, &["pick"], &no_kb_dir, &done);
+    tmux.wait_for("Esc quit");
+    tmux.keys(&["fuser failure 0x4A"]);
+    tmux.wait_for("▶ vendor:fuser");
+    tmux.keys(&["C-w"]);
+    assert_ne!(wait_file(&done).trim(), "exit=0");
+    let screen = tmux.wait_for("read-only");
+    assert!(screen.contains("vendor"), "{screen}");
+    drop(tmux);
+    assert_eq!(std::fs::read(t.dir("vendor/fuser.md")).unwrap(), before);
 }

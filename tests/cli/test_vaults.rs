@@ -9,12 +9,12 @@ use std::process::Command;
 
 /// A HOME with three vaults: `personal` (~/kb, the default), `team` (~/team) and `vendor`
 /// (~/vendor, read-only, a plain folder of markdown), named in config.toml.
-struct Three {
-    env: TestEnv,
+pub(crate) struct Three {
+    pub env: TestEnv,
 }
 
 impl Three {
-    fn new() -> Three {
+    pub fn new() -> Three {
         let env = TestEnv::empty();
         for v in ["kb", "team"] {
             env.kb(&["init", env.home.join(v).to_str().unwrap()]).ok();
@@ -45,12 +45,17 @@ impl Three {
     }
 
     /// kb without KB_DIR, from HOME (no enclosing vault): the configured vaults.
-    fn kb(&self, args: &[&str]) -> Run {
+    pub fn kb(&self, args: &[&str]) -> Run {
         self.env.kb_finding_vault(args, &self.env.home)
     }
 
-    fn dir(&self, v: &str) -> PathBuf {
+    pub fn dir(&self, v: &str) -> PathBuf {
         self.env.home.join(v)
+    }
+
+    /// The subjects of vault `v`'s commits, newest first.
+    pub fn git_log(&self, v: &str) -> String {
+        git_log(&self.dir(v))
     }
 }
 
