@@ -1,5 +1,6 @@
 //! An opened vault: its folder, its fresh index and its git repository, with the operations
-//! commands need as single calls. Each writes the note (atomically, under the vault's note
+//! commands need as single calls (add a note, attach an error, record an outcome, a
+//! verification or an edit, sync). Each writes the note (atomically, under the vault's note
 //! lock, checked by reading it back), re-indexes it, commits it, and returns what happened:
 //! the command only prints the [`Recorded`] report. Commands never call each other for these.
 //!
@@ -32,6 +33,18 @@ pub struct Recorded {
     /// Whether the vault is a git repository at all.
     pub repository: bool,
     /// The index update (warnings about the notes read), or why it could not run now.
+    pub indexed: std::result::Result<UpdateReport, String>,
+}
+
+/// What syncing the vault did.
+#[derive(Debug)]
+pub struct Synced {
+    /// git's side: what came in, went out, merged, conflicted.
+    pub report: crate::sync::SyncReport,
+    /// The notes git says changed, re-read into the index.
+    pub reindexed: usize,
+    /// The index update (warnings about the notes read), or why it could not run now (the
+    /// notes are in git either way; the next command indexes them).
     pub indexed: std::result::Result<UpdateReport, String>,
 }
 
@@ -83,6 +96,25 @@ impl Workspace {
             repository: repo.is_some(),
             indexed,
         }
+    }
+
+    /// Sync the vault with its remote ([`crate::sync::sync`]), then re-index exactly the
+    /// notes git says changed and read who wrote and changed the notes that came in.
+    pub fn sync(&mut self, opts: &crate::sync::SyncOptions) -> Result<Synced> {
+        let report = crate::sync::sync(self.vault().root(), opts)?;
+        let rels = changed_notes(self.vault(), &report);
+        let indexed = if rels.is_empty() {
+            Ok(UpdateReport::default())
+        } else {
+            self.index.update_files(&rels).map_err(|e| e.to_string())
+        };
+        // Read now, not during the next search.
+        self.index.update_authorship();
+        Ok(Synced {
+            report,
+            reindexed: rels.len(),
+            indexed,
+        })
     }
 
     /// Create a note from `text` in `folder` ("" for the top) under a name made from its
@@ -193,6 +225,32 @@ impl Workspace {
         }
         Ok(true)
     }
+}
+
+/// The vault's notes a sync touched (git's paths are relative to the repository; the vault
+/// may be a folder inside it), sorted, each once.
+fn changed_notes(vault: &Vault, report: &crate::sync::SyncReport) -> Vec<String> {
+    let Some(repo) = crate::git::open(vault.root()) else {
+        return Vec::new();
+    };
+    let prefix = crate::git::vault_prefix(&repo, vault.root());
+    let mut rels: Vec<String> = report
+        .incoming
+        .all()
+        .chain(&report.committed)
+        .chain(&report.conflict_copies)
+        .chain(&report.merged)
+        .filter_map(|p| {
+            if prefix.is_empty() {
+                Some(p.clone())
+            } else {
+                p.strip_prefix(&format!("{prefix}/")).map(str::to_string)
+            }
+        })
+        .collect();
+    rels.sort();
+    rels.dedup();
+    rels
 }
 
 /// A note's text; an error naming the note when it is not UTF-8 (kb edits only text it can

@@ -3,10 +3,10 @@
 use super::Context;
 use crate::cli::SyncArgs;
 use crate::exit_codes::ExitCode;
-use crate::index::{Check, NoteIndex};
+use crate::index::Check;
 use crate::output::{self, paint};
 use crate::sync::{self, SyncOptions, SyncReport};
-use crate::vault::Vault;
+use crate::workspace::Workspace;
 use anyhow::Result;
 use std::io::Write;
 
@@ -58,9 +58,17 @@ fn sync_one(ctx: &Context, args: &SyncArgs) -> Result<(SyncReport, usize)> {
     if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         output::status("kb: syncing...");
     }
-    let report = sync::sync(vault.root(), &opts)?;
-    let reindexed = reindex(ctx, &vault, &report)?;
-    Ok((report, reindexed))
+    let (mut ws, opened) = Workspace::open(&vault, Check::Trust)?;
+    super::report_warnings(ctx, &opened);
+    let synced = ws.sync(&opts)?;
+    match &synced.indexed {
+        Ok(r) => super::report_warnings(ctx, r),
+        Err(e) => output::warn(
+            ctx.color_err,
+            &format!("synced, but the index could not take the changes now ({e}); the next kb command indexes them"),
+        ),
+    }
+    Ok((synced.report, synced.reindexed))
 }
 
 /// Several vaults: every writable one that has a remote (those of `--vault`, else all), one
@@ -154,39 +162,6 @@ pub(super) fn options(ctx: &Context) -> SyncOptions {
         timeout: ctx.sync_timeout,
         interactive: ctx.stdin_tty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     }
-}
-
-/// Re-index exactly the notes git says changed (paths are relative to the repository; the
-/// vault may be a folder inside it). Returns how many.
-fn reindex(ctx: &Context, vault: &Vault, report: &SyncReport) -> Result<usize> {
-    let Some(repo) = crate::git::open(vault.root()) else {
-        return Ok(0);
-    };
-    let prefix = crate::git::vault_prefix(&repo, vault.root());
-    let mut rels: Vec<String> = report
-        .incoming
-        .all()
-        .chain(&report.committed)
-        .chain(&report.conflict_copies)
-        .chain(&report.merged)
-        .filter_map(|p| {
-            if prefix.is_empty() {
-                Some(p.clone())
-            } else {
-                p.strip_prefix(&format!("{prefix}/")).map(str::to_string)
-            }
-        })
-        .collect();
-    rels.sort();
-    rels.dedup();
-    let (mut idx, _) = NoteIndex::open(vault, Check::Trust)?;
-    if !rels.is_empty() {
-        let r = idx.update_files(&rels)?;
-        super::report_warnings(ctx, &r);
-    }
-    // Who wrote and changed the notes that came in is read now, not during the next search.
-    idx.update_authorship();
-    Ok(rels.len())
 }
 
 /// Paths listed under each line of the report unless `--verbose` asks for all.
