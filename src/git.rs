@@ -12,8 +12,74 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const DEFAULT_NAME: &str = "kb";
 const DEFAULT_EMAIL: &str = "kb@localhost";
 
+/// Start libgit2, leaving its TLS certificates for when an HTTPS remote is reached through it.
+///
+/// On Linux and the BSDs libgit2 starts OpenSSL when it starts and, with it, parses the whole
+/// certificate bundle: 20 ms, more than the rest of `kb add` in a small vault, for every
+/// command that commits, although only the libgit2 transport over HTTPS (the fallback when
+/// the `git` program is missing) needs them. So it starts with `SSL_CERT_FILE` pointing at an
+/// empty file, the person's own setting is put back at once (child processes never see the
+/// change), and [`load_tls_certificates`] gives libgit2 the bundle before it connects. Call
+/// before any other use of git2, from a single thread (kb's commands do).
+pub fn start_libgit2() {
+    static START: std::sync::Once = std::sync::Once::new();
+    START.call_once(|| {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            let saved = std::env::var_os("SSL_CERT_FILE");
+            let _ = SAVED_CERT_FILE.set(saved.clone());
+            std::env::set_var("SSL_CERT_FILE", "/dev/null");
+            git2::opts::enable_caching(true); // starts libgit2 (caching is its default)
+            match saved {
+                Some(v) => std::env::set_var("SSL_CERT_FILE", v),
+                None => std::env::remove_var("SSL_CERT_FILE"),
+            }
+        }
+    });
+}
+
+/// The person's `SSL_CERT_FILE` when libgit2 was started by [`start_libgit2`].
+#[cfg(all(unix, not(target_os = "macos")))]
+static SAVED_CERT_FILE: std::sync::OnceLock<Option<std::ffi::OsString>> =
+    std::sync::OnceLock::new();
+
+/// Before libgit2 reaches a remote itself: the certificates [`start_libgit2`] left out (the
+/// person's `SSL_CERT_FILE` / `SSL_CERT_DIR`, else where the system keeps them). Nothing to
+/// do where libgit2 uses the system's own TLS (Windows, macOS), or when it started normally.
+pub fn load_tls_certificates() {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let Some(saved) = SAVED_CERT_FILE.get() else {
+            return;
+        };
+        static LOADED: std::sync::Once = std::sync::Once::new();
+        LOADED.call_once(|| {
+            let probed = openssl_probe::probe();
+            let file = saved
+                .as_ref()
+                .map(PathBuf::from)
+                .or(probed.cert_file)
+                .filter(|f| f.exists());
+            let dir = std::env::var_os("SSL_CERT_DIR")
+                .map(PathBuf::from)
+                .or(probed.cert_dir)
+                .filter(|d| d.is_dir());
+            // SAFETY: from the thread about to reach the remote, before it does.
+            unsafe {
+                if let Some(f) = file {
+                    let _ = git2::opts::set_ssl_cert_file(f);
+                }
+                if let Some(d) = dir {
+                    let _ = git2::opts::set_ssl_cert_dir(d);
+                }
+            }
+        });
+    }
+}
+
 /// The repository holding the vault, if there is one.
 pub fn open(vault_root: &Path) -> Option<Repository> {
+    start_libgit2();
     let repo = Repository::discover(vault_root).ok()?;
     // A bare repository has no work tree to commit notes from.
     repo.workdir()?;
@@ -22,6 +88,7 @@ pub fn open(vault_root: &Path) -> Option<Repository> {
 
 /// Create a repository at `root` (no-op if one is already there).
 pub fn init(root: &Path) -> Result<Repository> {
+    start_libgit2();
     if let Ok(r) = Repository::open(root) {
         return Ok(r);
     }
@@ -159,8 +226,8 @@ pub fn vault_prefix(repo: &Repository, vault_root: &Path) -> String {
 }
 
 /// Stage these paths (relative to `vault_root`, `/`-separated; deleted files are removed from
-/// the index) and commit them with `message`. Returns the short id of the new commit, or None
-/// when nothing changed.
+/// the index) and commit them, and only them, with `message`. Returns the short id of the new
+/// commit, or None when nothing changed.
 pub fn commit_paths(
     repo: &Repository,
     vault_root: &Path,
@@ -172,6 +239,12 @@ pub fn commit_paths(
 }
 
 /// [`commit_paths`] inside a [`Session`] the caller holds.
+///
+/// The commit's tree is HEAD's with these paths changed (only the folders along them are
+/// rewritten), not the whole staging area written out: what the person staged with git for
+/// another commit stays staged and out of kb's commit, and a vault of 100,000 notes does not
+/// pay for a tree of every folder. The staging area gets the same paths, so `git status`
+/// agrees with the commit.
 pub fn commit_paths_locked(
     repo: &Repository,
     vault_root: &Path,
@@ -180,25 +253,47 @@ pub fn commit_paths_locked(
 ) -> Result<Option<String>> {
     let workdir = repo.workdir().unwrap_or(vault_root).to_path_buf();
     let prefix = vault_prefix(repo, vault_root);
-    let mut index = repo.index()?;
-    for rel in rels {
-        let mut path = PathBuf::new();
-        for part in prefix.split('/').chain(rel.split('/')) {
-            if !part.is_empty() {
-                path.push(part);
-            }
-        }
-        if workdir.join(&path).exists() {
-            index.add_path(&path)?;
-        } else {
-            let _ = index.remove_path(&path);
-        }
-    }
-    index.write()?;
-    let tree_id = index.write_tree()?;
     let parent = match repo.head() {
         Ok(h) => Some(h.peel_to_commit()?),
         Err(_) => None,
+    };
+    let base = parent.as_ref().map(|c| c.tree()).transpose()?;
+    let mut index = repo.index()?;
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    for rel in rels {
+        let parts: Vec<&str> = prefix
+            .split('/')
+            .chain(rel.split('/'))
+            .filter(|p| !p.is_empty())
+            .collect();
+        let path: PathBuf = parts.iter().collect();
+        let tree_path = parts.join("/");
+        if workdir.join(&path).exists() {
+            index.add_path(&path)?;
+            let Some(entry) = index.get_path(&path, 0) else {
+                continue;
+            };
+            let mode = match entry.mode {
+                0o100755 => git2::FileMode::BlobExecutable,
+                0o120000 => git2::FileMode::Link,
+                _ => git2::FileMode::Blob,
+            };
+            update.upsert(tree_path.as_str(), entry.id, mode);
+        } else {
+            let _ = index.remove_path(&path);
+            if base
+                .as_ref()
+                .is_some_and(|t| t.get_path(Path::new(&tree_path)).is_ok())
+            {
+                update.remove(tree_path.as_str());
+            }
+        }
+    }
+    index.write()?;
+    let tree_id = match &base {
+        Some(base) => update.create_updated(repo, base)?,
+        // The first commit: the staging area is the tree.
+        None => index.write_tree()?,
     };
     if let Some(p) = &parent {
         if p.tree_id() == tree_id {

@@ -39,6 +39,31 @@ fn add_then_search_finds_it_and_commits() {
 }
 
 #[test]
+fn kbs_commit_holds_its_note_only_and_what_the_person_staged_stays_staged() {
+    let env = TestEnv::new();
+    env.kb(&["add", "--title", "Old note", "--fix", "Old fix."])
+        .ok();
+    // The person stages a change of their own with git, for a commit of their own.
+    std::fs::write(env.vault.join("scratch.txt"), "work in progress\n").unwrap();
+    env.git(&["add", "scratch.txt"]);
+    std::fs::write(env.vault.join("old-note.md"), "# Old note\n\nRewritten.\n").unwrap();
+    env.git(&["add", "old-note.md"]);
+    env.kb(&["add", "--title", "Printer offline", "--fix", "Restart it."])
+        .ok();
+    let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(files.trim(), "printer-offline.md");
+    // git agrees with the commit: the new note is clean, the person's changes still staged.
+    let status = env.git(&["status", "--porcelain"]);
+    assert_eq!(status.trim(), "M  old-note.md\nA  scratch.txt", "{status}");
+    // A note kb changes is committed from the file, whatever was staged of it.
+    env.kb(&["worked", "old-note"]).ok();
+    let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(files.trim(), "old-note.md");
+    let status = env.git(&["status", "--porcelain"]);
+    assert_eq!(status.trim(), "A  scratch.txt", "{status}");
+}
+
+#[test]
 fn add_never_overwrites_an_existing_note() {
     let env = TestEnv::new();
     env.kb(&["add", "--title", "Same title", "--fix", "first", "--yes"])

@@ -428,3 +428,39 @@ fn libgit2_remains_the_fallback_without_a_git_executable() {
     let cfg = s.env.kb_env(&["config"], &[("KB_GIT", "libgit2")]).ok();
     assert!(cfg.stdout.contains("libgit2"), "{}", cfg.stdout);
 }
+
+#[test]
+fn libgit2_over_https_trusts_what_openssl_is_told_to_and_nothing_else() {
+    // libgit2 starts without parsing the certificate bundle (kb loads it only when libgit2
+    // itself connects): the certificates must still be there, and checked, when it does.
+    let s = Setup::new();
+    let password = "pw-4t7q-Secret";
+    let apache = Apache::start(
+        &s.env.home.join("apache"),
+        s.repo.parent().unwrap(),
+        "kb",
+        password,
+    );
+    let url = format!("https://127.0.0.1:{}/git/remote.git", apache.port);
+    s.set_remote(&url);
+    let creds = s.env.home.join("git-credentials");
+    let helper = format!("store --file {}", creds.display());
+    git_in(&s.env.vault, &[], &["config", "credential.helper", &helper]);
+    std::fs::write(
+        &creds,
+        format!("https://kb:{password}@127.0.0.1:{}\n", apache.port),
+    )
+    .unwrap();
+    // The system's certificates do not include the test CA: refused.
+    let r = s.env.kb_env(&["sync"], &[("KB_GIT", "libgit2")]);
+    assert_one_clear_error(&r, "certificate");
+    assert!(!s.remote_notes().contains("printing/spooler.md"));
+    // OpenSSL's own setting names the CA: libgit2 gets in (git, through GIT_SSL_CAINFO, too).
+    let ca = apache.ca.to_str().unwrap().to_string();
+    assert!(s.git_reaches(&url, &[("GIT_SSL_CAINFO", &ca)]));
+    let r = s
+        .env
+        .kb_env(&["sync"], &[("KB_GIT", "libgit2"), ("SSL_CERT_FILE", &ca)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(s.remote_notes().contains("printing/spooler.md"));
+}

@@ -99,6 +99,7 @@ pub(super) fn clone(git: &Path, url: &str, dir: &Path, opts: &SyncOptions) -> Re
     if shown != url {
         // git keeps the URL as given in the remote's configuration; its reflogs are checked
         // like libgit2's.
+        crate::git::start_libgit2();
         if let Ok(repo) = Repository::open(dir) {
             super::libgit2::scrub_reflogs(&repo, url, &shown)?;
         }

@@ -184,6 +184,7 @@ pub(super) fn push(
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<bool> {
+    set_timeouts(opts);
     let mut remote = open_remote(repo, remote_name)?;
     let tries = Cell::new(0);
     let auth_failed = Cell::new(false);
@@ -303,7 +304,10 @@ fn local_user() -> String {
 }
 
 /// libgit2 waits for a silent server as long as the timeout allows.
+/// (And, before it connects, the TLS certificates it may need: see
+/// [`crate::git::load_tls_certificates`].)
 pub(super) fn set_timeouts(opts: &SyncOptions) {
+    crate::git::load_tls_certificates();
     let ms = opts.timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: set before any network operation of this process, from one thread.
     unsafe {
