@@ -19,6 +19,9 @@ use crate::vault::{self, Vault};
 
 pub struct Workspace {
     index: NoteIndex,
+    /// The git program to stage commits with (None: libgit2); see
+    /// [`crate::git::commit_paths_locked`].
+    git: Option<std::path::PathBuf>,
 }
 
 /// What recording written notes did.
@@ -60,11 +63,17 @@ impl Workspace {
     /// Open the vault's index, brought up to date as `check` says.
     pub fn open(vault: &Vault, check: Check) -> Result<(Workspace, UpdateReport)> {
         let (index, report) = NoteIndex::open(vault, check)?;
-        Ok((Workspace { index }, report))
+        Ok((Workspace::from_index(index), report))
     }
 
     pub fn from_index(index: NoteIndex) -> Workspace {
-        Workspace { index }
+        Workspace { index, git: None }
+    }
+
+    /// Stage commits with this git program rather than libgit2.
+    pub fn with_git(mut self, git: Option<std::path::PathBuf>) -> Workspace {
+        self.git = git;
+        self
     }
 
     pub fn index(&self) -> &NoteIndex {
@@ -85,8 +94,10 @@ impl Workspace {
         let repo = crate::git::open(vault.root());
         let commit = match &repo {
             None => Ok(None),
-            Some(repo) => crate::git::commit_paths(repo, vault.root(), rels, message)
-                .map_err(|e| e.to_string()),
+            Some(repo) => {
+                crate::git::commit_paths(repo, vault.root(), rels, message, self.git.as_deref())
+                    .map_err(|e| e.to_string())
+            }
         };
         let indexed = self.index.update_files(rels).map_err(|e| e.to_string());
         Recorded {

@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode> {
         } else {
             "Set up kb in this folder"
         };
-        if let Some(id) = crate::git::commit_paths(&repo, vault.root(), &created, msg)? {
+        if let Some(id) = crate::git::commit_paths(&repo, vault.root(), &created, msg, None)? {
             if !ctx.quiet {
                 output::status(&format!("kb: committed {id} \"{msg}\""));
             }

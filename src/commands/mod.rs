@@ -222,7 +222,17 @@ fn report_warnings(ctx: &Context, report: &UpdateReport) {
 
 /// The workspace of the vault commands use, with its index brought up to date.
 fn open_workspace(ctx: &Context, vault: &Vault) -> Result<Workspace> {
-    Ok(Workspace::from_index(open_index(ctx, vault)?))
+    Ok(workspace_of_index(ctx, open_index(ctx, vault)?))
+}
+
+/// The workspace around an opened index, staging its commits with the git program the
+/// person's settings name (else libgit2).
+fn workspace_of_index(ctx: &Context, index: NoteIndex) -> Workspace {
+    let git = match ctx.git_backend() {
+        crate::sync::Backend::Git(path) => Some(path),
+        crate::sync::Backend::Libgit2 => None,
+    };
+    Workspace::from_index(index).with_git(git)
 }
 
 /// Say what recording written notes did: the commit, and (as warnings, never failures: the

@@ -138,7 +138,8 @@ fn workspace_of(ctx: &Context, opened: Vec<Opened>, v: usize) -> Result<(Context
         None => ctx.clone(),
     };
     ctx.vault_for_writing()?;
-    Ok((ctx, Workspace::from_index(o.index)))
+    let ws = super::workspace_of_index(&ctx, o.index);
+    Ok((ctx, ws))
 }
 
 fn println_id(rel: &str) -> Result<ExitCode> {

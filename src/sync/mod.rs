@@ -227,7 +227,8 @@ fn commit_local(repo: &Repository, root: &Path) -> Result<Vec<String>> {
         String::new()
     };
     let message = format!("Commit notes edited outside kb: {}{more}", shown.join(", "));
-    git::commit_paths_locked(repo, &workdir, &paths, &message)?;
+    // libgit2 stages here: the merge that follows reads its staging area in this process.
+    git::commit_paths_locked(repo, &workdir, &paths, &message, None)?;
     Ok(paths)
 }
 

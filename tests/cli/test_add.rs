@@ -40,27 +40,51 @@ fn add_then_search_finds_it_and_commits() {
 
 #[test]
 fn kbs_commit_holds_its_note_only_and_what_the_person_staged_stays_staged() {
+    // Staged through the git program (found on PATH) and through libgit2 (KB_GIT=libgit2).
+    for vars in [&[][..], &[("KB_GIT", "libgit2")][..]] {
+        let env = TestEnv::new();
+        env.kb_env(&["add", "--title", "Old note", "--fix", "Old fix."], vars)
+            .ok();
+        // The person stages changes of their own with git, for a commit of their own.
+        std::fs::write(env.vault.join("scratch.txt"), "work in progress\n").unwrap();
+        env.git(&["add", "scratch.txt"]);
+        std::fs::write(env.vault.join("old-note.md"), "# Old note\n\nRewritten.\n").unwrap();
+        env.git(&["add", "old-note.md"]);
+        env.kb_env(
+            &["add", "--title", "Printer offline", "--fix", "Restart it."],
+            vars,
+        )
+        .ok();
+        let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+        assert_eq!(files.trim(), "printer-offline.md", "{vars:?}");
+        // git agrees with the commit: the new note is clean, the person's changes staged.
+        let status = env.git(&["status", "--porcelain"]);
+        assert_eq!(status.trim(), "M  old-note.md\nA  scratch.txt", "{vars:?}");
+        // A note kb changes is committed from the file, whatever was staged of it.
+        env.kb_env(&["worked", "old-note"], vars).ok();
+        let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+        assert_eq!(files.trim(), "old-note.md", "{vars:?}");
+        let status = env.git(&["status", "--porcelain"]);
+        assert_eq!(status.trim(), "A  scratch.txt", "{vars:?}");
+        let tree = env.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
+        assert!(!tree.contains("scratch.txt"), "{vars:?}: {tree}");
+    }
+}
+
+#[test]
+fn kb_stages_a_note_as_git_add_would_with_the_repositorys_filters() {
     let env = TestEnv::new();
-    env.kb(&["add", "--title", "Old note", "--fix", "Old fix."])
+    // A clean filter (what git-lfs and friends are): the blob is what it makes of the file.
+    env.git(&["config", "filter.shout.clean", "tr a-z A-Z"]);
+    env.git(&["config", "filter.shout.smudge", "cat"]);
+    std::fs::write(env.vault.join(".gitattributes"), "loud-*.md filter=shout\n").unwrap();
+    env.kb(&["add", "--title", "Loud printer", "--fix", "Hush it."])
         .ok();
-    // The person stages a change of their own with git, for a commit of their own.
-    std::fs::write(env.vault.join("scratch.txt"), "work in progress\n").unwrap();
-    env.git(&["add", "scratch.txt"]);
-    std::fs::write(env.vault.join("old-note.md"), "# Old note\n\nRewritten.\n").unwrap();
-    env.git(&["add", "old-note.md"]);
-    env.kb(&["add", "--title", "Printer offline", "--fix", "Restart it."])
-        .ok();
-    let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(files.trim(), "printer-offline.md");
-    // git agrees with the commit: the new note is clean, the person's changes still staged.
-    let status = env.git(&["status", "--porcelain"]);
-    assert_eq!(status.trim(), "M  old-note.md\nA  scratch.txt", "{status}");
-    // A note kb changes is committed from the file, whatever was staged of it.
-    env.kb(&["worked", "old-note"]).ok();
-    let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(files.trim(), "old-note.md");
-    let status = env.git(&["status", "--porcelain"]);
-    assert_eq!(status.trim(), "A  scratch.txt", "{status}");
+    let blob = env.git(&["show", "HEAD:loud-printer.md"]);
+    assert!(blob.contains("HUSH IT."), "{blob}");
+    // git sees the note as committed: the file, filtered, is the blob.
+    let status = env.git(&["status", "--porcelain", "--", "loud-printer.md"]);
+    assert!(status.trim().is_empty(), "{status}");
 }
 
 #[test]
