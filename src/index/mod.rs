@@ -110,6 +110,11 @@ pub enum Check {
 /// Vaults up to this many notes get a full check before every command.
 pub const DEFAULT_FULL_CHECK_LIMIT: u64 = 2_000;
 
+/// Bytes of stored notes compressed together: a search reads the stored fields of about 60
+/// candidates, each from its own block, so a small block is less to decompress per note
+/// (tantivy's default is 16 KB).
+const DOCSTORE_BLOCK: usize = 4_096;
+
 const FILES_STATE: &str = "files.bin";
 const DIRS_STATE: &str = "dirs.bin";
 const INDEX_DIR: &str = "index";

@@ -40,11 +40,22 @@ impl NoteIndex {
         let dir = loc.join(super::INDEX_DIR);
         let (schema, fields) = schema::build_schema();
         let index = match Index::open_in_dir(&dir) {
-            Ok(i) if i.schema() == schema => i,
+            Ok(i)
+                if i.schema() == schema
+                    && i.settings().docstore_blocksize == super::DOCSTORE_BLOCK =>
+            {
+                i
+            }
             _ => {
                 let _ = std::fs::remove_dir_all(&dir);
                 std::fs::create_dir_all(&dir).map_err(|e| vault::io_err(&dir, e))?;
-                Index::create_in_dir(&dir, schema)?
+                Index::builder()
+                    .schema(schema)
+                    .settings(tantivy::IndexSettings {
+                        docstore_blocksize: super::DOCSTORE_BLOCK,
+                        ..Default::default()
+                    })
+                    .create_in_dir(&dir)?
             }
         };
         let mut idx = Self::assemble(vault, index, fields, &loc)?;
