@@ -581,10 +581,10 @@ fn folder_changes(
         }
     }
     for sub in subdirs {
-        if dirs.contains_key(&sub) {
+        if dirs.contains_key(&sub.rel) {
             continue; // a known folder is checked by its own mtime
         }
-        let scan = vault.scan_under(&sub);
+        let scan = vault.scan_under(&sub.rel);
         problems.extend(scan.problems);
         for d in scan.dirs {
             dirs.insert(d.rel, d.mtime);
