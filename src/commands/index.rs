@@ -1,20 +1,48 @@
-//! `kb index [--rebuild]`: bring the index up to date, or recreate it.
+//! `kb index [--rebuild]`: bring the index up to date, or recreate it. With several vaults
+//! configured, every vault searched (those of `--vault`, else all), one line each.
 
 use super::Context;
 use crate::cli::IndexArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex};
 use crate::output;
+use crate::vault::Vault;
 use anyhow::Result;
 use std::time::Instant;
 
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
-    let vault = ctx.vault()?;
+    if ctx.vaults.is_empty() {
+        return Ok(ExitCode::found(index_one(ctx, &ctx.vault()?, None, &args)?));
+    }
+    let (mut changed, mut failed) = (false, false);
+    for (label, dir) in ctx.search_set()? {
+        let name = label.as_deref().unwrap_or("?");
+        match Vault::open(&dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|v| index_one(ctx, &v, Some(name), &args))
+        {
+            Ok(c) => changed |= c,
+            Err(e) => {
+                failed = true;
+                crate::report(ctx, &e.context(format!("vault '{name}'")));
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::Error
+    } else {
+        ExitCode::found(changed)
+    })
+}
+
+/// Index one vault and say what changed (`name`: its label among several); whether anything
+/// did.
+fn index_one(ctx: &Context, vault: &Vault, name: Option<&str>, args: &IndexArgs) -> Result<bool> {
     let start = Instant::now();
     let (idx, report) = if args.rebuild {
-        NoteIndex::rebuild(&vault)?
+        NoteIndex::rebuild(vault)?
     } else {
-        NoteIndex::open(&vault, Check::Full)?
+        NoteIndex::open(vault, Check::Full)?
     };
     super::report_warnings(ctx, &report);
     if !ctx.quiet {
@@ -28,13 +56,13 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
                 report.removed.len()
             )
         };
+        let whose = name.map(|n| format!("{n}: ")).unwrap_or_default();
         output::status(&format!(
-            "kb: {} notes indexed ({what}) in {} ms",
+            "kb: {whose}{} notes indexed ({what}) in {} ms",
             idx.num_notes(),
             start.elapsed().as_millis()
         ));
     }
-    let changed = report.rebuilt
-        || !(report.added.is_empty() && report.changed.is_empty() && report.removed.is_empty());
-    Ok(ExitCode::found(changed))
+    Ok(report.rebuilt
+        || !(report.added.is_empty() && report.changed.is_empty() && report.removed.is_empty()))
 }

@@ -14,12 +14,16 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
     let vault = ctx.vault()?;
     let mut list = misses::load(&vault);
     // A miss that a note answers by now (someone wrote it up: a note records the very error,
-    // or a search for it finds a close one) is done, unless --all.
+    // or a search for it finds a close one), in any vault searched, is done, unless --all.
     if !args.all && !list.is_empty() {
-        let idx = super::open_index(ctx, &vault)?;
+        let opened = super::open_indexes(ctx)?;
+        let idxs: Vec<&crate::index::NoteIndex> = opened.iter().map(|o| &o.index).collect();
         let mut open = Vec::with_capacity(list.len());
         for m in list {
-            if m.forms.iter().any(|&f| idx.records_error_form(f)) {
+            if m.forms
+                .iter()
+                .any(|&f| idxs.iter().any(|i| i.records_error_form(f)))
+            {
                 continue;
             }
             let req = SearchRequest {
@@ -29,7 +33,7 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
                 filter: Default::default(),
             };
             let prepared = search::prepare(&req.text);
-            let hits = search::search_prepared(&idx, &req, &prepared)?;
+            let hits = search::search_many(&idxs, &req, &prepared)?;
             if !search::answers_as(m.paste, &hits) {
                 open.push(m);
             }

@@ -416,3 +416,37 @@ fn sync_syncs_every_writable_vault_with_a_remote() {
     assert_eq!(j.len(), 1);
     assert_eq!(j[0]["vault"], "team");
 }
+
+#[test]
+fn index_and_misses_cover_every_vault_searched() {
+    let t = Three::new();
+    // kb index: every vault, a line each; --vault restricts it.
+    let r = t.kb(&["index"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    for v in ["personal", "team", "vendor"] {
+        assert!(r.stderr.contains(&format!("kb: {v}: ")), "{}", r.stderr);
+    }
+    let r = t.kb(&["--vault", "team", "index"]);
+    assert!(r.stderr.contains("kb: team: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("kb: personal: "), "{}", r.stderr);
+    // A paste no vault answers is remembered (in the vault writes go to) as a miss...
+    let paste = "Scanner error 0x7B2: ADF feed roller worn at 41230 pages";
+    let r = t.kb(&["search", "--json", "--", paste]);
+    assert!(r.stderr.contains("\"answered\":false"), "{}", r.stderr);
+    let misses = t.kb(&["misses", "--json"]).ok().json();
+    assert_eq!(misses.as_array().unwrap().len(), 1, "{misses}");
+    // ...until a note of any vault answers it: here the team's.
+    std::fs::write(
+        t.dir("team/adf-roller.md"),
+        note(
+            "Scanner feeds crooked",
+            &["scanning"],
+            &["Scanner error 0x7B2: ADF feed roller worn at 39000 pages"],
+            "Replace the ADF roller kit.",
+        ),
+    )
+    .unwrap();
+    let r = t.kb(&["misses", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json(), serde_json::json!([]), "{}", r.stdout);
+}
