@@ -88,23 +88,36 @@ impl Workspace {
         self.index.vault()
     }
 
-    /// Re-index and commit notes just written (added, changed or deleted).
+    /// Re-index and commit notes just written (added, changed or deleted). The commit (git
+    /// processes rewriting the staging area: most of the time in a large vault) and the index
+    /// update (tantivy) touch different files and run side by side.
     pub fn record(&mut self, rels: &[String], message: &str) -> Recorded {
         let vault = self.vault().clone();
-        let repo = crate::git::open(vault.root());
-        let commit = match &repo {
-            None => Ok(None),
-            Some(repo) => {
-                crate::git::commit_paths(repo, vault.root(), rels, message, self.git.as_deref())
-                    .map_err(|e| e.to_string())
-            }
-        };
-        let indexed = self.index.update_files(rels).map_err(|e| e.to_string());
+        // libgit2 starts here, before any other thread of this command runs.
+        crate::git::start_libgit2();
+        let git = self.git.as_deref();
+        let index = &mut self.index;
+        let ((repository, commit), indexed) = std::thread::scope(|s| {
+            let committing = s.spawn(|| {
+                let repo = crate::git::open(vault.root());
+                let commit = match &repo {
+                    None => Ok(None),
+                    Some(repo) => crate::git::commit_paths(repo, vault.root(), rels, message, git)
+                        .map_err(|e| e.to_string()),
+                };
+                (repo.is_some(), commit)
+            });
+            let indexed = index.update_files(rels).map_err(|e| e.to_string());
+            let committed = committing
+                .join()
+                .unwrap_or_else(|_| (true, Err("the commit stopped unexpectedly".into())));
+            (committed, indexed)
+        });
         Recorded {
             rels: rels.to_vec(),
             message: message.to_string(),
             commit,
-            repository: repo.is_some(),
+            repository,
             indexed,
         }
     }
