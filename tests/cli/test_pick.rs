@@ -347,31 +347,32 @@ fn the_picker_searches_every_vault_and_writes_to_the_picked_notes_own() {
     )
     .unwrap();
     let personal_log = t.git_log("kb");
-    let no_kb_dir = [("KB_DIR", "")];
+    // Pick with no KB_DIR (the configured vaults): type, wait for the labelled hit, Ctrl-W;
+    // the exit line and the screen then.
+    let pick_worked = |name: &str, typed: &str, shown: &str| {
+        let done = t.env.home.join(name);
+        let tmux = Tmux::run(&t.env, &["pick"], &[("KB_DIR", "")], &done);
+        tmux.wait_for("Esc quit");
+        tmux.keys(&[typed]);
+        tmux.wait_for(shown);
+        tmux.keys(&["C-w"]);
+        let status = wait_file(&done);
+        (status.trim().to_string(), tmux.screen())
+    };
     // A note of the team vault: labelled, and the outcome goes to the team vault.
-    let done = t.env.home.join("done-team");
-    let tmux = Tmux::run(&t.env, &["pick"], &no_kb_dir, &done);
-    tmux.wait_for("Esc quit");
-    tmux.keys(&["kerberos ticket expired"]);
-    tmux.wait_for("▶ team:kerberos");
-    tmux.keys(&["C-w"]);
-    assert_eq!(wait_file(&done).trim(), "exit=0", "{}", tmux.screen());
-    drop(tmux);
+    let (status, screen) = pick_worked("done-team", "kerberos ticket expired", "▶ team:kerberos");
+    assert_eq!(status, "exit=0", "{screen}");
     let text = std::fs::read_to_string(t.dir("team/kerberos.md")).unwrap();
     assert!(text.contains("Z worked"), "{text}");
     assert_eq!(t.git_log("team").lines().next(), Some("Worked: kerberos"));
     assert_eq!(t.git_log("kb"), personal_log);
     // A note of the read-only vendor vault: shown, but nothing is written to it.
     let before = std::fs::read(t.dir("vendor/fuser.md")).unwrap();
-    let done = t.env.home.join("done-vendor");
-    let tmux = Tmux::run(&t.env, &["pick"], &no_kb_dir, &done);
-    tmux.wait_for("Esc quit");
-    tmux.keys(&["fuser failure 0x4A"]);
-    tmux.wait_for("▶ vendor:fuser");
-    tmux.keys(&["C-w"]);
-    assert_ne!(wait_file(&done).trim(), "exit=0");
-    let screen = tmux.wait_for("read-only");
-    assert!(screen.contains("vendor"), "{screen}");
-    drop(tmux);
+    let (status, screen) = pick_worked("done-vendor", "fuser failure 0x4A", "▶ vendor:fuser");
+    assert_ne!(status, "exit=0", "{screen}");
+    assert!(
+        screen.contains("read-only") && screen.contains("vendor"),
+        "{screen}"
+    );
     assert_eq!(std::fs::read(t.dir("vendor/fuser.md")).unwrap(), before);
 }

@@ -48,6 +48,33 @@ impl Setup {
         git_in(&self.env.vault, &[], &["remote", "add", "origin", url]);
     }
 
+    /// Apache serving the remote over TLS (a test CA) to user `kb` with `password`, as the
+    /// vault's `origin`, the password in a `store` credential helper's file (returned, with
+    /// the server and the URL).
+    fn https_remote(&self, password: &str) -> (Apache, String, PathBuf) {
+        let apache = Apache::start(
+            &self.env.home.join("apache"),
+            self.repo.parent().unwrap(),
+            "kb",
+            password,
+        );
+        let url = format!("https://127.0.0.1:{}/git/remote.git", apache.port);
+        self.set_remote(&url);
+        let creds = self.env.home.join("git-credentials");
+        let helper = format!("store --file {}", creds.display());
+        git_in(
+            &self.env.vault,
+            &[],
+            &["config", "credential.helper", &helper],
+        );
+        std::fs::write(
+            &creds,
+            format!("https://kb:{password}@127.0.0.1:{}\n", apache.port),
+        )
+        .unwrap();
+        (apache, url, creds)
+    }
+
     /// ssh as kb's git and the comparison's git run it: this setup's config file (ssh reads
     /// `~/.ssh/config` from the passwd entry, not from $HOME, so the test names its own).
     fn ssh_command(&self) -> String {
@@ -345,22 +372,7 @@ fn a_server_that_never_answers_is_given_up_on_after_the_timeout() {
 fn https_with_a_company_ca_a_credential_helper_and_a_wrong_password() {
     let s = Setup::new();
     let password = "pw-9f3k-Secret";
-    let apache = Apache::start(
-        &s.env.home.join("apache"),
-        s.repo.parent().unwrap(),
-        "kb",
-        password,
-    );
-    let url = format!("https://127.0.0.1:{}/git/remote.git", apache.port);
-    s.set_remote(&url);
-    let creds = s.env.home.join("git-credentials");
-    let helper = format!("store --file {}", creds.display());
-    git_in(&s.env.vault, &[], &["config", "credential.helper", &helper]);
-    std::fs::write(
-        &creds,
-        format!("https://kb:{password}@127.0.0.1:{}\n", apache.port),
-    )
-    .unwrap();
+    let (apache, url, creds) = s.https_remote(password);
     // The CA is not trusted yet: both refuse the certificate.
     assert!(!s.git_reaches(&url, &[]));
     let r = s.env.kb(&["sync"]);
@@ -434,23 +446,7 @@ fn libgit2_over_https_trusts_what_openssl_is_told_to_and_nothing_else() {
     // libgit2 starts without parsing the certificate bundle (kb loads it only when libgit2
     // itself connects): the certificates must still be there, and checked, when it does.
     let s = Setup::new();
-    let password = "pw-4t7q-Secret";
-    let apache = Apache::start(
-        &s.env.home.join("apache"),
-        s.repo.parent().unwrap(),
-        "kb",
-        password,
-    );
-    let url = format!("https://127.0.0.1:{}/git/remote.git", apache.port);
-    s.set_remote(&url);
-    let creds = s.env.home.join("git-credentials");
-    let helper = format!("store --file {}", creds.display());
-    git_in(&s.env.vault, &[], &["config", "credential.helper", &helper]);
-    std::fs::write(
-        &creds,
-        format!("https://kb:{password}@127.0.0.1:{}\n", apache.port),
-    )
-    .unwrap();
+    let (apache, url, _) = s.https_remote("pw-4t7q-Secret");
     // The system's certificates do not include the test CA: refused.
     let r = s.env.kb_env(&["sync"], &[("KB_GIT", "libgit2")]);
     assert_one_clear_error(&r, "certificate");
