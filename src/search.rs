@@ -82,12 +82,7 @@ const TIE: f32 = 0.02;
 
 /// Search the index; hits best first.
 pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
-    let prepared = prepare(&req.text);
-    search_prepared(idx, req, &prepared)
-}
-
-pub fn search_prepared(idx: &NoteIndex, req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
-    search_many(&[idx], req, p)
+    search_many(&[idx], req, &prepare(&req.text))
 }
 
 /// Search several indexes (vaults) as one: BM25 statistics (note counts, term frequencies,
