@@ -465,18 +465,26 @@ impl NoteIndex {
     fn writer(&self, notes: usize) -> Result<IndexWriter> {
         let start = Instant::now();
         let mut told = false;
-        let (threads, heap) = if notes >= PARALLEL_INDEXING_FROM {
+        // (indexing threads, memory budget of each, merging threads). A command changing a
+        // few notes gets one merging thread, not tantivy's four: their start-up spins on the
+        // CPU that git and the indexing thread need (`kb link` at 100,000 notes).
+        let (threads, heap, merging) = if notes >= PARALLEL_INDEXING_FROM {
             let n = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(4);
-            (n, 64_000_000 * n)
+            (n, 64_000_000, 4)
         } else if notes > 100 {
-            (1, 64_000_000)
+            (1, 64_000_000, 4)
         } else {
-            (1, 20_000_000)
+            (1, 20_000_000, 1)
         };
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(heap)
+            .num_merge_threads(merging)
+            .build();
         loop {
-            match self.index.writer_with_num_threads(threads, heap) {
+            match self.index.writer_with_options(options.clone()) {
                 Ok(w) => return Ok(w),
                 Err(tantivy::TantivyError::LockFailure(..))
                     if start.elapsed() < crate::wait::get() =>
