@@ -68,8 +68,9 @@ pub struct Context {
     /// (`$KB_FULL_CHECK_LIMIT`); larger ones are checked by folder, see `index::Check`.
     pub full_check_limit: u64,
     /// How often a larger vault gets a full check in the background
-    /// (`$KB_FULL_CHECK_INTERVAL`, seconds; default 10).
-    pub full_check_interval: std::time::Duration,
+    /// (`$KB_FULL_CHECK_INTERVAL`, seconds); None: the default, see
+    /// [`crate::index::full_check_due`].
+    pub full_check_interval: Option<std::time::Duration>,
     /// How long to wait for another kb process holding the index writer or the repository
     /// (`$KB_LOCK_WAIT`, seconds; default 60).
     pub lock_wait: std::time::Duration,
@@ -201,12 +202,10 @@ impl Context {
             full_check_limit: env("KB_FULL_CHECK_LIMIT")
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse().ok()))
                 .unwrap_or(crate::index::DEFAULT_FULL_CHECK_LIMIT),
-            full_check_interval: std::time::Duration::from_secs_f64(
-                env("KB_FULL_CHECK_INTERVAL")
-                    .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .unwrap_or(10.0),
-            ),
+            full_check_interval: env("KB_FULL_CHECK_INTERVAL")
+                .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12)
+                .map(std::time::Duration::from_secs_f64),
             lock_wait: env("KB_LOCK_WAIT")
                 .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
                 .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)

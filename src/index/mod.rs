@@ -20,6 +20,7 @@ use crate::error::{KbError, Result};
 use crate::vault::{self, Stamp, Vault};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
@@ -91,6 +92,8 @@ pub struct NoteIndex {
     dirs_path: PathBuf,
     /// Who wrote and last changed each note ([`crate::history`]).
     authors_path: PathBuf,
+    /// How long the last full check took ([`FULL_CHECK_DUTY`]).
+    check_time_path: PathBuf,
     vault: Vault,
 }
 
@@ -110,6 +113,29 @@ pub enum Check {
 /// Vaults up to this many notes get a full check before every command.
 pub const DEFAULT_FULL_CHECK_LIMIT: u64 = 2_000;
 
+/// Larger vaults get a background full check at most this often...
+pub const DEFAULT_FULL_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and, unless the person set the interval, no sooner than this many times as long as the
+/// last full check took after it: background checks then take at most 1/50 of the machine's
+/// time however large the vault (at 1,000,000 notes a check takes seconds of both cores, and
+/// one every 10 s slowed every search around it).
+pub const FULL_CHECK_DUTY: u32 = 50;
+
+/// Whether a background full check is due `since_last` after the last one started, that one
+/// having taken `last_took` (None if unknown); `interval`: the person's setting, else the
+/// default with the duty cycle above.
+pub fn full_check_due(
+    since_last: Duration,
+    last_took: Option<Duration>,
+    interval: Option<Duration>,
+) -> bool {
+    let wait = match interval {
+        Some(i) => i,
+        None => DEFAULT_FULL_CHECK_INTERVAL.max(last_took.unwrap_or_default() * FULL_CHECK_DUTY),
+    };
+    since_last >= wait
+}
+
 /// Bytes of stored notes compressed together: a search reads the stored fields of about 60
 /// candidates, each from its own block, so a small block is less to decompress per note
 /// (tantivy's default is 16 KB).
@@ -119,6 +145,7 @@ const FILES_STATE: &str = "files.bin";
 const DIRS_STATE: &str = "dirs.bin";
 const INDEX_DIR: &str = "index";
 const AUTHORS: &str = "authors.txt";
+const CHECK_TIME: &str = "full-check-ms";
 
 impl NoteIndex {
     /// Open the vault's index, creating or rebuilding it if needed, then bring it up to date.
@@ -158,6 +185,7 @@ impl NoteIndex {
             files_path: loc.join(FILES_STATE),
             dirs_path: loc.join(DIRS_STATE),
             authors_path: loc.join(AUTHORS),
+            check_time_path: loc.join(CHECK_TIME),
             vault: vault.clone(),
         })
     }
@@ -340,5 +368,32 @@ fn is_writable(dir: &Path) -> bool {
             tempfile::tempfile_in(dir).is_ok()
         }
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod check_policy_tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn background_checks_take_at_most_one_fiftieth_of_the_time() {
+        // Unknown or quick last check: every 10 s.
+        assert!(!full_check_due(S(9), None, None));
+        assert!(full_check_due(S(10), None, None));
+        assert!(full_check_due(
+            S(10),
+            Some(Duration::from_millis(150)),
+            None
+        ));
+        // A check that took 3 s (a million notes): the next one 150 s later, not 10.
+        assert!(!full_check_due(S(10), Some(S(3)), None));
+        assert!(!full_check_due(S(149), Some(S(3)), None));
+        assert!(full_check_due(S(150), Some(S(3)), None));
+        // The person's interval is taken as it is.
+        assert!(full_check_due(S(0), Some(S(3)), Some(S(0))));
+        assert!(!full_check_due(S(59), Some(S(3)), Some(S(60))));
+        assert!(full_check_due(S(60), None, Some(S(60))));
     }
 }

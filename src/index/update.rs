@@ -28,7 +28,13 @@ impl NoteIndex {
     /// Bring the index up to date as `check` says.
     pub(super) fn check(&mut self, check: Check) -> Result<UpdateReport> {
         match check {
-            Check::Full => self.refresh(),
+            Check::Full => {
+                // Timed for the background checks' duty cycle (`kb index`, which they run).
+                let clock = Instant::now();
+                let report = self.refresh()?;
+                self.record_check_time(clock.elapsed());
+                Ok(report)
+            }
             Check::Quick { full_limit } => self.quick_refresh(full_limit),
             Check::Trust => Ok(UpdateReport::default()),
         }
@@ -89,6 +95,18 @@ impl NoteIndex {
         let (fresh, report) = Self::rebuild(&self.vault)?;
         *self = fresh;
         Ok(report)
+    }
+
+    /// How long the last full check took, if known.
+    fn last_check_took(&self) -> Option<Duration> {
+        let text = std::fs::read_to_string(&self.check_time_path).ok()?;
+        text.trim().parse::<u64>().ok().map(Duration::from_millis)
+    }
+
+    /// Remember how long a full check took (best effort: without it the default interval
+    /// applies).
+    fn record_check_time(&self, took: Duration) {
+        let _ = std::fs::write(&self.check_time_path, format!("{}\n", took.as_millis()));
     }
 
     /// Compare every note's stamp with the state and index what changed.
@@ -249,12 +267,14 @@ impl NoteIndex {
     /// Whether a full check of every note is due (the vault is checked by folder only and the
     /// last full check is older than `interval`); if so, it is marked as started now, so that
     /// one caller runs it.
-    pub fn claim_full_check(&self, full_limit: u64, interval: Duration) -> bool {
+    pub fn claim_full_check(&self, full_limit: u64, interval: Option<Duration>) -> bool {
         let Some(mut ds) = DirState::load(&self.dirs_path) else {
             return false;
         };
         let now = state::now_ns();
-        if ds.notes <= full_limit || now.saturating_sub(ds.last_full) < interval.as_nanos() as u64 {
+        let since = Duration::from_nanos(now.saturating_sub(ds.last_full));
+        if ds.notes <= full_limit || !super::full_check_due(since, self.last_check_took(), interval)
+        {
             return false;
         }
         ds.last_full = now;

@@ -189,6 +189,52 @@ fn large_vaults_catch_other_in_place_edits_with_a_background_check() {
 }
 
 #[test]
+fn by_default_a_background_check_waits_ten_seconds_after_the_last() {
+    let env = TestEnv::new();
+    env.write("n.md", note("Printer", &[], &["printer jam in tray"], "x"));
+    env.write("m.md", note("Scanner", &[], &["scanner offline"], "x"));
+    // A full check, timed (a few milliseconds: the default interval applies, not 50 times
+    // its duration).
+    env.kb(&["index"]).ok();
+    let checked = std::time::Instant::now();
+    let text = env
+        .read("m.md")
+        .replace("scanner offline", "toner cartridge empty");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(env.path("m.md"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .unwrap();
+    // Too soon: no background check, the edit in place stays unseen.
+    large_vault_mode(&env, &["search", "printer jam"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let r = large_vault_mode(&env, &["search", "--json", "toner cartridge"]);
+    if checked.elapsed() < std::time::Duration::from_secs(9) {
+        assert!(
+            r.code != 0 || r.ids()[0] != "m",
+            "checked too soon: {}",
+            r.stdout
+        );
+    }
+    // Ten seconds after the last check, a search starts one.
+    std::thread::sleep(std::time::Duration::from_secs(10).saturating_sub(checked.elapsed()));
+    large_vault_mode(&env, &["search", "printer jam"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = large_vault_mode(&env, &["search", "--json", "toner cartridge"]);
+        if r.code == 0 && r.ids()[0] == "m" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "background check never caught the edit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
 fn index_reports_and_rebuild_recreates() {
     let env = TestEnv::new();
     env.write("a.md", note("Alpha", &[], &["e"], "x"));
