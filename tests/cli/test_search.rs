@@ -562,3 +562,23 @@ fn a_line_of_common_words_recorded_verbatim_is_found_among_many_notes_using_them
         Some("evals")
     );
 }
+
+#[test]
+fn many_candidates_keep_each_note_with_its_own_score() {
+    // More candidates than one thread reads (the stored notes are read by several): note k
+    // holds the word k times in a body of the same length, so BM25 orders them k = 24 .. 1.
+    let env = TestEnv::new();
+    for k in 1..=24 {
+        let body = format!("{}{}", "spooler ".repeat(k), "filler ".repeat(30 - k));
+        env.write(
+            &format!("device-{k:02}.md"),
+            note(&format!("Device {k}"), &[], &[], &body),
+        );
+    }
+    let r = env
+        .kb(&["search", "--json", "--limit", "30", "spooler"])
+        .ok();
+    let ids = r.ids();
+    let expected: Vec<String> = (1..=24).rev().map(|k| format!("device-{k:02}")).collect();
+    assert_eq!(ids, expected);
+}
