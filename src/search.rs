@@ -124,8 +124,7 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
             }
         }
     }
-    // (vault, note, BM25, records a pasted line verbatim)
-    let mut found = Vec::new();
+    let mut candidates = Vec::new();
     for (vault, top) in text.into_iter().enumerate() {
         // For a pasted error, the notes found by their recorded errors are candidates too,
         // wherever the text ranking put them.
@@ -140,22 +139,15 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
             .filter(|r| seen.insert(*r))
             .map(|r| (0.0, r));
         for (bm25, r) in top.into_iter().chain(errors_only) {
-            found.push((vault, r, bm25, verbatim.contains(&r)));
+            candidates.push(Candidate {
+                note: set.stored(vault, r)?,
+                vault,
+                bm25,
+                verbatim: verbatim.contains(&r),
+                fuzzy,
+            });
         }
     }
-    let refs: Vec<_> = found.iter().map(|(v, r, _, _)| (*v, *r)).collect();
-    let candidates: Vec<Candidate> = set
-        .stored_many(&refs)?
-        .into_iter()
-        .zip(found)
-        .map(|(note, (vault, _, bm25, verbatim))| Candidate {
-            note,
-            vault,
-            bm25,
-            verbatim,
-            fuzzy,
-        })
-        .collect();
     let weights = TokenWeights::new(&set);
     let mut hits = rank(q, candidates, &|t| weights.weight(t));
     // Tags are part of every query; a date limit is applied to the candidates.

@@ -41,9 +41,6 @@ const COMMON_TERM_SHARE: f64 = 0.2;
 const COMMON_TERM_MIN_NOTES: u64 = 2_000;
 /// Weight of two typed words found side by side.
 const PAIR_WEIGHT: f32 = 0.75;
-/// Stored notes are read by this many threads when there are at least this many.
-const STORED_THREADS: usize = 4;
-const PARALLEL_STORED_FROM: usize = 16;
 
 /// A note found in one index of a [`SearchSet`] (valid for that set only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,34 +74,6 @@ impl<'a> SearchSet<'a> {
     /// The stored note behind a candidate of index `vault`.
     pub fn stored(&self, vault: usize, note: NoteRef) -> Result<StoredNote> {
         self.idxs[vault].stored(&self.searchers[vault], note.0)
-    }
-
-    /// The stored notes behind these candidates, in order. Each sits in its own block of the
-    /// doc store: on a cold page cache each is a read from the disk, so they are read by
-    /// several threads at once rather than one after the other.
-    pub fn stored_many(&self, notes: &[(usize, NoteRef)]) -> Result<Vec<StoredNote>> {
-        if notes.len() < PARALLEL_STORED_FROM {
-            return notes.iter().map(|(v, r)| self.stored(*v, *r)).collect();
-        }
-        let chunk = notes.len().div_ceil(STORED_THREADS);
-        std::thread::scope(|s| {
-            let parts: Vec<_> = notes
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || -> Result<Vec<StoredNote>> {
-                        part.iter().map(|(v, r)| self.stored(*v, *r)).collect()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(notes.len());
-            for part in parts {
-                match part.join() {
-                    Ok(notes) => out.extend(notes?),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            Ok(out)
-        })
     }
 
     /// Index `vault`'s `want` best notes for `q` by text, with their BM25, best first; with

@@ -565,8 +565,8 @@ fn a_line_of_common_words_recorded_verbatim_is_found_among_many_notes_using_them
 
 #[test]
 fn many_candidates_keep_each_note_with_its_own_score() {
-    // More candidates than one thread reads (the stored notes are read by several): note k
-    // holds the word k times in a body of the same length, so BM25 orders them k = 24 .. 1.
+    // Two dozen candidates, each read back from the doc store and ranked: note k holds the
+    // word k times in a body of the same length, so BM25 orders them k = 24 .. 1.
     let env = TestEnv::new();
     for k in 1..=24 {
         let body = format!("{}{}", "spooler ".repeat(k), "filler ".repeat(30 - k));
