@@ -122,18 +122,20 @@ pub const DEFAULT_FULL_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 pub const FULL_CHECK_DUTY: u32 = 50;
 
 /// Whether a background full check is due `since_last` after the last one started, that one
-/// having taken `last_took` (None if unknown); `interval`: the person's setting, else the
-/// default with the duty cycle above.
+/// having taken `last_took()` (None if unknown; asked only when it matters); `interval`: the
+/// person's setting, else the default with the duty cycle above.
 pub fn full_check_due(
     since_last: Duration,
-    last_took: Option<Duration>,
+    last_took: impl FnOnce() -> Option<Duration>,
     interval: Option<Duration>,
 ) -> bool {
-    let wait = match interval {
-        Some(i) => i,
-        None => DEFAULT_FULL_CHECK_INTERVAL.max(last_took.unwrap_or_default() * FULL_CHECK_DUTY),
-    };
-    since_last >= wait
+    match interval {
+        Some(i) => since_last >= i,
+        None => {
+            since_last >= DEFAULT_FULL_CHECK_INTERVAL
+                && since_last >= last_took().unwrap_or_default() * FULL_CHECK_DUTY
+        }
+    }
 }
 
 /// Bytes of stored notes compressed together: a search reads the stored fields of about 60
@@ -380,20 +382,20 @@ mod check_policy_tests {
     #[test]
     fn background_checks_take_at_most_one_fiftieth_of_the_time() {
         // Unknown or quick last check: every 10 s.
-        assert!(!full_check_due(S(9), None, None));
-        assert!(full_check_due(S(10), None, None));
+        assert!(!full_check_due(S(9), || None, None));
+        assert!(full_check_due(S(10), || None, None));
         assert!(full_check_due(
             S(10),
-            Some(Duration::from_millis(150)),
+            || Some(Duration::from_millis(150)),
             None
         ));
         // A check that took 3 s (a million notes): the next one 150 s later, not 10.
-        assert!(!full_check_due(S(10), Some(S(3)), None));
-        assert!(!full_check_due(S(149), Some(S(3)), None));
-        assert!(full_check_due(S(150), Some(S(3)), None));
+        assert!(!full_check_due(S(10), || Some(S(3)), None));
+        assert!(!full_check_due(S(149), || Some(S(3)), None));
+        assert!(full_check_due(S(150), || Some(S(3)), None));
         // The person's interval is taken as it is.
-        assert!(full_check_due(S(0), Some(S(3)), Some(S(0))));
-        assert!(!full_check_due(S(59), Some(S(3)), Some(S(60))));
-        assert!(full_check_due(S(60), None, Some(S(60))));
+        assert!(full_check_due(S(0), || Some(S(3)), Some(S(0))));
+        assert!(!full_check_due(S(59), || Some(S(3)), Some(S(60))));
+        assert!(full_check_due(S(60), || None, Some(S(60))));
     }
 }

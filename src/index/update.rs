@@ -265,15 +265,16 @@ impl NoteIndex {
     }
 
     /// Whether a full check of every note is due (the vault is checked by folder only and the
-    /// last full check is older than `interval`); if so, it is marked as started now, so that
-    /// one caller runs it.
+    /// last full check is old enough: [`super::full_check_due`]); if so, it is marked as
+    /// started now, so that one caller runs it.
     pub fn claim_full_check(&self, full_limit: u64, interval: Option<Duration>) -> bool {
         let Some(mut ds) = DirState::load(&self.dirs_path) else {
             return false;
         };
         let now = state::now_ns();
         let since = Duration::from_nanos(now.saturating_sub(ds.last_full));
-        if ds.notes <= full_limit || !super::full_check_due(since, self.last_check_took(), interval)
+        if ds.notes <= full_limit
+            || !super::full_check_due(since, || self.last_check_took(), interval)
         {
             return false;
         }

@@ -99,6 +99,34 @@ fn large_vault_mode(env: &TestEnv, args: &[&str]) -> crate::env::Run {
     env.kb_env(args, &[("KB_FULL_CHECK_LIMIT", "0")])
 }
 
+/// Rewrite a note in place (the same file: its folder's modification time stays).
+fn edit_in_place(env: &TestEnv, rel: &str, from: &str, to: &str) {
+    let text = env.read(rel).replace(from, to);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(env.path(rel))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .unwrap();
+}
+
+/// Wait (20 s at most) until a background check has re-read m.md, edited in place to say
+/// "toner cartridge empty": no word of its old text, so only a re-read makes it match.
+fn wait_for_toner_note(env: &TestEnv) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = large_vault_mode(env, &["search", "--json", "toner cartridge"]);
+        if r.code == 0 && r.ids()[0] == "m" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "background check never caught the edit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn large_vaults_see_created_deleted_and_renamed_notes_at_once() {
     let env = TestEnv::new();
@@ -134,14 +162,12 @@ fn large_vaults_see_in_place_edits_of_the_notes_a_search_returns() {
     );
     env.kb(&["index"]).ok();
     // Edit in place (same folder mtime) with a new fix: the hit is re-read before it is shown.
-    let mut text = env.read("n.md");
-    text = text.replace("Old fix.", "Open tray 2 and remove the paper.");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(env.path("n.md"))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .unwrap();
+    edit_in_place(
+        &env,
+        "n.md",
+        "Old fix.",
+        "Open tray 2 and remove the paper.",
+    );
     let r = large_vault_mode(&env, &["search", "--json", "printer jam in tray"]).ok();
     assert_eq!(r.json()[0]["fix"][0], "Open tray 2 and remove the paper.");
     let r = large_vault_mode(&env, &["search", "--json", "remove the paper"]).ok();
@@ -154,15 +180,7 @@ fn large_vaults_catch_other_in_place_edits_with_a_background_check() {
     env.write("n.md", note("Printer", &[], &["printer jam in tray"], "x"));
     env.write("m.md", note("Scanner", &[], &["scanner offline"], "x"));
     env.kb(&["index"]).ok();
-    let text = env
-        .read("m.md")
-        .replace("scanner offline", "toner cartridge empty");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(env.path("m.md"))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .unwrap();
+    edit_in_place(&env, "m.md", "scanner offline", "toner cartridge empty");
     // This search does not return m.md, but starts a background full check after its output
     // (the interval since the last full check is set to zero).
     env.kb_env(
@@ -173,19 +191,7 @@ fn large_vaults_catch_other_in_place_edits_with_a_background_check() {
         ],
     )
     .ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        // No word of the old text: only a re-read of m.md can make this match.
-        let r = large_vault_mode(&env, &["search", "--json", "toner cartridge"]);
-        if r.code == 0 && r.ids()[0] == "m" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "background check never caught the edit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_for_toner_note(&env);
 }
 
 #[test]
@@ -197,15 +203,7 @@ fn by_default_a_background_check_waits_ten_seconds_after_the_last() {
     // its duration).
     env.kb(&["index"]).ok();
     let checked = std::time::Instant::now();
-    let text = env
-        .read("m.md")
-        .replace("scanner offline", "toner cartridge empty");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(env.path("m.md"))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .unwrap();
+    edit_in_place(&env, "m.md", "scanner offline", "toner cartridge empty");
     // Too soon: no background check, the edit in place stays unseen.
     large_vault_mode(&env, &["search", "printer jam"]).ok();
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -220,18 +218,7 @@ fn by_default_a_background_check_waits_ten_seconds_after_the_last() {
     // Ten seconds after the last check, a search starts one.
     std::thread::sleep(std::time::Duration::from_secs(10).saturating_sub(checked.elapsed()));
     large_vault_mode(&env, &["search", "printer jam"]).ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let r = large_vault_mode(&env, &["search", "--json", "toner cartridge"]);
-        if r.code == 0 && r.ids()[0] == "m" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "background check never caught the edit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_for_toner_note(&env);
 }
 
 #[test]
