@@ -338,12 +338,40 @@ pub fn commit_paths_locked(
         });
         (staged, committed)
     });
-    if staged.is_err() {
-        // The staging area must agree with the commit, or `git status` shows the note
-        // changed back: libgit2 stages the same files.
-        stage_with_libgit2(repo, &changes)?;
+    let Err(staging_failed) = staged else {
+        return committed;
+    };
+    // The staging area must agree with the commit, or `git status` shows the note changed
+    // back (and a `git commit` of the person's would undo it): libgit2 stages the same files.
+    let Err(also_failed) = stage_with_libgit2(repo, &changes) else {
+        return committed;
+    };
+    // Neither could (another git holds `index.lock`): no commit then, as when staging fails
+    // before committing; the note stays changed in the work tree for the next commit.
+    if let (Ok(Some(ours)), Some(parent)) = (&committed, &parent) {
+        undo_commit(repo, ours, parent.id());
     }
-    committed
+    Err(KbError::Git(git2::Error::from_str(&format!(
+        "{staging_failed}; {also_failed}"
+    ))))
+}
+
+/// Move HEAD's branch back to `parent` if it still points at kb's commit `ours` (its short
+/// id): nothing else moved it meanwhile.
+fn undo_commit(repo: &Repository, ours: &str, parent: git2::Oid) {
+    let Ok(head) = repo.head() else { return };
+    let (Ok(name), Some(current)) = (head.name(), head.target()) else {
+        return;
+    };
+    if current.to_string().starts_with(ours) {
+        let _ = repo.reference_matching(
+            name,
+            parent,
+            true,
+            current,
+            "kb: commit undone, the staging area could not be updated",
+        );
+    }
 }
 
 /// HEAD's tree with `changes` made: each file with its blob id upserted, a file gone removed.

@@ -72,6 +72,41 @@ fn kbs_commit_holds_its_note_only_and_what_the_person_staged_stays_staged() {
 }
 
 #[test]
+fn a_staging_area_another_git_holds_means_no_commit_and_nothing_lost() {
+    // Staged through the git program (alongside the commit) and through libgit2 (before it).
+    for vars in [&[][..], &[("KB_GIT", "libgit2")][..]] {
+        let env = TestEnv::new();
+        env.kb_env(
+            &["add", "--title", "Printer offline", "--fix", "Restart it."],
+            vars,
+        )
+        .ok();
+        let head = env.git(&["rev-parse", "HEAD"]);
+        // Another git is writing the staging area.
+        let lock = env.vault.join(".git/index.lock");
+        std::fs::write(&lock, "").unwrap();
+        let r = env.kb_env(
+            &[
+                "link",
+                "Spooler stopped after the update",
+                "printer-offline",
+            ],
+            vars,
+        );
+        r.no_panic();
+        assert!(r.stderr.contains("not committed"), "{vars:?}: {}", r.stderr);
+        std::fs::remove_file(&lock).unwrap();
+        // No commit (HEAD where it was), the note changed in the work tree, git agrees.
+        assert_eq!(env.git(&["rev-parse", "HEAD"]), head, "{vars:?}");
+        assert!(env
+            .read("printer-offline.md")
+            .contains("Spooler stopped after the update"));
+        let status = env.git(&["status", "--porcelain"]);
+        assert_eq!(status.trim(), "M printer-offline.md", "{vars:?}");
+    }
+}
+
+#[test]
 fn kb_stages_a_note_as_git_add_would_with_the_repositorys_filters() {
     let env = TestEnv::new();
     // A clean filter (what git-lfs and friends are): the blob is what it makes of the file.
