@@ -32,9 +32,9 @@ impl Finding {
 /// One kind of secret: its pattern, the capture group holding the value to mask (0 for the
 /// whole match), and words of which every match holds at least one (lower-case; the text is
 /// searched for them ignoring ASCII case; a pattern ignoring case is always run on text that
-/// is not all ASCII, where Unicode case folding could match other letters). A pattern is compiled only when the text holds one
-/// of its words: most texts hold none, and compiling them all costs a few milliseconds of
-/// every `kb add` and `kb link`.
+/// is not all ASCII, where Unicode case folding could match other letters). A pattern is
+/// compiled only when the text holds one of its words: most texts hold none, and compiling
+/// them all costs a few milliseconds of every `kb add` and `kb link`.
 struct Kind {
     kind: &'static str,
     pattern: &'static str,
@@ -120,12 +120,17 @@ fn regex(i: usize) -> &'static Regex {
 
 /// Every likely secret in `text`, in order, without overlaps (the first pattern wins).
 pub fn find(text: &str) -> Vec<Finding> {
+    find_with(text, may_match(text))
+}
+
+/// Whether a kind of secret may be in `text`: one of its words is (see [`Kind`]).
+fn may_match(text: &str) -> impl Fn(&Kind) -> bool {
     // ASCII lower-casing keeps every byte where it was.
     let lower = text.to_ascii_lowercase();
     let ascii = text.is_ascii();
-    find_with(text, |k| {
+    move |k| {
         (!ascii && k.pattern.starts_with("(?i)")) || k.needles.iter().any(|n| lower.contains(n))
-    })
+    }
 }
 
 /// [`find`] running only the patterns `may_match` lets through.
@@ -154,7 +159,9 @@ fn find_with(text: &str, may_match: impl Fn(&Kind) -> bool) -> Vec<Finding> {
 
 /// Whether the text holds a private key (what `kb sync` refuses to push).
 pub fn has_private_key(text: &str) -> bool {
-    find(text).iter().any(|f| f.kind == "private key")
+    // The first kind: no other pattern's match can hide one.
+    let may = may_match(text);
+    !find_with(text, |k| k.kind == KINDS[0].kind && may(k)).is_empty()
 }
 
 /// The text with every finding replaced by `[REDACTED kind]`.
