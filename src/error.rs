@@ -31,6 +31,12 @@ pub enum KbError {
     #[error("the path '{0}' would leave the vault")]
     OutsideVault(String),
 
+    #[error("'{0}' in the vault is a symbolic link; kb reads and writes notes only through real folders and files")]
+    SymlinkInVault(String),
+
+    #[error("{id} was changed where you edited it while the editor was open; the note is left as it is and your version is kept in {}", draft.display())]
+    EditCollision { id: String, draft: PathBuf },
+
     #[error("cannot edit the front matter of {path}: {reason}")]
     FrontMatterEdit { path: String, reason: String },
 
@@ -40,8 +46,8 @@ pub enum KbError {
     #[error("another kb process is updating the index and did not finish in time")]
     IndexBusy,
 
-    #[error("another kb process is writing to the repository and did not finish in time")]
-    RepositoryLocked,
+    #[error("{0} is writing to the vault and did not finish in time; kb changed nothing")]
+    RepositoryLocked(String),
 
     #[error("{} is not in a git repository", .0.display())]
     NotARepository(PathBuf),
@@ -52,8 +58,8 @@ pub enum KbError {
     #[error("the vault '{0}' is read-only (read_only = true in the configuration); kb writes nothing there")]
     ReadOnlyVault(String),
 
-    #[error("no remote named '{0}' is configured")]
-    NoRemote(String),
+    #[error("no remote named '{name}' is configured{}", known_remotes(existing))]
+    NoRemote { name: String, existing: Vec<String> },
 
     #[error("the remote '{0}' rejected the credentials")]
     AuthRejected(String),
@@ -90,14 +96,43 @@ pub enum KbError {
     #[error("sync: {0}")]
     Sync(String),
 
-    #[error("not pushing: these notes hold a private key: {}", .0.join(", "))]
-    SecretInNotes(Vec<String>),
+    #[error("not synced: the remote changes {} that {} local changes or untracked files: {}; kb changed nothing", if .0.len() == 1 { "a file" } else { "files" }, if .0.len() == 1 { "has" } else { "have" }, .0.join(", "))]
+    SyncBlocked(Vec<String>),
+
+    #[error("not pushing: {} {} a private key in a commit not yet pushed", notes.join(", "), if notes.len() == 1 { "holds" } else { "hold" })]
+    SecretInHistory {
+        notes: Vec<String>,
+        /// The remote branch and commit the unpushed commits start from (None: nothing pushed yet).
+        base: Option<String>,
+        vault: PathBuf,
+    },
 
     #[error("index: {0}")]
     Index(#[from] tantivy::TantivyError),
 
     #[error("git: {}", .0.message())]
     Git(#[from] git2::Error),
+}
+
+/// `s` as one POSIX shell word (single quotes; a line break inside stays part of it): the
+/// commands kb suggests are copied into a shell. Plain words stay as they are.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:@,%".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn known_remotes(existing: &[String]) -> String {
+    if existing.is_empty() {
+        String::new()
+    } else {
+        format!(" (the repository has {})", existing.join(", "))
+    }
 }
 
 fn server_message(lines: &[String]) -> String {
@@ -139,7 +174,7 @@ impl KbError {
             KbError::PushRefused { .. } => Some(
                 "your notes are merged and committed locally; ask the server's owner about the refusal (a hook or a protected branch), or push to another branch with git".into(),
             ),
-            KbError::RepositoryLocked => Some(
+            KbError::RepositoryLocked(_) => Some(
                 "try again in a moment (KB_LOCK_WAIT sets how long kb waits, in seconds)".into(),
             ),
             KbError::Index(_) => {
@@ -160,9 +195,12 @@ impl KbError {
                 "write to another vault with --vault NAME (default_vault in config.toml is where writes go)"
                     .into(),
             ),
-            KbError::NoRemote(name) => Some(format!(
-                "add one with `git remote add {name} URL` (an SSH, HTTPS or file URL, or a folder path)"
-            )),
+            KbError::NoRemote { name, existing } => Some(match existing.first() {
+                Some(first) => format!("name one of them (`kb sync --remote {first}`), or add '{name}' with `git remote add {name} URL`"),
+                None => format!(
+                    "add one with `git remote add {name} URL` (an SSH, HTTPS or file URL, or a folder path)"
+                ),
+            }),
             KbError::AuthRejected(_) => Some(
                 "check that `git fetch` works in the vault: your SSH agent or keys (a key with a passphrase needs the agent, or SSH_ASKPASS when kb runs without a terminal), or your git credential helper; your notes are safe locally"
                     .into(),
@@ -187,8 +225,30 @@ impl KbError {
                 "check the network and the remote's URL (`git remote -v`); your notes are committed locally and the next sync sends them"
                     .into(),
             ),
-            KbError::SecretInNotes(_) => Some(
-                "remove the key from the note (`kb edit`), or pass --allow-secrets; it stays committed locally only"
+            KbError::SecretInHistory { base, vault, .. } => {
+                let dir = shell_word(&vault.display().to_string());
+                Some(match base {
+                    Some(base) => {
+                        let tip = base.split(' ').next().unwrap_or(base);
+                        format!(
+                            "remove the key from the note (`kb edit`), then fold the unpushed commits into one without it: `git -C {dir} reset --soft {tip}` and `git -C {dir} commit -m 'Notes'`, then `kb sync` (or pass --allow-secrets to push it as it is)"
+                        )
+                    }
+                    None => format!(
+                        "nothing was pushed yet: remove the key from the note (`kb edit`), then start the history again without it: `git -C {dir} update-ref -d HEAD` and `git -C {dir} commit -m 'Notes'`, then `kb sync` (or pass --allow-secrets)"
+                    ),
+                })
+            }
+            KbError::EditCollision { id, draft } => Some(format!(
+                "compare the two (`diff {} <(kb show {id})`), then `kb edit {id}` again with what should stay",
+                shell_word(&draft.display().to_string())
+            )),
+            KbError::SymlinkInVault(_) => Some(
+                "a link that came with the repository could point anywhere: replace it with a real folder or file (or remove it), then try again"
+                    .into(),
+            ),
+            KbError::SyncBlocked(_) => Some(
+                "commit them with git (`git add` and `git commit`), or put them aside (`git stash -u`, or move them), then `kb sync` again; notes are committed by kb itself"
                     .into(),
             ),
             KbError::FrontMatterEdit { .. } => {

@@ -123,18 +123,24 @@ pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'s
 
 /// One kb process writing to the repository at a time, and recovery from one that was killed.
 ///
-/// A kb process killed while libgit2 writes leaves git's lock files behind (`index.lock`,
-/// `refs/heads/main.lock`), and git refuses to work until someone removes them. A session
-/// holds an OS lock on `.git/kb.lock` (released by the OS when the process dies) and records
-/// its start in `.git/kb-session`, removed when it ends. Finding that record while holding the
-/// lock means the last kb session died: the git lock files it could have left (those not older
-/// than its start) are removed before work goes on.
+/// Every command that changes a note takes this lock before it reads the note and keeps it
+/// until the change is committed; `kb sync` takes it for its local steps (committing notes
+/// edited by hand, bringing fetched commits into the branch), not while it waits for the
+/// remote. A kb process killed while libgit2 writes leaves git's lock files behind
+/// (`index.lock`, `refs/heads/main.lock`), and git refuses to work until someone removes them.
+/// A session holds an OS lock on `.git/kb.lock` (released by the OS when the process dies) and
+/// records its start and what it does in `.git/kb-session`, removed when it ends. Finding that
+/// record while holding the lock means the last kb session died: the git lock files it could
+/// have left (those not older than its start) are removed before work goes on.
 pub struct Session {
     _lock: fs::File,
     marker: PathBuf,
 }
 
-pub fn session(repo: &Repository) -> Result<Session> {
+/// Take the repository's kb lock for `what` (`kb sync`, `kb worked`...: named to a kb that
+/// waits for it). A wait of over a second is announced ([`crate::progress::notice`]); after
+/// `KB_LOCK_WAIT` kb gives up with [`KbError::RepositoryLocked`].
+pub fn session(repo: &Repository, what: &str) -> Result<Session> {
     let gitdir = repo.path().to_path_buf();
     let io = |e: std::io::Error| KbError::InvalidInput(format!("{}: {e}", gitdir.display()));
     let lock = fs::OpenOptions::new()
@@ -143,28 +149,50 @@ pub fn session(repo: &Repository) -> Result<Session> {
         .write(true)
         .open(gitdir.join("kb.lock"))
         .map_err(io)?;
+    let marker = gitdir.join("kb-session");
     let start = Instant::now();
+    let mut announced = false;
     loop {
         match lock.try_lock() {
             Ok(()) => break,
             Err(fs::TryLockError::WouldBlock) if start.elapsed() < crate::wait::get() => {
-                std::thread::sleep(Duration::from_millis(50));
+                if !announced && start.elapsed() >= Duration::from_secs(1) {
+                    announced = true;
+                    let holder = holder(&marker).unwrap_or_else(|| "another kb".into());
+                    crate::progress::notice(&format!("waiting for {holder} to finish"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            Err(fs::TryLockError::WouldBlock) => return Err(KbError::RepositoryLocked),
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(KbError::RepositoryLocked(
+                    holder(&marker).unwrap_or_else(|| "another kb process".into()),
+                ))
+            }
             Err(fs::TryLockError::Error(e)) => return Err(io(e)),
         }
     }
-    let marker = gitdir.join("kb-session");
     if let Some(died_at) = fs::read_to_string(&marker)
         .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok())
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u64>().ok()))
     {
         remove_stale_locks(&gitdir, died_at);
     }
-    fs::write(&marker, now_secs().to_string()).map_err(io)?;
+    let record = format!("{}\n{what}\n{}\n", now_secs(), std::process::id());
+    fs::write(&marker, record).map_err(io)?;
     Ok(Session {
         _lock: lock,
         marker,
+    })
+}
+
+/// What the kb holding the lock does, as its session record says (`kb sync (pid 4242)`).
+fn holder(marker: &Path) -> Option<String> {
+    let text = fs::read_to_string(marker).ok()?;
+    let mut lines = text.lines().skip(1);
+    let what = lines.next().filter(|w| !w.trim().is_empty())?;
+    Some(match lines.next() {
+        Some(pid) if !pid.trim().is_empty() => format!("{} (pid {})", what.trim(), pid.trim()),
+        _ => what.trim().to_string(),
     })
 }
 
@@ -236,7 +264,7 @@ pub fn commit_paths(
     message: &str,
     git: Option<&Path>,
 ) -> Result<Option<String>> {
-    let _session = session(repo)?;
+    let _session = session(repo, "kb")?;
     commit_paths_locked(repo, vault_root, rels, message, git)
 }
 
@@ -447,6 +475,41 @@ fn stage_with_libgit2(repo: &Repository, changes: &[Change]) -> Result<Vec<Optio
     Ok(ids)
 }
 
+/// The variables through which a caller's environment points git at a repository, as `git
+/// rev-parse --local-env-vars` lists them (git itself clears them before it runs git in
+/// another repository), and `GIT_NAMESPACE`. Set by git in hooks and aliases, and by vcsh and
+/// yadm in the shells they start.
+pub const REPOSITORY_ENV: &[&str] = &[
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+];
+
+/// The git program, to be run on the vault's repository: the caller's variables that would
+/// send it to another repository ([`REPOSITORY_ENV`]) are removed; everything else of the
+/// person's environment (`GIT_CONFIG_GLOBAL`, `GIT_SSH_COMMAND`, proxies...) stays.
+pub fn command(git: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(git);
+    for var in REPOSITORY_ENV {
+        cmd.env_remove(var);
+    }
+    // `GIT_CONFIG_KEY_0`... only count with `GIT_CONFIG_COUNT`, removed above.
+    cmd
+}
+
 /// Run the git program on the repository at `gitdir` with `input` on its standard input; its
 /// standard output. The repository is named explicitly, so a `GIT_DIR` or `GIT_INDEX_FILE` in
 /// the environment cannot send git elsewhere than libgit2.
@@ -458,17 +521,7 @@ fn run_git(
     input: Vec<u8>,
 ) -> Result<Vec<u8>> {
     use std::io::Write;
-    let mut cmd = std::process::Command::new(git);
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = command(git);
     cmd.arg("--git-dir")
         .arg(gitdir)
         .arg("--work-tree")

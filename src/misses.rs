@@ -7,7 +7,7 @@
 
 use crate::normalize::Token;
 use crate::search::Prepared;
-use crate::vault::{Vault, STATE_DIR};
+use crate::vault::Vault;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -97,7 +97,7 @@ pub fn remember(vault: &Vault, query: &str, p: &Prepared, at: &str) -> std::io::
     if query.is_empty() || !vault.is_vault() {
         return Ok(());
     }
-    let dir = vault.root().join(STATE_DIR);
+    let dir = vault.state_dir();
     std::fs::create_dir_all(&dir)?;
     let line = serde_json::to_string(&Line {
         at: at.to_string(),
@@ -119,7 +119,7 @@ pub fn remember(vault: &Vault, query: &str, p: &Prepared, at: &str) -> std::io::
 
 /// The misses, most frequent first (then the most recent); lines that cannot be read are skipped.
 pub fn load(vault: &Vault) -> Vec<Miss> {
-    let Ok(text) = std::fs::read_to_string(vault.root().join(STATE_DIR).join(FILE)) else {
+    let Ok(text) = std::fs::read_to_string(vault.state_dir().join(FILE)) else {
         return Vec::new();
     };
     let mut by_query: std::collections::HashMap<String, Miss> = Default::default();

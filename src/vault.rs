@@ -338,6 +338,7 @@ impl Vault {
     /// temporary file in the same folder, flushed to disk, then linked into place.
     pub fn create_note(&self, folder: &str, slug: &str, content: &str) -> Result<String> {
         let folder = self.check_folder(folder)?;
+        self.check_real(&folder)?;
         let dir = if folder.is_empty() {
             self.root.clone()
         } else {
@@ -351,16 +352,84 @@ impl Vault {
     /// Keep text that did not become a note (a draft kb could not add) in `.kb/drafts/`,
     /// never replacing an earlier draft. Returns its path.
     pub fn keep_draft(&self, text: &str) -> Result<PathBuf> {
-        let dir = self.root.join(STATE_DIR).join("drafts");
+        let dir = self.state_dir().join("drafts");
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         write_new(&dir, &format!("draft-{stamp}"), text)
     }
 
-    /// Hold the vault's note lock: every read-modify-write of a note (`kb link`, outcomes)
-    /// runs under it, so two kb processes changing one note never lose each other's change.
-    /// An OS lock on `.kb/notes.lock`, released when the guard drops or the process dies.
+    /// kb's own folder for this vault (index, drafts, misses, locks): `.kb/` inside it when
+    /// that is a real folder kb may write to, else a folder of the user's cache named after
+    /// the vault's path. A folder kb was only asked to search gets nothing written into it,
+    /// and a `.kb` that arrived with the repository as a symbolic link (or holding one) is
+    /// never followed: what kb deletes and rewrites there would be outside the vault.
+    pub fn state_dir(&self) -> PathBuf {
+        let inside = self.root.join(STATE_DIR);
+        let usable = match fs::symlink_metadata(&inside) {
+            Ok(meta) if meta.is_dir() => holds_no_symlink(&inside),
+            Ok(_) => false, // a file or a symbolic link
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.is_vault() && fs::create_dir(&inside).is_ok()
+            }
+            Err(_) => false,
+        };
+        // A `.kb` that kb already keeps an index in (the vault's kb.toml removed since) stays.
+        let kept = usable && inside.join("dirs.bin").is_file();
+        if usable && (kept || self.is_vault()) && is_writable(&inside) {
+            return inside;
+        }
+        let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+        let key = xxhash_rust::xxh3::xxh3_64(self.root.to_string_lossy().as_bytes());
+        let dir = base.join("kb").join(format!("{key:016x}"));
+        let _ = fs::create_dir_all(&dir);
+        dir
+    }
+
+    /// Check that a path of the vault (relative, `/`-separated, already checked by
+    /// [`Vault::check_rel`] or found by a scan) passes through no symbolic link: a link
+    /// arrived with the repository would make kb read or write outside the vault. Parts that
+    /// do not exist yet are fine (kb creates real folders).
+    pub fn check_real(&self, rel: &str) -> Result<()> {
+        let mut p = self.root.clone();
+        for part in rel.split('/').filter(|p| !p.is_empty()) {
+            p.push(part);
+            match fs::symlink_metadata(&p) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(KbError::SymlinkInVault(rel_string(&self.root, &p)))
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The team's note template (kb.toml's `template`): a file of the vault reached through
+    /// no symbolic link, at most 64 KB. None when kb.toml names none.
+    pub fn template_text(&self) -> Option<Result<String>> {
+        let rel = self.template.as_deref()?;
+        Some((|| {
+            let rel = self.check_rel(rel)?;
+            self.check_real(&rel)?;
+            let path = self.abs(&rel);
+            let meta = fs::symlink_metadata(&path).map_err(|e| io_err(&path, e))?;
+            if !meta.is_file() || meta.len() > 64 * 1024 {
+                return Err(KbError::InvalidInput(format!(
+                    "{} is not a file of at most 64 KB",
+                    path.display()
+                )));
+            }
+            let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
+            String::from_utf8(bytes)
+                .map_err(|_| KbError::InvalidInput(format!("{} is not UTF-8 text", path.display())))
+        })())
+    }
+
+    /// Hold the vault's note lock: a vault without a repository serialises its changes of
+    /// notes with it (in a repository the repository's kb lock does, see
+    /// `Workspace::lock`). An OS lock on `notes.lock` in kb's folder, released when the guard
+    /// drops or the process dies.
     pub fn lock_notes(&self) -> Result<NotesLock> {
-        let dir = self.root.join(STATE_DIR);
+        let dir = self.state_dir();
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let path = dir.join("notes.lock");
         let file = fs::OpenOptions::new()
@@ -375,6 +444,7 @@ impl Vault {
 
     /// Replace an existing note's content atomically (temporary file, fsync, rename).
     pub fn replace_note(&self, rel: &str, content: &[u8]) -> Result<()> {
+        self.check_real(rel)?;
         let target = self.abs(rel);
         let dir = target.parent().unwrap_or(&self.root).to_path_buf();
         let tmp = write_temp(&dir, content)?;
@@ -490,6 +560,27 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// Whether a folder of kb's holds no symbolic link, nor does its `index` folder.
+fn holds_no_symlink(dir: &Path) -> bool {
+    let clean = |d: &Path| match fs::read_dir(d) {
+        Ok(entries) => entries
+            .flatten()
+            .all(|e| e.file_type().is_ok_and(|t| !t.is_symlink())),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    };
+    clean(dir) && clean(&dir.join("index"))
+}
+
+/// Whether kb can write in a folder (permission bits do not tell about read-only mounts: it
+/// tries).
+pub fn is_writable(dir: &Path) -> bool {
+    match fs::metadata(dir) {
+        Ok(m) if m.permissions().readonly() => false,
+        Ok(_) => tempfile::tempfile_in(dir).is_ok(),
+        Err(_) => false,
+    }
+}
+
 pub fn io_err(path: &Path, e: io::Error) -> KbError {
     KbError::InvalidInput(format!("{}: {e}", path.display()))
 }
@@ -514,6 +605,11 @@ pub fn rel_string(root: &Path, path: &Path) -> String {
         })
         .collect();
     parts.join("/")
+}
+
+/// The file name of a note's relative path (`b.md` of `a/b.md`).
+pub fn file_name_of(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
 }
 
 /// A note's id: its relative path without `.md`.

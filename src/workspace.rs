@@ -51,6 +51,18 @@ pub struct Synced {
     pub indexed: std::result::Result<UpdateReport, String>,
 }
 
+/// What saving an edit did ([`Workspace::save_edit`]).
+#[derive(Debug)]
+pub enum Saved {
+    /// The editor changed nothing.
+    Unchanged,
+    /// The edit is saved; `merged`: with what kb recorded while the editor was open.
+    Recorded { recorded: Recorded, merged: bool },
+    /// The note changed meanwhile where the edit changed it too: the note is left as it is and
+    /// the edit kept as a draft.
+    Collision { draft: std::path::PathBuf },
+}
+
 /// Attaching an error to a note.
 #[derive(Debug)]
 pub enum Attached {
@@ -88,24 +100,58 @@ impl Workspace {
         self.index.vault()
     }
 
-    /// Re-index and commit notes just written (added, changed or deleted). The commit (git
-    /// processes rewriting the staging area: most of the time in a large vault) and the index
-    /// update (tantivy) touch different files and run side by side.
-    pub fn record(&mut self, rels: &[String], message: &str) -> Recorded {
-        let vault = self.vault().clone();
-        // libgit2 starts here, before any other thread of this command runs.
+    /// Take the vault's write lock for `what` (the command, named to a kb that waits): the
+    /// repository's kb lock ([`crate::git::session`]), else (no repository) the note lock.
+    /// Every change of a note takes it before reading the note and keeps it until the change
+    /// is committed, so no other kb (a sync bringing in the remote's commits, another
+    /// `kb worked`) can change the note in between.
+    pub fn lock(&self, what: &str) -> Result<WriteLock> {
         crate::git::start_libgit2();
+        let vault = self.vault();
+        match crate::git::open(vault.root()) {
+            Some(repo) => {
+                let session = crate::git::session(&repo, what)?;
+                Ok(WriteLock::Repository(repo, session))
+            }
+            None => Ok(WriteLock::Plain(vault.lock_notes()?)),
+        }
+    }
+
+    /// Re-index and commit notes just written (added, changed or deleted), taking the vault's
+    /// write lock for the commit.
+    pub fn record(&mut self, rels: &[String], message: &str) -> Recorded {
+        match self.lock("kb") {
+            Ok(lock) => self.record_locked(lock, rels, message),
+            Err(e) => {
+                let indexed = self.index.update_files(rels).map_err(|e| e.to_string());
+                Recorded {
+                    rels: rels.to_vec(),
+                    message: message.to_string(),
+                    commit: Err(e.to_string()),
+                    repository: crate::git::in_repository(self.vault().root()),
+                    indexed,
+                }
+            }
+        }
+    }
+
+    /// [`Workspace::record`] with the write lock the caller took before changing the notes;
+    /// it is released once the commit is made. The commit (git processes rewriting the
+    /// staging area: most of the time in a large vault) and the index update (tantivy) touch
+    /// different files and run side by side.
+    pub fn record_locked(&mut self, lock: WriteLock, rels: &[String], message: &str) -> Recorded {
+        let vault = self.vault().clone();
         let git = self.git.as_deref();
         let index = &mut self.index;
         let ((repository, commit), indexed) = std::thread::scope(|s| {
-            let committing = s.spawn(|| {
-                let repo = crate::git::open(vault.root());
-                let commit = match &repo {
-                    None => Ok(None),
-                    Some(repo) => crate::git::commit_paths(repo, vault.root(), rels, message, git)
-                        .map_err(|e| e.to_string()),
-                };
-                (repo.is_some(), commit)
+            let committing = s.spawn(move || match lock {
+                WriteLock::Plain(_) => (false, Ok(None)),
+                WriteLock::Repository(repo, _session) => {
+                    let commit =
+                        crate::git::commit_paths_locked(&repo, vault.root(), rels, message, git)
+                            .map_err(|e| e.to_string());
+                    (true, commit)
+                }
             });
             let indexed = index.update_files(rels).map_err(|e| e.to_string());
             let committed = committing
@@ -146,9 +192,10 @@ impl Workspace {
     pub fn add_note(&mut self, folder: &str, title: &str, text: &str) -> Result<Recorded> {
         let vault = self.vault().clone();
         vault.require_vault()?;
+        let lock = self.lock("kb add")?;
         let rel = vault.create_note(folder, &vault::slugify(title), text)?;
         let message = format!("Add note: {}", one_line(title));
-        Ok(self.record(&[rel], &message))
+        Ok(self.record_locked(lock, &[rel], &message))
     }
 
     /// Append `error` to the note's `errors:` (unless its normalised form is already there)
@@ -159,6 +206,7 @@ impl Workspace {
         let wanted = error.trim().to_string();
         let changed = self.change_note(
             rel,
+            "kb link",
             |text, note| {
                 let key = normalize::key(error);
                 if note.all_errors().any(|e| normalize::key(e) == key) {
@@ -169,8 +217,8 @@ impl Workspace {
             |back| back.errors.iter().any(|e| e.trim() == wanted),
         )?;
         Ok(match changed {
-            false => Attached::Already,
-            true => Attached::Done(self.record(&[rel.to_string()], &message)),
+            None => Attached::Already,
+            Some(lock) => Attached::Done(self.record_locked(lock, &[rel.to_string()], &message)),
         })
     }
 
@@ -179,59 +227,103 @@ impl Workspace {
         let line = outcome.to_line();
         let verb = if outcome.worked { "Worked" } else { "Failed" };
         let message = format!("{verb}: {}", vault::id_of(rel));
-        self.change_note(
+        let lock = self.change_note(
             rel,
+            if outcome.worked {
+                "kb worked"
+            } else {
+                "kb failed"
+            },
             |text, _| {
                 frontmatter::edit_fields(text, &[("outcomes", std::slice::from_ref(&line))], &[])
                     .map(Some)
             },
             |back| back.front_matter.outcomes.iter().any(|o| o.trim() == line),
         )?;
-        Ok(self.record(&[rel.to_string()], &message))
+        Ok(self.finish(lock, rel, &message))
     }
 
     /// Set the note's `verified:` to `at`; record it.
     pub fn verify(&mut self, rel: &str, at: &str) -> Result<Recorded> {
         let message = format!("Verified: {}", vault::id_of(rel));
-        self.change_note(
+        let lock = self.change_note(
             rel,
+            "kb verify",
             |text, _| {
                 frontmatter::edit_fields(text, &[], &[("verified", at.to_string())]).map(Some)
             },
             |back| back.front_matter.verified.as_deref() == Some(at),
         )?;
-        Ok(self.record(&[rel.to_string()], &message))
+        Ok(self.finish(lock, rel, &message))
     }
 
-    /// After the note at `rel` was edited by hand (its bytes were `before`): record it if it
-    /// changed; None if it did not.
-    pub fn record_edit(&mut self, rel: &str, before: &[u8]) -> Option<Recorded> {
-        let after = std::fs::read(self.vault().abs(rel)).unwrap_or_default();
+    /// Save what the person's editor made of the note at `rel` (`before`: the note when the
+    /// editor opened, on a copy; `after`: the copy when it closed). Under the write lock the
+    /// note is read again: whatever kb recorded meanwhile (outcomes, linked errors,
+    /// `verified`, a sync's changes) is merged with the edit as a sync merges two machines'
+    /// versions; edits that really collide change nothing and the editor's text is kept as a
+    /// draft.
+    pub fn save_edit(&mut self, rel: &str, before: &[u8], after: &[u8]) -> Result<Saved> {
         if after == before {
-            return None;
+            return Ok(Saved::Unchanged);
         }
-        let title = Note::parse_bytes(&after, vault::stem_of(rel)).title;
+        let vault = self.vault().clone();
+        let lock = self.lock("kb edit")?;
+        vault.check_real(rel)?;
+        let (new, merged) = match std::fs::read(vault.abs(rel)) {
+            Ok(now) if now == before => (after.to_vec(), false),
+            // Deleted meanwhile (a sync): the edit is kept, as a sync keeps an edit over a delete.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (after.to_vec(), false),
+            Err(e) => return Err(vault::io_err(&vault.abs(rel), e)),
+            Ok(now) => match crate::sync::merge_note(rel, Some(before), after, &now) {
+                crate::sync::Merged::Clean(text) => (text, true),
+                crate::sync::Merged::Collision(_) => {
+                    drop(lock);
+                    let draft = vault.keep_draft(&String::from_utf8_lossy(after))?;
+                    return Ok(Saved::Collision { draft });
+                }
+            },
+        };
+        if new == std::fs::read(vault.abs(rel)).unwrap_or_default() {
+            return Ok(Saved::Unchanged);
+        }
+        vault.replace_note(rel, &new)?;
+        let title = Note::parse_bytes(&new, vault::stem_of(rel)).title;
         let message = format!("Edit note: {}", one_line(&title));
-        Some(self.record(&[rel.to_string()], &message))
+        Ok(Saved::Recorded {
+            recorded: self.record_locked(lock, &[rel.to_string()], &message),
+            merged,
+        })
     }
 
-    /// Change a note's text under the note lock: `edit` gives the new text (None: nothing to
-    /// change), which replaces the note atomically and must read back identical and satisfy
-    /// `landed`. Returns whether the note changed.
+    /// Record a change [`Workspace::change_note`] made (the lock it returned; None when the
+    /// note already held the change: nothing to record).
+    fn finish(&mut self, lock: Option<WriteLock>, rel: &str, message: &str) -> Recorded {
+        match lock {
+            Some(lock) => self.record_locked(lock, &[rel.to_string()], message),
+            None => self.record(&[rel.to_string()], message),
+        }
+    }
+
+    /// Change a note's text under the vault's write lock, taken before the note is read:
+    /// `edit` gives the new text (None: nothing to change), which replaces the note
+    /// atomically and must read back identical and satisfy `landed`. Returns the lock, still
+    /// held, when the note changed (the caller commits, then releases it).
     fn change_note(
         &self,
         rel: &str,
+        what: &str,
         edit: impl FnOnce(&str, &Note) -> std::result::Result<Option<String>, String>,
         landed: impl FnOnce(&Note) -> bool,
-    ) -> Result<bool> {
+    ) -> Result<Option<WriteLock>> {
         let vault = self.vault();
         vault.require_vault()?;
-        let _lock = vault.lock_notes()?;
+        let lock = self.lock(what)?;
         let text = read_text(vault, rel)?;
         let note = Note::parse(&text, vault::stem_of(rel));
         let new = match edit(&text, &note) {
             Ok(Some(new)) => new,
-            Ok(None) => return Ok(false),
+            Ok(None) => return Ok(None),
             Err(reason) => {
                 return Err(KbError::FrontMatterEdit {
                     path: rel.to_string(),
@@ -247,8 +339,16 @@ impl Workspace {
                 reason: "the note read back does not hold the change".into(),
             });
         }
-        Ok(true)
+        Ok(Some(lock))
     }
+}
+
+/// The vault's write lock, held until dropped (see [`Workspace::lock`]).
+pub enum WriteLock {
+    /// The repository's kb session, with the repository the commit is made in.
+    Repository(git2::Repository, crate::git::Session),
+    /// A vault without a repository: its note lock.
+    Plain(crate::vault::NotesLock),
 }
 
 /// The vault's notes a sync touched (git's paths are relative to the repository; the vault

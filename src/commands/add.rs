@@ -143,20 +143,13 @@ fn keep_draft_quietly(ctx: &Context, vault: &Vault, text: &str) {
 /// The team's note template (`template` in kb.toml), a file inside the vault; a template that
 /// cannot be read is a warning, and the built-in Problem / Cause / Fix skeleton is used.
 fn read_template(ctx: &Context, vault: &Vault, rel: &str) -> Option<String> {
-    let text = vault
-        .check_rel(rel)
-        .map_err(anyhow::Error::from)
-        .and_then(|rel| {
-            std::fs::read_to_string(vault.abs(&rel))
-                .with_context(|| format!("cannot read {}", vault.abs(&rel).display()))
-        });
-    match text {
+    match vault.template_text()? {
         Ok(t) => Some(t),
         Err(e) => {
             output::warn(
                 ctx.color_err,
                 &format!(
-                    "the note template '{rel}' named in kb.toml is not usable ({e:#}); using the built-in one"
+                    "the note template '{rel}' named in kb.toml is not usable ({e}); using the built-in one"
                 ),
             );
             None
@@ -315,7 +308,7 @@ fn render(
 
 /// Open the editor on the template; None if the result is empty or unchanged.
 fn edit_template(ctx: &Context, vault: &Vault, template: &str) -> Result<Option<String>> {
-    let dir = vault.root().join(vault::STATE_DIR);
+    let dir = vault.state_dir();
     let dir = if std::fs::create_dir_all(&dir).is_ok() {
         dir
     } else {

@@ -12,16 +12,19 @@ use std::time::Instant;
 
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
     if ctx.vaults.is_empty() {
-        return Ok(ExitCode::found(index_one(ctx, &ctx.vault()?, None, &args)?));
+        // Nothing to do is success, as for git pull or rsync: cron and `set -e` scripts
+        // run it on quiet days too.
+        index_one(ctx, &ctx.vault()?, None, &args)?;
+        return Ok(ExitCode::Success);
     }
-    let (mut changed, mut failed) = (false, false);
+    let mut failed = false;
     for (label, dir) in ctx.search_set()? {
         let name = label.as_deref().unwrap_or("?");
         match Vault::open(&dir)
             .map_err(anyhow::Error::from)
             .and_then(|v| index_one(ctx, &v, Some(name), &args))
         {
-            Ok(c) => changed |= c,
+            Ok(_) => {}
             Err(e) => {
                 failed = true;
                 crate::report(ctx, &e.context(format!("vault '{name}'")));
@@ -31,7 +34,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
     Ok(if failed {
         ExitCode::Error
     } else {
-        ExitCode::found(changed)
+        ExitCode::Success
     })
 }
 

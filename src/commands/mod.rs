@@ -26,7 +26,7 @@ use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex, UpdateReport};
 use crate::output;
 use crate::vault::Vault;
-use crate::workspace::{Attached, Recorded, Workspace};
+use crate::workspace::{Attached, Recorded, Saved, Workspace};
 use anyhow::Result;
 use std::io::Read;
 use std::process::Stdio;
@@ -285,23 +285,53 @@ fn attach_and_report(ctx: &Context, ws: &mut Workspace, rel: &str, error: &str) 
     }
 }
 
-/// Open the note in the person's editor; record it if it changed. Whether it changed.
+/// Open the note in the person's editor (on a copy, so that what kb records meanwhile is not
+/// overwritten by the editor's buffer); save and record it if it changed. Whether it changed.
 fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool> {
-    ws.vault().require_vault()?;
-    let path = ws.vault().abs(rel);
-    let before = std::fs::read(&path)?;
-    crate::editor::edit(ctx.editor.as_deref(), &path)?;
-    match ws.record_edit(rel, &before) {
-        Some(r) => {
-            report_recorded(ctx, &r);
+    let vault = ws.vault().clone();
+    vault.require_vault()?;
+    vault.check_real(rel)?;
+    let before =
+        std::fs::read(vault.abs(rel)).map_err(|e| crate::vault::io_err(&vault.abs(rel), e))?;
+    // The copy has the note's own file name (the editor's syntax and title) in a folder of
+    // its own in kb's folder, else the system's temporary folder.
+    let state = vault.state_dir().join("edit");
+    let dir = std::fs::create_dir_all(&state).ok().and_then(|_| {
+        tempfile::Builder::new()
+            .prefix("edit-")
+            .tempdir_in(&state)
+            .ok()
+    });
+    let dir = match dir {
+        Some(d) => d,
+        None => tempfile::Builder::new().prefix("kb-edit-").tempdir()?,
+    };
+    let copy = dir.path().join(crate::vault::file_name_of(rel));
+    std::fs::write(&copy, &before).map_err(|e| crate::vault::io_err(&copy, e))?;
+    crate::editor::edit(ctx.editor.as_deref(), &copy)?;
+    let after = std::fs::read(&copy).map_err(|e| crate::vault::io_err(&copy, e))?;
+    match ws.save_edit(rel, &before, &after)? {
+        Saved::Recorded { recorded, merged } => {
+            report_recorded(ctx, &recorded);
+            if merged && !ctx.quiet {
+                output::status(&format!(
+                    "kb: merged with what was recorded in {} while the editor was open",
+                    crate::vault::id_of(rel)
+                ));
+            }
             Ok(true)
         }
-        None => {
+        Saved::Unchanged => {
             if !ctx.quiet {
                 output::status(&format!("kb: {} unchanged", crate::vault::id_of(rel)));
             }
             Ok(false)
         }
+        Saved::Collision { draft } => Err(crate::error::KbError::EditCollision {
+            id: crate::vault::id_of(rel).to_string(),
+            draft,
+        }
+        .into()),
     }
 }
 

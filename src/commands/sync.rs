@@ -30,7 +30,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
             }
         }
         out.flush()?;
-        return Ok(ExitCode::found(report.changed_anything()));
+        // Nothing to exchange is success, as for git pull, git push or rsync.
+        return Ok(ExitCode::Success);
     }
     sync_all(ctx, &args)
 }
@@ -76,7 +77,7 @@ fn sync_one(ctx: &Context, args: &SyncArgs) -> Result<(SyncReport, usize)> {
 fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json = Vec::new();
-    let (mut changed, mut failed, mut synced) = (false, 0, 0);
+    let (mut failed, mut synced) = (0, 0);
     for spec in &ctx.vaults {
         let one = ctx.for_vault(spec);
         if spec.read_only {
@@ -94,7 +95,6 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         match sync_one(&one, args) {
             Ok((report, reindexed)) => {
                 synced += 1;
-                changed |= report.changed_anything();
                 if args.json {
                     json.push(serde_json::to_value(Json {
                         vault: Some(&spec.name),
@@ -133,7 +133,7 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     if synced == 0 && !ctx.quiet {
         output::status("kb: no writable vault with a remote to sync");
     }
-    Ok(ExitCode::found(changed))
+    Ok(ExitCode::Success)
 }
 
 /// Whether a vault has somewhere to sync to: a git remote, or the team's `remote` in kb.toml.

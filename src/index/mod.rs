@@ -341,36 +341,11 @@ impl NoteIndex {
     }
 }
 
-/// Where the index of a vault lives: `.kb/` inside it, or the cache folder if the vault is
-/// read-only or the folder is not a vault (kb writes nothing into a folder it was only asked
-/// to search).
+/// Where the index of a vault lives: kb's folder for it ([`Vault::state_dir`]: `.kb/` inside
+/// it, or the cache folder if the vault is read-only, not a vault, or its `.kb` is not a real
+/// folder).
 fn location(vault: &Vault) -> PathBuf {
-    let inside = vault.root().join(vault::STATE_DIR);
-    if inside.join(DIRS_STATE).is_file() {
-        return inside;
-    }
-    if vault.is_vault()
-        && (inside.is_dir() || std::fs::create_dir_all(&inside).is_ok())
-        && is_writable(&inside)
-    {
-        return inside;
-    }
-    let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
-    let key = state::hash(vault.root().to_string_lossy().as_bytes());
-    let dir = base.join("kb").join(format!("{key:016x}"));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
-}
-
-fn is_writable(dir: &Path) -> bool {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.permissions().readonly() => false,
-        Ok(_) => {
-            // Permission bits do not tell about read-only mounts: try.
-            tempfile::tempfile_in(dir).is_ok()
-        }
-        Err(_) => false,
-    }
+    vault.state_dir()
 }
 
 #[cfg(test)]

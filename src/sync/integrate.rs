@@ -4,9 +4,11 @@
 
 use super::merge::{conflict_copy_path, merge_note, Merged};
 use super::{head_oid, is_note_path, Changes, SyncReport};
-use crate::error::Result;
+use crate::error::{KbError, Result};
 use crate::git;
-use git2::{build::CheckoutBuilder, IndexEntry, ObjectType, Oid, Repository};
+use git2::{
+    build::CheckoutBuilder, CheckoutNotificationType, IndexEntry, ObjectType, Oid, Repository,
+};
 use std::path::Path;
 
 /// Bring the remote's commits into the branch: nothing, a fast-forward, or a merge commit.
@@ -61,13 +63,39 @@ pub(super) fn integrate(
     Ok(())
 }
 
-/// Write a commit's tree to the work tree and the git index (before the branch moves).
+/// Write a commit's tree to the work tree and the git index (before the branch moves), as
+/// safely as `git merge` does: only the paths that differ between HEAD and the commit are
+/// touched, and only where the work tree still holds HEAD's version. A local change or an
+/// untracked (or ignored) file in the way of an incoming one stops it before anything is
+/// written, with the paths named ([`KbError::SyncBlocked`]).
 fn checkout(repo: &Repository, commit: Oid) -> Result<()> {
     let obj = repo.find_object(commit, Some(ObjectType::Commit))?;
+    let blocked = std::cell::RefCell::new(Vec::new());
     let mut cb = CheckoutBuilder::new();
-    cb.force();
-    repo.checkout_tree(&obj, Some(&mut cb))?;
-    Ok(())
+    cb.safe()
+        .overwrite_ignored(false)
+        .notify_on(CheckoutNotificationType::CONFLICT)
+        .notify(|_, path, _, _, _| {
+            if let Some(p) = path {
+                blocked
+                    .borrow_mut()
+                    .push(p.to_string_lossy().replace('\\', "/"));
+            }
+            true
+        });
+    let result = repo.checkout_tree(&obj, Some(&mut cb));
+    drop(cb);
+    let mut blocked = blocked.into_inner();
+    match result {
+        Ok(()) if blocked.is_empty() => Ok(()),
+        Ok(()) => Err(KbError::SyncBlocked(blocked)),
+        Err(e) if e.code() == git2::ErrorCode::Conflict || !blocked.is_empty() => {
+            blocked.sort();
+            blocked.dedup();
+            Err(KbError::SyncBlocked(blocked))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Resolve every conflicted path of a merge index without losing either side.
@@ -163,29 +191,53 @@ fn clone_entry(e: &IndexEntry) -> IndexEntry {
     }
 }
 
-/// The notes that would go out (changed between the remote's tip and ours) holding a private key.
-pub(super) fn notes_with_private_keys(
+/// The notes that hold a private key in any commit that would go out (those reachable from
+/// `ours` and not from the remote's tip `theirs`), not only in the last one: a key removed by
+/// a later commit would still be pushed in the history.
+pub(super) fn commits_with_private_keys(
     repo: &Repository,
     theirs: Option<Oid>,
-    ours: Option<Oid>,
+    ours: Oid,
 ) -> Result<Vec<String>> {
-    let changes = note_changes(repo, theirs, ours)?;
-    let Some(ours) = ours else {
-        return Ok(Vec::new());
-    };
-    let tree = repo.find_commit(ours)?.tree()?;
+    let mut walk = repo.revwalk()?;
+    walk.push(ours)?;
+    if let Some(t) = theirs {
+        walk.hide(t)?;
+    }
+    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for path in changes.added.iter().chain(&changes.changed) {
-        let Ok(entry) = tree.get_path(Path::new(path)) else {
-            continue;
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        let tree = commit.tree()?;
+        // Against each parent: a blob new in this commit (a merge's side already checked
+        // comes back as an already seen blob).
+        let parents: Vec<Option<git2::Tree>> = if commit.parent_count() == 0 {
+            vec![None]
+        } else {
+            commit.parents().map(|p| p.tree().ok()).collect()
         };
-        let Ok(blob) = repo.find_blob(entry.id()) else {
-            continue;
-        };
-        if crate::secrets::has_private_key(&String::from_utf8_lossy(blob.content())) {
-            out.push(path.clone());
+        for parent in parents {
+            let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None)?;
+            for d in diff.deltas() {
+                let file = d.new_file();
+                let Some(path) = file.path().map(|p| p.to_string_lossy().replace('\\', "/")) else {
+                    continue;
+                };
+                if file.id().is_zero() || !is_note_path(&path) || !seen.insert(file.id()) {
+                    continue;
+                }
+                let Ok(blob) = repo.find_blob(file.id()) else {
+                    continue;
+                };
+                if crate::secrets::has_private_key(&String::from_utf8_lossy(blob.content()))
+                    && !out.contains(&path)
+                {
+                    out.push(path);
+                }
+            }
         }
     }
+    out.sort();
     Ok(out)
 }
 

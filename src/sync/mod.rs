@@ -29,7 +29,7 @@ pub use transport::{clone, redact, Backend};
 use crate::error::{KbError, Result};
 use crate::git;
 use git2::{Oid, Repository, RepositoryState};
-use integrate::{integrate, note_changes, notes_with_private_keys};
+use integrate::{commits_with_private_keys, integrate, note_changes};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use transport::{fetch, push};
@@ -77,6 +77,31 @@ impl Changes {
     pub fn all(&self) -> impl Iterator<Item = &String> {
         self.added.iter().chain(&self.changed).chain(&self.removed)
     }
+
+    /// Add the changes of a later step (a path listed once, in its latest state).
+    fn extend(&mut self, later: Changes) {
+        for p in later.added {
+            if let Some(i) = self.removed.iter().position(|r| *r == p) {
+                self.removed.remove(i);
+                push_once(&mut self.changed, p);
+            } else {
+                push_once(&mut self.added, p);
+            }
+        }
+        for p in later.changed {
+            if !self.added.contains(&p) {
+                push_once(&mut self.changed, p);
+            }
+        }
+        for p in later.removed {
+            if let Some(i) = self.added.iter().position(|a| *a == p) {
+                self.added.remove(i);
+                continue;
+            }
+            self.changed.retain(|c| *c != p);
+            push_once(&mut self.removed, p);
+        }
+    }
 }
 
 /// What a sync did.
@@ -108,39 +133,59 @@ impl SyncReport {
 }
 
 /// Synchronise the repository holding the vault at `root`.
+///
+/// The local steps (committing notes edited by hand, bringing the fetched commits into the
+/// branch) run under the vault's write lock, which every kb command changing a note holds
+/// from reading the note to committing it; the fetch and the push, which wait for the
+/// network, run without it, so a `kb worked` on a call never waits for a slow remote and a
+/// note written during the fetch is committed before the merge and merged like any other.
 pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
     let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;
-    check_state(&repo)?;
-    let _session = git::session(&repo)?;
-    let committed = commit_local(&repo, root)?;
-    let (branch, remote_name, remote_branch) = tracking(&repo, opts)?;
+    let (committed, (branch, remote_name, remote_branch)) = {
+        let _session = git::session(&repo, "kb sync")?;
+        check_state(&repo)?;
+        (commit_local(&repo, root)?, tracking(&repo, opts)?)
+    };
     let mut report = SyncReport {
         committed,
         remote: remote_name.clone(),
         branch: branch.clone(),
         ..SyncReport::default()
     };
-    let start = head_oid(&repo);
     let mut remote_before: Option<Oid> = None;
+    let mut pushed: Option<Oid> = None;
     for attempt in 0..PUSH_TRIES {
         let theirs = fetch(&repo, &remote_name, &remote_branch, opts)?;
         if attempt == 0 {
             remote_before = theirs;
         }
-        integrate(&repo, &branch, theirs, &mut report)?;
-        let ours = head_oid(&repo);
-        if ours.is_none() || ours == theirs {
+        let ours = {
+            let _session = git::session(&repo, "kb sync")?;
+            check_state(&repo)?;
+            // Notes edited by hand while the remote was fetched.
+            report.committed.extend(commit_local(&repo, root)?);
+            let before = head_oid(&repo);
+            integrate(&repo, &branch, theirs, &mut report)?;
+            let after = head_oid(&repo);
+            report.incoming.extend(note_changes(&repo, before, after)?);
+            after
+        };
+        let Some(ours) = ours.filter(|o| Some(*o) != theirs) else {
             break; // nothing to push
-        }
+        };
         if !opts.allow_secrets {
-            let leaking = notes_with_private_keys(&repo, theirs, ours)?;
+            let leaking = commits_with_private_keys(&repo, theirs, ours)?;
             if !leaking.is_empty() {
-                return Err(KbError::SecretInNotes(leaking));
+                return Err(KbError::SecretInHistory {
+                    notes: leaking,
+                    base: theirs.map(|t| format!("{remote_name}/{remote_branch} ({})", short(t))),
+                    vault: root.to_path_buf(),
+                });
             }
         }
-        match push(&repo, &remote_name, &branch, &remote_branch, opts)? {
+        match push(&repo, &remote_name, ours, &remote_branch, opts)? {
             true => {
-                report.pushed = true;
+                pushed = Some(ours);
                 break;
             }
             false if attempt + 1 < PUSH_TRIES => continue, // the remote moved: again
@@ -152,12 +197,17 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
         }
     }
     set_upstream(&repo, &branch, &remote_name, &remote_branch);
-    let end = head_oid(&repo);
-    report.incoming = note_changes(&repo, start, end)?;
-    if report.pushed {
-        report.outgoing = note_changes(&repo, remote_before, end)?;
+    report.committed.sort();
+    report.committed.dedup();
+    if let Some(ours) = pushed {
+        report.pushed = true;
+        report.outgoing = note_changes(&repo, remote_before, Some(ours))?;
     }
     Ok(report)
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string()[..7].to_string()
 }
 
 /// Refuse to touch a repository that git left in the middle of something.
@@ -178,6 +228,12 @@ fn check_state(repo: &Repository) -> Result<()> {
 
 pub(crate) fn head_oid(repo: &Repository) -> Option<Oid> {
     repo.head().ok().and_then(|h| h.target())
+}
+
+fn push_once(list: &mut Vec<String>, p: String) {
+    if !list.contains(&p) {
+        list.push(p);
+    }
 }
 
 /// Whether a path of the work tree is a note: `*.md` outside hidden folders.
@@ -253,11 +309,25 @@ fn tracking(repo: &Repository, opts: &SyncOptions) -> Result<(String, String, St
         .or(configured_remote)
         .unwrap_or_else(|| "origin".to_string());
     if repo.find_remote(&remote).is_err() {
+        // kb.toml's remote becomes `origin` when the repository has none; a remote named on
+        // the command line must exist (a typo adds nothing).
+        let remotes = repo.remotes()?;
+        let existing: Vec<String> = remotes
+            .iter()
+            .flatten()
+            .flatten()
+            .map(str::to_string)
+            .collect();
         match &opts.default_url {
-            Some(url) => {
+            Some(url) if opts.remote.is_none() && existing.is_empty() => {
                 repo.remote(&remote, url)?;
             }
-            None => return Err(KbError::NoRemote(remote)),
+            _ => {
+                return Err(KbError::NoRemote {
+                    name: remote,
+                    existing,
+                })
+            }
         }
     }
     let remote_branch = config

@@ -11,6 +11,7 @@ mod test_index;
 mod test_link;
 mod test_outcomes;
 mod test_pick;
+mod test_races;
 mod test_regressions;
 mod test_remotes;
 mod test_scan;

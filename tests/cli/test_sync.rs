@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// git with a fixed identity and no user configuration.
-fn git_command(dir: &Path) -> Command {
+pub(crate) fn git_command(dir: &Path) -> Command {
     let mut c = Command::new("git");
     c.current_dir(dir)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -18,7 +18,7 @@ fn git_command(dir: &Path) -> Command {
     c
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let o = git_command(dir).args(args).output().expect("git");
     assert!(
         o.status.success(),
@@ -29,13 +29,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A bare remote and machine A (a kb vault whose origin is the remote, with one note pushed).
-struct Team {
-    a: TestEnv,
-    remote: PathBuf,
+pub(crate) struct Team {
+    pub a: TestEnv,
+    pub remote: PathBuf,
 }
 
 impl Team {
-    fn new() -> Team {
+    pub fn new() -> Team {
         let a = TestEnv::new();
         let remote = a.home.join("remote.git");
         git(
@@ -68,7 +68,7 @@ impl Team {
     }
 
     /// Machine B: a fresh HOME that clones the remote with kb.
-    fn machine_b(&self) -> TestEnv {
+    pub fn machine_b(&self) -> TestEnv {
         let b = TestEnv::empty();
         std::fs::remove_dir_all(&b.vault).unwrap();
         let r = b.kb(&[
@@ -81,7 +81,7 @@ impl Team {
     }
 
     /// A teammate using the git client directly.
-    fn teammate(&self) -> PathBuf {
+    pub fn teammate(&self) -> PathBuf {
         let dir = self.a.home.join("teammate");
         git(
             &self.a.home,
@@ -503,7 +503,7 @@ fn a_sync_killed_at_any_moment_is_finished_by_the_next() {
 }
 
 /// A real `git daemon` on 127.0.0.1, killed when dropped.
-struct Daemon(Child);
+pub(crate) struct Daemon(Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -521,7 +521,7 @@ fn free_port() -> u16 {
 }
 
 /// Serve the team's remote with `git daemon` on 127.0.0.1; its git:// URL.
-fn daemon(t: &Team) -> (Daemon, String) {
+pub(crate) fn daemon(t: &Team) -> (Daemon, String) {
     let port = free_port();
     let base = t.remote.parent().unwrap();
     let daemon = Daemon(

@@ -89,7 +89,7 @@ fn sync_refuses_to_push_a_private_key() {
     let r = env.kb(&["sync"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("hold a private key: server.md"),
+        r.stderr.contains("server.md holds a private key"),
         "{}",
         r.stderr
     );

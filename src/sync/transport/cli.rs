@@ -49,11 +49,11 @@ pub(super) fn push(
     git: &Path,
     repo: &Repository,
     remote: &str,
-    branch: &str,
+    local_ref: &str,
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<bool> {
-    let spec = format!("refs/heads/{branch}:refs/heads/{remote_branch}");
+    let spec = format!("{local_ref}:refs/heads/{remote_branch}");
     let out = run(
         git,
         repo.workdir(),
@@ -120,7 +120,7 @@ struct Output {
 /// Run git in `dir`, watching it: its stderr (progress, messages) counts as a sign of life;
 /// silent for `opts.timeout`, it is killed.
 fn run(git: &Path, dir: Option<&Path>, args: &[&str], opts: &SyncOptions) -> Result<Output> {
-    let mut cmd = Command::new(git);
+    let mut cmd = crate::git::command(git);
     cmd.args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

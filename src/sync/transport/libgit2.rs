@@ -180,7 +180,7 @@ pub(super) fn fetch(
 pub(super) fn push(
     repo: &Repository,
     remote_name: &str,
-    branch: &str,
+    local_ref: &str,
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<bool> {
@@ -208,7 +208,7 @@ pub(super) fn push(
     });
     let mut po = PushOptions::new();
     po.remote_callbacks(cb);
-    let spec = format!("refs/heads/{branch}:refs/heads/{remote_branch}");
+    let spec = format!("{local_ref}:refs/heads/{remote_branch}");
     let result = remote.push(&[spec.as_str()], Some(&mut po));
     drop(po);
     let refused = |status: String| {

@@ -58,19 +58,29 @@ pub fn fetch(
     }
 }
 
-/// Push the branch; false when the remote rejected it because it moved meanwhile.
+/// Push the commit `oid` (the one kb checked; the branch may have moved since, a kb command
+/// committing meanwhile) to the remote branch; false when the remote rejected it because it
+/// moved meanwhile. It goes through a reference of kb's own, `refs/kb/push`, removed after.
 pub fn push(
     repo: &Repository,
     remote: &str,
-    branch: &str,
+    oid: Oid,
     remote_branch: &str,
     opts: &SyncOptions,
 ) -> Result<bool> {
-    match &opts.backend {
-        Backend::Git(git) => cli::push(git, repo, remote, branch, remote_branch, opts),
-        Backend::Libgit2 => libgit2::push(repo, remote, branch, remote_branch, opts),
+    repo.reference(PUSH_REF, oid, true, "kb sync: push")?;
+    let result = match &opts.backend {
+        Backend::Git(git) => cli::push(git, repo, remote, PUSH_REF, remote_branch, opts),
+        Backend::Libgit2 => libgit2::push(repo, remote, PUSH_REF, remote_branch, opts),
+    };
+    if let Ok(mut r) = repo.find_reference(PUSH_REF) {
+        let _ = r.delete();
     }
+    result
 }
+
+/// The reference a push sends (see [`push`]).
+const PUSH_REF: &str = "refs/kb/push";
 
 /// Clone `url` into `dir` with the same configuration and credentials as sync.
 pub fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
