@@ -223,17 +223,33 @@ pub fn load_vault(root: &Path, warnings: &mut Vec<String>) -> VaultConfig {
     }
 }
 
-/// `~/notes` with the home folder put in.
-fn expand_home(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(p),
+/// `~`, `~/notes` (and `~\notes`) with the home folder put in, as a shell would.
+pub fn expand_home(p: &str) -> PathBuf {
+    let Some(home) = dirs::home_dir() else {
+        return PathBuf::from(p);
+    };
+    if p == "~" {
+        return home;
+    }
+    match p.strip_prefix("~/").or_else(|| p.strip_prefix("~\\")) {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(p),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_home_folder_is_put_in_for_a_leading_tilde() {
+        let home = dirs::home_dir().unwrap();
+        assert_eq!(expand_home("~"), home);
+        assert_eq!(expand_home("~/kb"), home.join("kb"));
+        assert_eq!(expand_home("~\\kb"), home.join("kb"));
+        assert_eq!(expand_home("/srv/kb~"), PathBuf::from("/srv/kb~"));
+        assert_eq!(expand_home("~other/kb"), PathBuf::from("~other/kb"));
+    }
 
     #[test]
     fn reads_known_keys_and_warns_of_the_rest() {

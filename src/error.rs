@@ -10,6 +10,9 @@ pub enum KbError {
     #[error("no vault at {}", path.display())]
     NoVault { path: PathBuf },
 
+    #[error("{} is a whole disk or home folder, not a vault", .0.display())]
+    TooBroad(PathBuf),
+
     #[error("{} is not a kb vault (it has no kb.toml); kb writes only in a vault", path.display())]
     NotAVault { path: PathBuf },
 
@@ -48,6 +51,9 @@ pub enum KbError {
 
     #[error("{0} is writing to the vault and did not finish in time; kb changed nothing")]
     RepositoryLocked(String),
+
+    #[error("git does not know who you are ({0}), so kb commits nothing")]
+    NoIdentity(String),
 
     #[error("{} is not in a git repository", .0.display())]
     NotARepository(PathBuf),
@@ -157,6 +163,15 @@ impl KbError {
             KbError::NotAVault { path } => Some(format!(
                 "`kb init {}` makes this folder a vault (it adds kb.toml and, if needed, a git repository); searching it works as it is",
                 path.display()
+            )),
+            KbError::NoIdentity(_) => Some(
+                "tell git who you are, as git itself asks: `git config --global user.email \"you@example.com\"` and `git config --global user.name \"Your Name\"` (omit --global for this vault only)"
+                    .into(),
+            ),
+            KbError::TooBroad(p) => Some(format!(
+                "keep notes in a folder of their own: `kb init {}` makes one (kb's default vault); to really use this folder, create {} in it first",
+                crate::context::default_vault().display(),
+                p.join("kb.toml").display()
             )),
             KbError::NoteNotFound(_) => {
                 Some("`kb list` shows the ids; `kb search` finds notes by content".into())

@@ -7,11 +7,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Who commits when git has no user configured.
-/// The committer name kb uses when git has none configured.
-pub const DEFAULT_NAME: &str = "kb";
-const DEFAULT_EMAIL: &str = "kb@localhost";
-
 /// Start libgit2, leaving its TLS certificates for when an HTTPS remote is reached through it.
 ///
 /// On Linux and the BSDs libgit2 starts OpenSSL when it starts and, with it, parses the whole
@@ -77,46 +72,192 @@ pub fn load_tls_certificates() {
     }
 }
 
-/// The repository holding the vault, if there is one.
+/// The repository holding the vault, if there is one: found from the vault's folder, never
+/// from `GIT_DIR` or the like in the environment (see [`REPOSITORY_ENV`]), and reading the
+/// person's git configuration as git would ([`person_config`]).
 pub fn open(vault_root: &Path) -> Option<Repository> {
     start_libgit2();
     let repo = Repository::discover(vault_root).ok()?;
     // A bare repository has no work tree to commit notes from.
     repo.workdir()?;
+    if let Some(config) = person_config(Some(repo.path())) {
+        let _ = repo.set_config(&config);
+    }
     Some(repo)
 }
 
-/// Create a repository at `root` (no-op if one is already there).
-pub fn init(root: &Path) -> Result<Repository> {
-    start_libgit2();
-    if let Ok(r) = Repository::open(root) {
-        return Ok(r);
+/// The person's git configuration where libgit2 would read another: `GIT_CONFIG_GLOBAL` (a
+/// file instead of `~/.gitconfig` and the XDG one; `/dev/null` for none),
+/// `GIT_CONFIG_NOSYSTEM` and `GIT_CONFIG_SYSTEM`, as git honours them. None when none is set
+/// (libgit2's own lookup is then git's). `gitdir`: the repository's own configuration too.
+pub fn person_config(gitdir: Option<&Path>) -> Option<git2::Config> {
+    use git2::{Config, ConfigLevel};
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let global = std::env::var_os("GIT_CONFIG_GLOBAL");
+    let no_system = var("GIT_CONFIG_NOSYSTEM").is_some_and(|v| v != "0" && v != "false");
+    let system = var("GIT_CONFIG_SYSTEM");
+    if global.is_none() && !no_system && system.is_none() {
+        return None;
     }
-    Ok(Repository::init(root)?)
+    let mut config = Config::new().ok()?;
+    let mut add = |path: PathBuf, level: ConfigLevel| {
+        if path.is_file() {
+            let _ = config.add_file(&path, level, false);
+        }
+    };
+    if !no_system {
+        if let Some(p) = system
+            .map(PathBuf::from)
+            .or_else(|| Config::find_system().ok())
+        {
+            add(p, ConfigLevel::System);
+        }
+    }
+    match global {
+        Some(g) => add(PathBuf::from(g), ConfigLevel::Global),
+        None => {
+            if let Ok(p) = Config::find_xdg() {
+                add(p, ConfigLevel::XDG);
+            }
+            if let Ok(p) = Config::find_global() {
+                add(p, ConfigLevel::Global);
+            }
+        }
+    }
+    if let Some(dir) = gitdir {
+        add(dir.join("config"), ConfigLevel::Local);
+    }
+    Some(config)
 }
 
-/// Who authors and commits: `GIT_AUTHOR_*` / `GIT_COMMITTER_*` as git itself honours them,
-/// else `user.name` / `user.email` from git's configuration, else kb's default identity.
+/// The branch a new repository starts on: `init.defaultBranch` of the person's configuration,
+/// else git's default, `master`.
+fn default_branch() -> String {
+    let config = person_config(None).or_else(|| git2::Config::open_default().ok());
+    config
+        .and_then(|c| c.get_string("init.defaultBranch").ok())
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "master".to_string())
+}
+
+/// The git program kb may run (`KB_GIT` or config.toml's `git`: `auto`, `libgit2` or a
+/// path), set once at start; None: libgit2 only.
+static PROGRAM_SETTING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Set how kb reaches git (see [`program`]); once per process.
+pub fn set_program_setting(setting: Option<String>) {
+    let _ = PROGRAM_SETTING.set(setting);
+}
+
+/// The git program for `setting`: `libgit2` none; a path that one; unset or `auto` the `git`
+/// found on PATH, if any.
+pub fn program_for(setting: Option<&str>) -> Option<PathBuf> {
+    match setting.map(str::trim) {
+        Some("libgit2") => None,
+        Some(s) if !s.is_empty() && s != "auto" => Some(PathBuf::from(s)),
+        _ => which::which("git").ok(),
+    }
+}
+
+/// The git program of this process's setting ([`set_program_setting`]).
+pub fn program() -> Option<PathBuf> {
+    static RESOLVED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    RESOLVED
+        .get_or_init(|| program_for(PROGRAM_SETTING.get().cloned().flatten().as_deref()))
+        .clone()
+}
+
+/// The repository a new vault at `root` lives in: the one already holding the folder (a
+/// vault may be a folder of a larger repository: its clones then carry the notes), else a new
+/// one at `root`.
+pub fn init(root: &Path) -> Result<Repository> {
+    start_libgit2();
+    if let Some(r) = open(root) {
+        return Ok(r);
+    }
+    let mut opts = git2::RepositoryInitOptions::new();
+    opts.initial_head(&default_branch());
+    Repository::init_opts(root, &opts)?;
+    open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))
+}
+
+/// Who authors and who commits, as git itself decides: through the git program when kb may
+/// run it (`git var GIT_AUTHOR_IDENT`: `GIT_AUTHOR_*`, `user.*`, `author.*`, `EMAIL`, the
+/// configuration `GIT_CONFIG_GLOBAL` names...), else from the same variables and the person's
+/// configuration read by libgit2. With no identity git refuses to commit, and so does kb
+/// ([`KbError::NoIdentity`]): a team vault's history must not say "kb" where a person wrote.
 pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>)> {
-    let configured = repo.signature().ok().map(|s| s.to_owned());
-    let pick = |role: &str| -> Result<Signature<'static>> {
-        let var = |k: &str| {
-            std::env::var(format!("GIT_{role}_{k}"))
-                .ok()
-                .filter(|v| !v.is_empty())
-        };
-        let (name, email) = match (&configured, var("NAME"), var("EMAIL")) {
-            (_, Some(n), Some(e)) => (n, e),
-            (Some(c), n, e) => (
-                n.unwrap_or_else(|| c.name().unwrap_or(DEFAULT_NAME).to_string()),
-                e.unwrap_or_else(|| c.email().unwrap_or(DEFAULT_EMAIL).to_string()),
-            ),
-            (None, n, e) => (
-                n.unwrap_or_else(|| DEFAULT_NAME.into()),
-                e.unwrap_or_else(|| DEFAULT_EMAIL.into()),
-            ),
-        };
-        Ok(Signature::now(&name, &email)?)
+    let (author, committer) = identity(repo)?;
+    Ok((
+        Signature::now(&author.0, &author.1)?,
+        Signature::now(&committer.0, &committer.1)?,
+    ))
+}
+
+type Ident = ((String, String), (String, String));
+
+/// [`signatures`]' names and addresses, found once per repository and process.
+fn identity(repo: &Repository) -> Result<Ident> {
+    static FOUND: std::sync::Mutex<Vec<(PathBuf, std::result::Result<Ident, String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key = repo.path().to_path_buf();
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = found.iter().find(|(k, _)| *k == key) {
+        return r.clone().map_err(KbError::NoIdentity);
+    }
+    let r = match program() {
+        Some(git) => identity_from_git(&git, repo),
+        None => identity_from_config(repo),
+    };
+    found.push((key, r.clone()));
+    r.map_err(KbError::NoIdentity)
+}
+
+fn identity_from_git(git: &Path, repo: &Repository) -> std::result::Result<Ident, String> {
+    let ask = |var: &str| -> std::result::Result<(String, String), String> {
+        let out = command(git)
+            .arg("--git-dir")
+            .arg(repo.path())
+            .args(["var", var])
+            .env("LC_ALL", "C")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("running {}: {e}", git.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let fatal = said
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("fatal:"))
+                .map(|l| l.trim_start_matches("fatal:").trim().to_string());
+            return Err(fatal.unwrap_or_else(|| "git does not know who you are".into()));
+        }
+        // `Name <email> 1700000000 +0000`
+        let (name, rest) = text.split_once('<').ok_or("git var printed no identity")?;
+        let (email, _) = rest.split_once('>').ok_or("git var printed no identity")?;
+        Ok((name.trim().to_string(), email.trim().to_string()))
+    };
+    Ok((ask("GIT_AUTHOR_IDENT")?, ask("GIT_COMMITTER_IDENT")?))
+}
+
+fn identity_from_config(repo: &Repository) -> std::result::Result<Ident, String> {
+    let config = repo.config().ok();
+    let get = |k: &str| config.as_ref().and_then(|c| c.get_string(k).ok());
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let pick = |role: &str| -> std::result::Result<(String, String), String> {
+        let lower = role.to_ascii_lowercase();
+        let name = var(&format!("GIT_{role}_NAME"))
+            .or_else(|| get(&format!("{lower}.name")))
+            .or_else(|| get("user.name"));
+        let email = var(&format!("GIT_{role}_EMAIL"))
+            .or_else(|| get(&format!("{lower}.email")))
+            .or_else(|| get("user.email"))
+            .or_else(|| var("EMAIL"));
+        match (name, email) {
+            (Some(n), Some(e)) => Ok((n, e)),
+            _ => Err("no user.name and user.email are configured".into()),
+        }
     };
     Ok((pick("AUTHOR")?, pick("COMMITTER")?))
 }

@@ -83,6 +83,7 @@ where
     };
     let ctx = context::Context::from_cli(&cli);
     wait::set(ctx.lock_wait);
+    git::set_program_setting(ctx.git.clone());
     for w in &ctx.warnings {
         output::warn(ctx.color_err, w);
     }

@@ -16,6 +16,23 @@ const FILE: &str = "misses.jsonl";
 const ACCOUNT_WORDS: &[&str] = &["user", "username", "login", "account", "upn"];
 /// Lines of the paste that make the web query.
 const QUERY_LINES: usize = 2;
+/// Words and codes of one line in the web query, and of the whole query (web search engines
+/// read about 32 words), and its length in characters.
+const QUERY_LINE_WORDS: usize = 16;
+const QUERY_WORDS: usize = 32;
+const QUERY_CHARS: usize = 200;
+/// Pasted lines whose forms a miss keeps (a long log adds nothing after the first few).
+const MISS_FORMS: usize = 32;
+/// The misses file is cut back to its newest half past this size.
+const MISS_FILE_BYTES: u64 = 512 * 1024;
+
+/// `s` cut to at most `max` characters, at a character boundary.
+pub fn clip(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
 
 /// The query to paste into a web search: each error line's constant parts, quoted when they are
 /// several words, codes bare. Empty when nothing constant is left.
@@ -43,6 +60,15 @@ pub fn web_query(p: &Prepared) -> String {
                 Token::Var(_) => {}
             }
         }
+        // A line of hundreds of words (a pasted document) gives its first few.
+        let budget = QUERY_WORDS.saturating_sub(
+            parts
+                .iter()
+                .map(|p: &String| p.split_whitespace().count())
+                .sum::<usize>(),
+        );
+        words.truncate(QUERY_LINE_WORDS.min(budget));
+        codes.truncate(4);
         let mut part = match words.len() {
             0 => String::new(),
             1 => words[0].to_string(),
@@ -64,7 +90,18 @@ pub fn web_query(p: &Prepared) -> String {
             parts.push(part);
         }
     }
-    parts.join(" ")
+    let mut query = parts.join(" ");
+    if query.chars().count() > QUERY_CHARS {
+        // Cut at a word, and close a quote left open.
+        let cut = clip(&query, QUERY_CHARS);
+        let cut = cut.rsplit_once(' ').map_or(cut, |(head, _)| head);
+        let mut q = cut.trim_end_matches(['"', ' ']).to_string();
+        if q.matches('"').count() % 2 == 1 {
+            q.push('"');
+        }
+        query = q;
+    }
+    query
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,15 +143,34 @@ pub fn remember(vault: &Vault, query: &str, p: &Prepared, at: &str) -> std::io::
         forms: p
             .lines
             .iter()
+            .take(MISS_FORMS)
             .map(|l| crate::matcher::paste_identity(&l.raw, &l.tokens).form)
             .collect(),
     })?;
     // One write of a whole line in append mode: concurrent searches do not interleave.
+    let path = dir.join(FILE);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(FILE))?;
-    f.write_all(format!("{line}\n").as_bytes())
+        .open(&path)?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    if f.metadata()?.len() > MISS_FILE_BYTES {
+        drop(f);
+        keep_newest_half(&path)?;
+    }
+    Ok(())
+}
+
+/// Cut the misses file back to its newest half (whole lines), replacing it atomically.
+fn keep_newest_half(path: &std::path::Path) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let half = text.len() / 2;
+    let start = text[half..].find('\n').map_or(text.len(), |i| half + i + 1);
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text[start..].as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The misses, most frequent first (then the most recent); lines that cannot be read are skipped.

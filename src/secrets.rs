@@ -42,18 +42,66 @@ struct Kind {
     needles: &'static [&'static str],
 }
 
-const KINDS: [Kind; 11] = [
+/// What `kb sync` refuses to push.
+const PRIVATE_KEY: &str = "private key";
+
+/// The rules, compared with gitleaks' (the rule set most teams use: `private-key`,
+/// `aws-access-token`, `gitlab-pat`, `stripe-access-token`, `npm-access-token`,
+/// `slack-*`, `jwt`...); gitleaks' entropy-based generic rule is left out (notes are full of
+/// long identifiers), its assignments of `secret`, `key`, `token`, `password` are here.
+const KINDS: [Kind; 17] = [
     Kind {
-        kind: "private key",
-        pattern: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+        // PEM keys of every kind (RSA, EC, OPENSSH, ENCRYPTED...) and PGP's armoured blocks.
+        kind: PRIVATE_KEY,
+        pattern: r"-----BEGIN [A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)",
         group: 0,
-        needles: &["private key-----"],
+        needles: &["private key"],
+    },
+    Kind {
+        // PuTTY's .ppk files, versions 2 and 3: the header to the MAC that ends the key.
+        kind: PRIVATE_KEY,
+        pattern: r"PuTTY-User-Key-File-[0-9]+:(?s:.*?)(?:Private-MAC:\s*[0-9A-Fa-f]+|\z)",
+        group: 0,
+        needles: &["putty-user-key-file-"],
     },
     Kind {
         kind: "AWS access key",
-        pattern: r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+        pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
         group: 0,
-        needles: &["akia", "asia"],
+        needles: &["akia", "asia", "abia", "acca"],
+    },
+    Kind {
+        // `aws_secret_access_key = ...` (credentials files, env, CLI output) and the session
+        // token beside it.
+        kind: "AWS secret key",
+        pattern: r#"(?i)\baws_?(?:secret_?access_?key|session_?token)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{16,})"#,
+        group: 1,
+        needles: &["aws"],
+    },
+    Kind {
+        kind: "GitLab token",
+        pattern: r"\bgl(?:pat|dt|rt|ptt|cbt|oas)-[0-9A-Za-z_-]{20,}",
+        group: 0,
+        needles: &["glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-"],
+    },
+    Kind {
+        kind: "Stripe key",
+        pattern: r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}",
+        group: 0,
+        needles: &["_live_", "_test_"],
+    },
+    Kind {
+        kind: "npm token",
+        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
+        group: 0,
+        needles: &["npm_"],
+    },
+    Kind {
+        // Azure storage and Service Bus connection strings.
+        kind: "Azure account key",
+        pattern: r"(?i)\b(?:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/=]{20,})",
+        group: 1,
+        needles: &["accountkey", "sharedaccesskey"],
     },
     Kind {
         kind: "GitHub token",
@@ -161,7 +209,7 @@ fn find_with(text: &str, may_match: impl Fn(&Kind) -> bool) -> Vec<Finding> {
 pub fn has_private_key(text: &str) -> bool {
     // The first kind: no other pattern's match can hide one.
     let may = may_match(text);
-    !find_with(text, |k| k.kind == KINDS[0].kind && may(k)).is_empty()
+    !find_with(text, |k| k.kind == PRIVATE_KEY && may(k)).is_empty()
 }
 
 /// The text with every finding replaced by `[REDACTED kind]`.
@@ -217,6 +265,50 @@ mod tests {
         assert!(find("the password is incorrect").is_empty());
     }
 
+    /// Forms that were missed, from a credentials file, a PGP export and a PuTTY key; each a
+    /// private key for `kb sync` where it is one.
+    #[test]
+    fn finds_aws_secrets_pgp_blocks_putty_keys_and_other_tokens() {
+        let aws = "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+        assert_eq!(kinds(aws), vec!["AWS access key", "AWS secret key"]);
+        let f = &find(aws)[1];
+        assert_eq!(
+            &aws[f.start..f.end],
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+        assert_eq!(
+            kinds("export AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\""),
+            vec!["AWS secret key"]
+        );
+        let pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0AAAABCAC7\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\n";
+        assert_eq!(kinds(pgp), vec!["private key"]);
+        assert!(has_private_key(pgp));
+        let putty = "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5\nAAAAIL0\nPrivate-Lines: 1\nAAAAIDk0\nPrivate-MAC: 4d2f0a5c9e\n";
+        assert_eq!(kinds(putty), vec!["private key"]);
+        assert!(has_private_key(putty));
+        assert!(has_private_key(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----"
+        ));
+        // A public key block is not a secret.
+        assert!(!has_private_key(
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBF\n-----END PGP PUBLIC KEY BLOCK-----"
+        ));
+        assert!(!has_private_key(aws));
+        assert_eq!(
+            kinds("token glpat-0123456789abcdefghij"),
+            vec!["GitLab token"]
+        );
+        assert_eq!(kinds("sk_live_0123456789abcdef"), vec!["Stripe key"]);
+        assert_eq!(
+            kinds("npm_0123456789abcdefghijABCDEFGHIJ012345"),
+            vec!["npm token"]
+        );
+        assert_eq!(
+            kinds("DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abcdEFGH0123456789+/abcd==;EndpointSuffix=core.windows.net"),
+            vec!["Azure account key"]
+        );
+    }
+
     /// What `find` would say running every pattern, without the words that skip them.
     fn find_unfiltered(text: &str) -> Vec<Finding> {
         find_with(text, |_| true)
@@ -239,6 +331,10 @@ mod tests {
             "pa\u{17f}\u{17f}word=hunter22 (long s) and \u{212a}ey? api_\u{212a}EY=0123456789abcdef",
             "Fehler beim Öffnen: Zugriff verweigert token=abcdefgh1234",
             "Error 0x80070005: Access is denied.",
+            "AWS_Secret_Access_Key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n-----END PGP PRIVATE KEY BLOCK-----",
+            "putty-user-key-file-2: ssh-rsa\nPrivate-MAC: ab12",
+            "GLPAT-0123456789abcdefghij SK_LIVE_0123456789abcdef accountkey=abcdEFGH0123456789+/abcd",
             "",
         ];
         for t in texts {

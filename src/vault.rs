@@ -80,6 +80,11 @@ impl Vault {
             });
         }
         let root = dunce_canonical(root);
+        // A whole disk or a whole home folder is not a vault (kb would read every file below
+        // it, and commit there), unless someone made it one on purpose.
+        if !root.join(CONFIG_FILE).is_file() && is_too_broad(&root) {
+            return Err(KbError::TooBroad(root));
+        }
         let template = crate::config::load_vault(&root, &mut Vec::new())
             .template
             .and_then(|t| {
@@ -261,6 +266,17 @@ impl Vault {
             }
         }
         Ok((files, dirs))
+    }
+
+    /// Whether a relative path names a note: a markdown file (`*.md`) outside hidden folders,
+    /// not the team's template. `kb.toml`, scripts, images and their conflict copies are not.
+    pub fn is_note_rel(&self, rel: &str) -> bool {
+        let parts: Vec<&str> = rel.split('/').collect();
+        parts.iter().all(|p| !p.is_empty() && !p.starts_with('.'))
+            && parts
+                .last()
+                .is_some_and(|n| is_markdown(std::ffi::OsStr::new(n)))
+            && !self.is_excluded(rel)
     }
 
     /// Whether a markdown file of the vault is not a note (the team's note template).
@@ -558,6 +574,11 @@ fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+/// A file system's root (`/`, `C:\`) or the person's home folder.
+fn is_too_broad(root: &Path) -> bool {
+    root.parent().is_none() || dirs::home_dir().is_some_and(|h| dunce_canonical(&h) == root)
 }
 
 /// Whether a folder of kb's holds no symbolic link, nor does its `index` folder.

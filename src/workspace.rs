@@ -110,6 +110,8 @@ impl Workspace {
         let vault = self.vault();
         match crate::git::open(vault.root()) {
             Some(repo) => {
+                // Refused before anything is written: git would not commit it either.
+                crate::git::signatures(&repo)?;
                 let session = crate::git::session(&repo, what)?;
                 Ok(WriteLock::Repository(repo, session))
             }
@@ -371,6 +373,7 @@ fn changed_notes(vault: &Vault, report: &crate::sync::SyncReport) -> Vec<String>
                 p.strip_prefix(&format!("{prefix}/")).map(str::to_string)
             }
         })
+        .filter(|rel| vault.is_note_rel(rel))
         .collect();
     rels.sort();
     rels.dedup();

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 const KB_TOML: &str = "# kb vault settings, shared with everyone who syncs this vault.\n\
 # See `kb --help`. Notes are the *.md files in this folder and below.\n";
 
-/// The folder to make a vault: `kb init DIR`, else `--dir DIR`, else `KB_DIR`, else the current
-/// folder. `kb --dir A init B` with two different folders is refused, not guessed.
+/// The folder to make a vault: `kb init DIR`, else the vault every other command would use
+/// (`--dir DIR`, `KB_DIR`, an enclosing vault, config.toml's, else `~/kb`). `kb --dir A init
+/// B` with two different folders is refused, not guessed.
 fn init_folder(ctx: &Context, arg: Option<PathBuf>) -> Result<PathBuf> {
     use crate::context::VaultSource;
     match (arg, ctx.vault_source) {
@@ -28,8 +29,7 @@ fn init_folder(ctx: &Context, arg: Option<PathBuf>) -> Result<PathBuf> {
             .into())
         }
         (Some(p), _) => Ok(p),
-        (None, VaultSource::Flag | VaultSource::Env) => Ok(ctx.vault_dir.clone()),
-        (None, _) => Ok(PathBuf::from(".")),
+        (None, _) => Ok(ctx.vault_dir.clone()),
     }
 }
 

@@ -343,8 +343,7 @@ fn who(ctx: &Context) -> Option<String> {
         .ok()
         .and_then(|v| crate::git::open(v.root()))
         .and_then(|repo| crate::git::signatures(&repo).ok())
-        .and_then(|(author, _)| author.name().ok().map(str::to_string))
-        .filter(|n| n != crate::git::DEFAULT_NAME);
+        .and_then(|(author, _)| author.name().ok().map(str::to_string));
     from_git.or_else(|| {
         ["USER", "USERNAME"]
             .iter()

@@ -302,11 +302,15 @@ fn no_answer(
 ) {
     let web = crate::misses::web_query(prepared);
     let _ = crate::misses::remember(vault, &web, prepared, &super::now_rfc3339());
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    // The error's first line, at most 300 characters (a pasted document is not an error).
+    let first = crate::misses::clip(
+        text.lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim(),
+        300,
+    )
+    .trim_end();
     let add = (vault.is_vault() && !first.is_empty()).then(|| {
         format!(
             "kb add --error {} --title '...' --fix '...'",

@@ -216,6 +216,13 @@ impl NoteIndex {
             return self.rebuild_in_place();
         };
         let searcher = self.searcher();
+        // Only notes: a sync's list of changed files may name kb.toml or a script.
+        let rels: Vec<String> = rels
+            .iter()
+            .filter(|r| self.vault.is_note_rel(r))
+            .cloned()
+            .collect();
+        let rels = &rels[..];
         let changes: Vec<Change> = rels
             .iter()
             .map(|r| {

@@ -142,6 +142,7 @@ impl SyncReport {
 pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
     let repo = git::open(root).ok_or_else(|| KbError::NotARepository(root.to_path_buf()))?;
     let (committed, (branch, remote_name, remote_branch)) = {
+        git::signatures(&repo)?;
         let _session = git::session(&repo, "kb sync")?;
         check_state(&repo)?;
         (commit_local(&repo, root)?, tracking(&repo, opts)?)

@@ -252,6 +252,10 @@ fn the_link_command_add_suggests_records_the_whole_error() {
         .env("KB_DIR", &env.vault)
         .env("HOME", &env.home)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test Tech")
+        .env("GIT_AUTHOR_EMAIL", "tech@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Tech")
+        .env("GIT_COMMITTER_EMAIL", "tech@example.com")
         .stdin(Stdio::null())
         .output()
         .unwrap();

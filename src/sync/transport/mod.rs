@@ -34,13 +34,9 @@ impl Backend {
     /// `setting` (`KB_GIT`, else `git` in config.toml): `libgit2`, or the path of a git
     /// executable; unset or `auto`: `git` from PATH when there is one, else libgit2.
     pub fn choose(setting: Option<&str>) -> Backend {
-        match setting.map(str::trim) {
-            Some("libgit2") => Backend::Libgit2,
-            Some(s) if !s.is_empty() && s != "auto" => Backend::Git(PathBuf::from(s)),
-            _ => match which::which("git") {
-                Ok(p) => Backend::Git(p),
-                Err(_) => Backend::Libgit2,
-            },
+        match crate::git::program_for(setting) {
+            Some(p) => Backend::Git(p),
+            None => Backend::Libgit2,
         }
     }
 }
