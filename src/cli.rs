@@ -106,22 +106,27 @@ pub struct AddArgs {
     #[arg(long, short = 't')]
     pub title: Option<String>,
     /// An error message this note fixes (repeatable)
-    #[arg(long = "error", short = 'e', value_name = "TEXT")]
+    #[arg(
+        long = "error",
+        short = 'e',
+        value_name = "TEXT",
+        allow_hyphen_values = true
+    )]
     pub errors: Vec<String>,
     /// A tag (repeatable)
     #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
     /// What the customer saw
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub problem: Option<String>,
     /// Why it happened
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub cause: Option<String>,
     /// The steps that worked
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub fix: Option<String>,
     /// What gets the customer going until the real fix is done
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub workaround: Option<String>,
     /// Known-error state: workaround (only a workaround is known), fixed, retired
     #[arg(long, value_enum)]
@@ -292,7 +297,7 @@ pub struct FailedArgs {
     #[arg(long, value_name = "TICKET")]
     pub ticket: Option<String>,
     /// What went wrong
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub why: Option<String>,
 }
 
@@ -370,6 +375,9 @@ pub struct CloneArgs {
     pub url: String,
     /// Folder to create (default: the repository's name)
     pub dir: Option<std::path::PathBuf>,
+    /// The branch to check out (default: the one the remote's HEAD names)
+    #[arg(long, short = 'b')]
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Args)]

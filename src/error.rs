@@ -102,6 +102,23 @@ pub enum KbError {
     #[error("sync: {0}")]
     Sync(String),
 
+    #[error("the remote's HEAD names the branch '{head}', which it does not have; it has {}", branches.join(", "))]
+    RemoteHeadMissing { head: String, branches: Vec<String> },
+
+    #[error("the remote has no branch '{branch}' but has {}: a sync would start a second branch that no other machine follows", others.join(", "))]
+    RemoteBranchMissing {
+        branch: String,
+        others: Vec<String>,
+        vault: PathBuf,
+    },
+
+    #[error("cannot clone {url}: {source}")]
+    Clone {
+        url: String,
+        #[source]
+        source: Box<KbError>,
+    },
+
     #[error("not synced: the remote changes {} that {} local changes or untracked files: {}; kb changed nothing", if .0.len() == 1 { "a file" } else { "files" }, if .0.len() == 1 { "has" } else { "have" }, .0.join(", "))]
     SyncBlocked(Vec<String>),
 
@@ -262,6 +279,21 @@ impl KbError {
                 "a link that came with the repository could point anywhere: replace it with a real folder or file (or remove it), then try again"
                     .into(),
             ),
+            KbError::RemoteHeadMissing { branches, .. } => Some(format!(
+                "name the branch your team uses: `kb clone URL DIR --branch {}`",
+                branches.first().map_or("main", String::as_str)
+            )),
+            KbError::RemoteBranchMissing { others, vault, .. } => Some(format!(
+                "follow the team's branch: `git -C {} branch -m {}`, then `kb sync` (it merges your notes into it)",
+                shell_word(&vault.display().to_string()),
+                others.first().map_or("main", String::as_str)
+            )),
+            KbError::Clone { source, .. } => Some(match source.as_ref() {
+                KbError::RemoteUnreachable { .. }
+                | KbError::RemoteTimeout { .. }
+                | KbError::AuthRejected(_) => "check the URL and the network, and that `git clone URL` works in a terminal; nothing was created".into(),
+                other => other.hint().unwrap_or_else(|| "nothing was created".into()),
+            }),
             KbError::SyncBlocked(_) => Some(
                 "commit them with git (`git add` and `git commit`), or put them aside (`git stash -u`, or move them), then `kb sync` again; notes are committed by kb itself"
                     .into(),

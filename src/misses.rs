@@ -168,7 +168,7 @@ fn keep_newest_half(path: &std::path::Path) -> std::io::Result<()> {
     let start = text[half..].find('\n').map_or(text.len(), |i| half + i + 1);
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text[start..].as_bytes())?;
+    tmp.write_all(&text.as_bytes()[start..])?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

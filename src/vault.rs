@@ -334,7 +334,10 @@ impl Vault {
     /// out (no name Windows reserves such as `CON` or `lpt1.txt`, no trailing dot or space, none
     /// of `<>:"|?*`). Returns it `/`-separated without slashes at the ends (`""`: the top).
     pub fn check_folder(&self, folder: &str) -> Result<String> {
-        let trimmed = folder.trim_matches(['/', '\\']);
+        if folder.starts_with(['/', '\\']) {
+            return Err(KbError::OutsideVault(folder.to_string()));
+        }
+        let trimmed = folder.trim_end_matches(['/', '\\']);
         if trimmed.is_empty() {
             return Ok(String::new());
         }

@@ -26,19 +26,59 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
         )));
     }
     let opts = super::sync::options(ctx);
-    sync::clone(&args.url, &dir, &opts)?;
+    let cloned = sync::clone(&args.url, &dir, args.branch.as_deref(), &opts).map_err(|e| {
+        crate::error::KbError::Clone {
+            url: sync::redact(&args.url),
+            source: Box::new(e),
+        }
+    })?;
     let vault = Vault::open(&dir)?;
     let (idx, report) = NoteIndex::rebuild(&vault)?;
     super::report_warnings(ctx, &report);
-    if !ctx.quiet {
+    if !cloned.ignored_links.is_empty() {
+        output::warn(
+            ctx.color_err,
+            &format!(
+                "the repository holds symbolic links, which kb never follows (it reads and writes only real files of the vault): {}",
+                cloned.ignored_links.join(", ")
+            ),
+        );
+    }
+    if let Some(head) = cloned.head_was_missing.as_ref().filter(|_| !ctx.quiet) {
         output::status(&format!(
-            "kb: cloned {} notes; use it with --dir {} or KB_DIR",
-            idx.num_notes(),
-            vault.root().display()
+            "kb: the remote's HEAD names '{head}', which it does not have; took its only branch, '{}'",
+            cloned.branch.as_deref().unwrap_or("?")
         ));
+    }
+    if !ctx.quiet {
+        let at = vault.root().display();
+        let default = crate::context::default_vault();
+        let is_default = std::fs::canonicalize(&default).is_ok_and(|d| d == vault.root());
+        let how = if is_default {
+            String::new()
+        } else {
+            format!("; use it with --dir {at} or KB_DIR (or name it in config.toml)")
+        };
+        match cloned.branch {
+            None => output::status(&format!(
+                "kb: cloned an empty repository into {at}: your first `kb add` and `kb sync` fill it{how}"
+            )),
+            Some(b) => output::status(&format!(
+                "kb: cloned {} into {at} (branch {b}){how}",
+                count(idx.num_notes(), "note")
+            )),
+        }
     }
     writeln!(std::io::stdout().lock(), "{}", vault.root().display())?;
     Ok(ExitCode::Success)
+}
+
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// `notes` from `git@host:team/notes.git`, `https://host/team/notes`, `/srv/notes.git`.

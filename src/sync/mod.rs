@@ -24,7 +24,7 @@ pub mod merge;
 pub mod transport;
 
 pub use merge::{conflict_copy_path, merge_note, Merged};
-pub use transport::{clone, redact, Backend};
+pub use transport::{redact, Backend};
 
 use crate::error::{KbError, Result};
 use crate::git;
@@ -159,6 +159,18 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
         let theirs = fetch(&repo, &remote_name, &remote_branch, opts)?;
         if attempt == 0 {
             remote_before = theirs;
+            if theirs.is_none() {
+                // Pushing would start a branch no other machine follows while the team's
+                // notes are on another: both would then print "synced" and share nothing.
+                let others = transport::branches(&repo, &remote_name, opts)?;
+                if !others.is_empty() && !others.contains(&remote_branch) {
+                    return Err(KbError::RemoteBranchMissing {
+                        branch: remote_branch,
+                        others,
+                        vault: root.to_path_buf(),
+                    });
+                }
+            }
         }
         let ours = {
             let _session = git::session(&repo, "kb sync")?;
@@ -209,6 +221,103 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
 
 fn short(oid: Oid) -> String {
     oid.to_string()[..7].to_string()
+}
+
+/// What `kb clone` found in the repository it cloned.
+#[derive(Debug, Default)]
+pub struct Cloned {
+    /// The branch checked out (None: the remote has no commit yet).
+    pub branch: Option<String>,
+    /// The remote's HEAD named a branch it does not have; kb took its only branch instead.
+    pub head_was_missing: Option<String>,
+    /// Paths of the repository that are symbolic links (or under `.kb/`): kb will not follow
+    /// them (data, never directions).
+    pub ignored_links: Vec<String>,
+}
+
+/// Clone the vault's repository into `dir` (which must not hold anything yet), then check it
+/// before anything uses it: a remote HEAD naming a branch the remote does not have (a server
+/// created with `master`, the notes pushed to `main`) is followed to the remote's only branch,
+/// or refused with the branches named; the links a stranger's repository may hold are listed.
+/// A clone that fails removes what it created.
+pub fn clone(url: &str, dir: &Path, branch: Option<&str>, opts: &SyncOptions) -> Result<Cloned> {
+    let existed = dir.exists();
+    let result = transport::clone(url, dir, branch, opts).and_then(|()| settle_clone(dir));
+    if result.is_err() {
+        if existed {
+            // Empty before (checked by the caller): empty again.
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    let _ = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    result
+}
+
+fn settle_clone(dir: &Path) -> Result<Cloned> {
+    let repo = git::open(dir).ok_or_else(|| KbError::NotARepository(dir.to_path_buf()))?;
+    let mut cloned = Cloned::default();
+    let remote_branches: Vec<String> = repo
+        .branches(Some(git2::BranchType::Remote))?
+        .flatten()
+        .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
+        .filter(|n| !n.ends_with("/HEAD"))
+        .collect();
+    if head_oid(&repo).is_none() && !remote_branches.is_empty() {
+        let wanted = repo
+            .find_reference("HEAD")?
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .map(|t| t.trim_start_matches("refs/heads/").to_string())
+            .unwrap_or_default();
+        let [only] = &remote_branches[..] else {
+            let names: Vec<&str> = remote_branches
+                .iter()
+                .map(|b| b.split_once('/').map_or(b.as_str(), |(_, n)| n))
+                .collect();
+            return Err(KbError::RemoteHeadMissing {
+                head: wanted,
+                branches: names.iter().map(|s| s.to_string()).collect(),
+            });
+        };
+        let (remote, name) = only.split_once('/').unwrap_or(("origin", only));
+        let tip = repo
+            .find_reference(&format!("refs/remotes/{only}"))?
+            .peel_to_commit()?;
+        let mut local = repo.branch(name, &tip, false)?;
+        local.set_upstream(Some(only))?;
+        let _ = remote;
+        repo.set_head(&format!("refs/heads/{name}"))?;
+        let mut cb = git2::build::CheckoutBuilder::new();
+        cb.safe();
+        repo.checkout_head(Some(&mut cb))?;
+        cloned.head_was_missing = Some(wanted);
+    }
+    cloned.branch = repo
+        .head()
+        .ok()
+        .filter(|h| h.target().is_some())
+        .and_then(|h| h.shorthand().ok().map(str::to_string));
+    if let Some(tree) = repo.head().ok().and_then(|h| h.peel_to_tree().ok()) {
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let path = format!("{parent}{}", entry.name().unwrap_or(""));
+            if entry.filemode() == i32::from(git2::FileMode::Link) || path == ".kb" {
+                cloned.ignored_links.push(path);
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+    }
+    Ok(cloned)
 }
 
 /// Refuse to touch a repository that git left in the middle of something.

@@ -18,5 +18,6 @@ mod test_scan;
 mod test_search;
 mod test_show_list_edit;
 mod test_sync;
+mod test_sync_safety;
 mod test_trust;
 mod test_vaults;

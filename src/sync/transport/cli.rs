@@ -45,6 +45,30 @@ pub(super) fn fetch(
         .and_then(|r| r.target()))
 }
 
+/// The remote's branch names (`git ls-remote --heads`).
+pub(super) fn branches(
+    git: &Path,
+    repo: &Repository,
+    remote: &str,
+    opts: &SyncOptions,
+) -> Result<Vec<String>> {
+    let out = run(
+        git,
+        repo.workdir(),
+        &["ls-remote", "--heads", "--", remote],
+        opts,
+    )?;
+    if !out.success {
+        return Err(classify(remote, &url_of(repo, remote), &out, opts));
+    }
+    Ok(out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .filter_map(|r| r.trim().strip_prefix("refs/heads/").map(str::to_string))
+        .collect())
+}
+
 pub(super) fn push(
     git: &Path,
     repo: &Repository,
@@ -84,14 +108,20 @@ pub(super) fn push(
     Ok(true)
 }
 
-pub(super) fn clone(git: &Path, url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
+pub(super) fn clone(
+    git: &Path,
+    url: &str,
+    dir: &Path,
+    branch: Option<&str>,
+    opts: &SyncOptions,
+) -> Result<()> {
     let target = dir.to_string_lossy();
-    let out = run(
-        git,
-        None,
-        &["clone", "--progress", "--no-tags", "--", url, &target],
-        opts,
-    )?;
+    let mut args = vec!["clone", "--progress", "--no-tags"];
+    if let Some(b) = branch {
+        args.extend(["--branch", b]);
+    }
+    args.extend(["--", url, &target]);
+    let out = run(git, None, &args, opts)?;
     if !out.success {
         return Err(classify(url, url, &out, opts));
     }

@@ -176,6 +176,29 @@ pub(super) fn fetch(
         .and_then(|r| r.target()))
 }
 
+/// The remote's branch names.
+pub(super) fn branches(
+    repo: &Repository,
+    remote_name: &str,
+    opts: &SyncOptions,
+) -> Result<Vec<String>> {
+    set_timeouts(opts);
+    let mut remote = open_remote(repo, remote_name)?;
+    let tries = Cell::new(0);
+    let auth_failed = Cell::new(false);
+    let config = repo.config()?;
+    let cb = callbacks(&config, opts, &tries, &auth_failed);
+    let conn = remote
+        .connect_auth(git2::Direction::Fetch, Some(cb), None)
+        .map_err(|e| network_error(remote_name, e, auth_failed.get()))?;
+    let names = conn
+        .list()?
+        .iter()
+        .filter_map(|h| h.name().strip_prefix("refs/heads/").map(str::to_string))
+        .collect();
+    Ok(names)
+}
+
 /// Push the branch; false when the remote rejected it because it moved.
 pub(super) fn push(
     repo: &Repository,
@@ -234,7 +257,7 @@ pub(super) fn push(
 }
 
 /// Clone `url` into `dir` with the same credentials as sync.
-pub(super) fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
+pub(super) fn clone(url: &str, dir: &Path, branch: Option<&str>, opts: &SyncOptions) -> Result<()> {
     set_timeouts(opts);
     // No repository yet: the credential helpers come from the user's and system git config.
     let tries = Cell::new(0);
@@ -244,6 +267,9 @@ pub(super) fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
     fo.remote_callbacks(callbacks(&config, opts, &tries, &auth_failed));
     let mut builder = git2::build::RepoBuilder::new();
     builder.fetch_options(fo);
+    if let Some(b) = branch {
+        builder.branch(b);
+    }
     let repo = builder
         .clone(url, dir)
         .map_err(|e| network_error(&redact(url), e, auth_failed.get()))?;

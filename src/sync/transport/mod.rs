@@ -54,6 +54,14 @@ pub fn fetch(
     }
 }
 
+/// The names of the remote's branches.
+pub fn branches(repo: &Repository, remote: &str, opts: &SyncOptions) -> Result<Vec<String>> {
+    match &opts.backend {
+        Backend::Git(git) => cli::branches(git, repo, remote, opts),
+        Backend::Libgit2 => libgit2::branches(repo, remote, opts),
+    }
+}
+
 /// Push the commit `oid` (the one kb checked; the branch may have moved since, a kb command
 /// committing meanwhile) to the remote branch; false when the remote rejected it because it
 /// moved meanwhile. It goes through a reference of kb's own, `refs/kb/push`, removed after.
@@ -78,11 +86,12 @@ pub fn push(
 /// The reference a push sends (see [`push`]).
 const PUSH_REF: &str = "refs/kb/push";
 
-/// Clone `url` into `dir` with the same configuration and credentials as sync.
-pub fn clone(url: &str, dir: &Path, opts: &SyncOptions) -> Result<()> {
+/// Clone `url` into `dir` with the same configuration and credentials as sync (`branch`: that
+/// branch rather than the one the remote's HEAD names).
+pub fn clone(url: &str, dir: &Path, branch: Option<&str>, opts: &SyncOptions) -> Result<()> {
     match &opts.backend {
-        Backend::Git(git) => cli::clone(git, url, dir, opts),
-        Backend::Libgit2 => libgit2::clone(url, dir, opts),
+        Backend::Git(git) => cli::clone(git, url, dir, branch, opts),
+        Backend::Libgit2 => libgit2::clone(url, dir, branch, opts),
     }
 }
 
