@@ -55,6 +55,9 @@ pub enum KbError {
     #[error("git does not know who you are ({0}), so kb commits nothing")]
     NoIdentity(String),
 
+    #[error("another git process holds {} (a git command still running, or one that stopped without cleaning up)", .0.display())]
+    GitIndexLocked(PathBuf),
+
     #[error("{} is not in a git repository", .0.display())]
     NotARepository(PathBuf),
 
@@ -180,6 +183,11 @@ impl KbError {
             KbError::NotAVault { path } => Some(format!(
                 "`kb init {}` makes this folder a vault (it adds kb.toml and, if needed, a git repository); searching it works as it is",
                 path.display()
+            )),
+            KbError::GitIndexLocked(p) => Some(format!(
+                "wait for that git command to finish; if none is running, remove the file: `{} {}`",
+                if cfg!(windows) { "del" } else { "rm" },
+                shell_word(&p.display().to_string())
             )),
             KbError::NoIdentity(_) => Some(
                 "tell git who you are, as git itself asks: `git config --global user.email \"you@example.com\"` and `git config --global user.name \"Your Name\"` (omit --global for this vault only)"

@@ -435,6 +435,25 @@ pub fn commit_paths_locked(
     message: &str,
     git: Option<&Path>,
 ) -> Result<Option<String>> {
+    commit_changes(repo, vault_root, rels, message, git).map_err(|e| {
+        // Another git holds the staging area: one sentence that says so, not git's and
+        // libgit2's texts one after the other.
+        let lock = repo.path().join("index.lock");
+        if lock.exists() {
+            KbError::GitIndexLocked(lock)
+        } else {
+            e
+        }
+    })
+}
+
+fn commit_changes(
+    repo: &Repository,
+    vault_root: &Path,
+    rels: &[String],
+    message: &str,
+    git: Option<&Path>,
+) -> Result<Option<String>> {
     let workdir = repo.workdir().unwrap_or(vault_root).to_path_buf();
     let prefix = vault_prefix(repo, vault_root);
     let parent = match repo.head() {

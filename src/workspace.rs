@@ -30,9 +30,8 @@ pub struct Recorded {
     pub rels: Vec<String>,
     /// The commit message.
     pub message: String,
-    /// The commit's short id; None when nothing changed; an error message when git could not
-    /// take it.
-    pub commit: std::result::Result<Option<String>, String>,
+    /// The commit's short id; None when nothing changed; why git could not take it.
+    pub commit: std::result::Result<Option<String>, KbError>,
     /// Whether the vault is a git repository at all.
     pub repository: bool,
     /// The index update (warnings about the notes read), or why it could not run now.
@@ -129,7 +128,7 @@ impl Workspace {
                 Recorded {
                     rels: rels.to_vec(),
                     message: message.to_string(),
-                    commit: Err(e.to_string()),
+                    commit: Err(e),
                     repository: crate::git::in_repository(self.vault().root()),
                     indexed,
                 }
@@ -150,15 +149,15 @@ impl Workspace {
                 WriteLock::Plain(_) => (false, Ok(None)),
                 WriteLock::Repository(repo, _session) => {
                     let commit =
-                        crate::git::commit_paths_locked(&repo, vault.root(), rels, message, git)
-                            .map_err(|e| e.to_string());
+                        crate::git::commit_paths_locked(&repo, vault.root(), rels, message, git);
                     (true, commit)
                 }
             });
             let indexed = index.update_files(rels).map_err(|e| e.to_string());
-            let committed = committing
-                .join()
-                .unwrap_or_else(|_| (true, Err("the commit stopped unexpectedly".into())));
+            let committed = committing.join().unwrap_or_else(|_| {
+                let e = KbError::Sync("the commit stopped unexpectedly".into());
+                (true, Err(e))
+            });
             (committed, indexed)
         });
         Recorded {

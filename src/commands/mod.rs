@@ -245,10 +245,15 @@ fn report_recorded(ctx: &Context, r: &Recorded) {
         Ok(None) if !r.repository && !ctx.quiet => output::status(
             "kb: the vault is not a git repository; nothing committed (`kb init` makes it one)",
         ),
-        Err(e) => output::warn(
-            ctx.color_err,
-            &format!("the note is saved but not committed ({e}); `kb sync` commits it"),
-        ),
+        Err(e) => {
+            output::warn(
+                ctx.color_err,
+                &format!("the note is saved but not committed ({e}); `kb sync` commits it"),
+            );
+            if let Some(hint) = e.hint() {
+                output::status(&format!("kb: hint: {hint}"));
+            }
+        }
         _ => {}
     }
     match &r.indexed {

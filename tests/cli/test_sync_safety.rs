@@ -664,3 +664,53 @@ fn without_a_git_identity_kb_refuses_as_git_does_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn a_held_index_lock_is_one_sentence_with_a_hint_and_the_note_is_kept() {
+    let env = TestEnv::new();
+    env.kb(&["add", "--title", "Alpha", "--fix", "x"]).ok();
+    let lock = env.vault.join(".git/index.lock");
+    std::fs::write(&lock, "").unwrap();
+    for backend in ["auto", "libgit2"] {
+        let r = env
+            .kb_env(
+                &["worked", "alpha", "--ticket", backend],
+                &[("KB_GIT", backend)],
+            )
+            .ok();
+        assert_eq!(
+            r.stderr.matches("index.lock").count(),
+            2,
+            "{backend}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("another git process holds"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("hint: wait for that git command to finish"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("Another git process seems"),
+            "{}",
+            r.stderr
+        );
+        assert!(env.read("alpha.md").contains(&format!("ticket: {backend}")));
+    }
+    std::fs::remove_file(&lock).unwrap();
+    let r = env.kb(&["sync"]);
+    assert!(
+        r.stderr.contains("no remote") || r.code == 2,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        env.git(&["status", "--porcelain"]).trim().is_empty(),
+        "kb sync committed them"
+    );
+}
