@@ -31,7 +31,7 @@ pub struct Recorded {
     /// The commit message.
     pub message: String,
     /// The commit's short id; None when nothing changed; why git could not take it.
-    pub commit: std::result::Result<Option<String>, KbError>,
+    pub commit: std::result::Result<Option<String>, Box<KbError>>,
     /// Whether the vault is a git repository at all.
     pub repository: bool,
     /// The index update (warnings about the notes read), or why it could not run now.
@@ -128,7 +128,7 @@ impl Workspace {
                 Recorded {
                     rels: rels.to_vec(),
                     message: message.to_string(),
-                    commit: Err(e),
+                    commit: Err(Box::new(e)),
                     repository: crate::git::in_repository(self.vault().root()),
                     indexed,
                 }
@@ -149,7 +149,8 @@ impl Workspace {
                 WriteLock::Plain(_) => (false, Ok(None)),
                 WriteLock::Repository(repo, _session) => {
                     let commit =
-                        crate::git::commit_paths_locked(&repo, vault.root(), rels, message, git);
+                        crate::git::commit_paths_locked(&repo, vault.root(), rels, message, git)
+                            .map_err(Box::new);
                     (true, commit)
                 }
             });
