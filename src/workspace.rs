@@ -157,7 +157,7 @@ impl Workspace {
             let indexed = index.update_files(rels).map_err(|e| e.to_string());
             let committed = committing.join().unwrap_or_else(|_| {
                 let e = KbError::Sync("the commit stopped unexpectedly".into());
-                (true, Err(e))
+                (true, Err(Box::new(e)))
             });
             (committed, indexed)
         });
