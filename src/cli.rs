@@ -178,7 +178,7 @@ pub struct SearchArgs {
     #[arg(value_name = "MORE", hide = true)]
     pub more: Vec<String>,
     /// At most this many results [default: 5; with -i, 30]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
     /// Only notes with this tag (repeatable)
     #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
@@ -216,7 +216,7 @@ pub struct PickArgs {
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     /// At most this many results
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
 }
 
@@ -249,7 +249,7 @@ pub struct ListArgs {
     #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
     pub tags: Vec<String>,
     /// At most this many notes
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
     /// Only notes created or updated on or after this date (YYYY-MM-DD, or 7d / 2w / 3m ago)
     #[arg(long, value_name = "DATE")]
@@ -326,7 +326,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub json: bool,
     /// How close a line must be to a recorded error (0..1)
-    #[arg(long, default_value_t = crate::matcher::SCAN_THRESHOLD)]
+    #[arg(long, default_value_t = crate::matcher::SCAN_THRESHOLD, value_parser = threshold)]
     pub threshold: f32,
 }
 
@@ -395,5 +395,34 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+}
+
+/// The most results or notes one command prints.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// `--limit N`: a whole number from 1 to [`MAX_LIMIT`].
+fn limit(s: &str) -> Result<usize, String> {
+    let n: u128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number (1 to {MAX_LIMIT})"))?;
+    match n {
+        0 => Err("must be at least 1".into()),
+        n if n > MAX_LIMIT as u128 => Err(format!("at most {MAX_LIMIT}")),
+        n => Ok(n as usize),
+    }
+}
+
+/// `--threshold X`: from 0 to 1.
+fn threshold(s: &str) -> Result<f32, String> {
+    let x: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number from 0 to 1"))?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("'{s}' is not a number from 0 to 1"))
     }
 }

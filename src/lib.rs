@@ -32,6 +32,7 @@ pub mod search;
 pub mod secrets;
 pub mod spelling;
 pub mod sync;
+pub mod usage;
 pub mod vault;
 pub mod wait;
 pub mod workspace;
@@ -77,6 +78,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(e) = usage::unknown_flag(&mut <cli::Cli as clap::CommandFactory>::command(), &args)
+    {
+        return usage_error(&e);
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => return usage_error(&e),

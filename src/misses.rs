@@ -139,7 +139,7 @@ pub fn remember(vault: &Vault, query: &str, p: &Prepared, at: &str) -> std::io::
     let line = serde_json::to_string(&Line {
         at: at.to_string(),
         query: query.to_string(),
-        paste: p.is_error_paste(),
+        paste: p.needs_recorded_error(),
         forms: p
             .lines
             .iter()

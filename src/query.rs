@@ -75,6 +75,19 @@ impl Prepared {
         self.error_paste
     }
 
+    /// Whether only a note recording a similar error answers the query: a paste holding what
+    /// programs print (a code, a masked path, address, number...). A paste of plain words (a
+    /// sentence that reads as an error, or a question typed as one: "printer spooler keeps
+    /// stopping after update failed") is answered by the notes its words find, as typed words
+    /// are.
+    pub fn needs_recorded_error(&self) -> bool {
+        self.is_error_paste()
+            && self
+                .lines
+                .iter()
+                .any(|l| l.tokens.iter().any(|t| !matches!(t, Token::Word(_))))
+    }
+
     /// What a similarity to a recorded error adds to the score. For a pasted error it is the
     /// main evidence; for words typed as a question only a substantial match counts (a word
     /// shared with some command line in a code block is not evidence).

@@ -220,14 +220,40 @@ pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f
             .then_with(|| a.note.rel.cmp(&b.note.rel))
     });
     order_ties_by_record(&mut hits);
+    copies_after_originals(&mut hits);
     hits
+}
+
+/// A sync's conflict copy (`name.conflict-DATE-COMMIT.md`) holds the other side's version of a
+/// note: it never ranks above the note it copies (the copy is moved to just after it; a
+/// copy whose note is not among the hits stays where it is).
+fn copies_after_originals(hits: &mut Vec<Hit>) {
+    let mut i = 0;
+    while i < hits.len() {
+        let original = crate::vault::conflict_original(&hits[i].note.rel);
+        let later = original.and_then(|o| {
+            hits.iter()
+                .enumerate()
+                .skip(i + 1)
+                .find(|(_, h)| h.note.rel == o && h.vault == hits[i].vault)
+                .map(|(j, _)| j)
+        });
+        match later {
+            Some(j) => {
+                let copy = hits.remove(i);
+                hits.insert(j, copy);
+                // Whatever moved into place i is looked at next.
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// Whether the hits answer the query: any hit for typed words; for a pasted error, a note whose
 /// recorded error resembles it (similarity from [`CLOSE_ANSWER`]) or that shares a code with it.
 /// Words like `failed` or `user` find some note for almost any paste; that is not an answer.
 pub fn answers(p: &Prepared, hits: &[Hit]) -> bool {
-    answers_as(p.is_error_paste(), hits)
+    answers_as(p.needs_recorded_error(), hits)
 }
 
 /// [`answers`], for a query known to be a pasted error (`paste`) or typed words.

@@ -631,6 +631,20 @@ pub fn rel_string(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
+/// The note a sync's conflict copy copies (`a/b.conflict-20261102-101500-1a2b3c4.md` copies
+/// `a/b.md`); None for any other path.
+pub fn conflict_original(rel: &str) -> Option<String> {
+    let (head, ext) = rel.rsplit_once('.')?;
+    let (stem, tag) = head.rsplit_once(".conflict-")?;
+    let mut parts = tag.split('-');
+    let ok = [8usize, 6, 7].iter().all(|n| {
+        parts
+            .next()
+            .is_some_and(|p| p.len() >= *n && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    }) && parts.next().is_none();
+    (ok && !stem.is_empty()).then(|| format!("{stem}.{ext}"))
+}
+
 /// The file name of a note's relative path (`b.md` of `a/b.md`).
 pub fn file_name_of(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)

@@ -225,15 +225,19 @@ fn print(
         list(out, r.merged.iter(), verbose)?;
     }
     for p in &r.conflict_copies {
+        let original = crate::vault::conflict_original(p).unwrap_or_else(|| p.clone());
         writeln!(
             out,
-            "{} {}",
-            paint(
-                c,
-                output::WARN,
-                "conflict: the other side's version is kept as"
-            ),
+            "{} {} was changed on both sides; the other side's version is kept as {}",
+            paint(c, output::WARN, "conflict:"),
+            output::one_line(&original),
             output::one_line(p)
+        )?;
+    }
+    if !r.conflict_copies.is_empty() {
+        writeln!(
+            out,
+            "  to resolve: compare each pair (`diff NOTE COPY`), keep what should stay in the note (`kb edit ID`), delete the copy, then `kb sync`"
         )?;
     }
     Ok(())

@@ -20,6 +20,19 @@ pub fn conflict_copy_path(path: &str, stamp: &str, short: &str) -> String {
     }
 }
 
+#[cfg(test)]
+#[test]
+fn a_conflict_copy_names_its_original() {
+    let copy = conflict_copy_path("printing/spooler.md", "20261102-101500", "1a2b3c4");
+    assert_eq!(copy, "printing/spooler.conflict-20261102-101500-1a2b3c4.md");
+    assert_eq!(
+        crate::vault::conflict_original(&copy).as_deref(),
+        Some("printing/spooler.md")
+    );
+    assert_eq!(crate::vault::conflict_original("printing/spooler.md"), None);
+    assert_eq!(crate::vault::conflict_original("a.conflict-x.md"), None);
+}
+
 /// The outcome of merging one file changed on both sides.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Merged {

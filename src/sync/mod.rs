@@ -210,11 +210,25 @@ pub fn sync(root: &Path, opts: &SyncOptions) -> Result<SyncReport> {
         }
     }
     set_upstream(&repo, &branch, &remote_name, &remote_branch);
+    // A conflict copy is listed once, as what it is (not as a note that came in or went out).
+    for list in [&mut report.incoming, &mut report.outgoing] {
+        for l in [&mut list.added, &mut list.changed, &mut list.removed] {
+            l.retain(|p| !report.conflict_copies.contains(p));
+        }
+    }
     report.committed.sort();
     report.committed.dedup();
     if let Some(ours) = pushed {
         report.pushed = true;
         report.outgoing = note_changes(&repo, remote_before, Some(ours))?;
+        let copies = &report.conflict_copies;
+        for l in [
+            &mut report.outgoing.added,
+            &mut report.outgoing.changed,
+            &mut report.outgoing.removed,
+        ] {
+            l.retain(|p| !copies.contains(p));
+        }
     }
     Ok(report)
 }

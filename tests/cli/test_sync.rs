@@ -295,11 +295,34 @@ fn the_same_note_edited_on_both_sides_merges_errors_and_keeps_a_body_conflict_as
     synced(&t.a);
     let r = synced(&b);
     assert!(
-        r.stdout
-            .contains("conflict: the other side's version is kept as printing/spooler.conflict-"),
+        r.stdout.contains(
+            "conflict: printing/spooler.md was changed on both sides; the other side's version is kept as printing/spooler.conflict-"
+        ),
         "{}",
         r.stdout
     );
+    assert!(
+        r.stdout.contains("to resolve: compare each pair"),
+        "{}",
+        r.stdout
+    );
+    // Listed once, as a conflict: not also as a note that came in or went out.
+    let listed = r
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("printing/spooler.conflict-"))
+        .count();
+    assert_eq!(listed, 0, "{}", r.stdout);
+    // The copy never ranks above the note it copies.
+    for q in [
+        "Print spooler stops",
+        "The Print Spooler service terminated unexpectedly.",
+    ] {
+        let ids = b.kb(&["search", "--json", "--limit", "5", q]).ok().ids();
+        let original = ids.iter().position(|i| i == "printing/spooler").unwrap();
+        let copy = ids.iter().position(|i| i.contains(".conflict-")).unwrap();
+        assert!(original < copy, "{q}: {ids:?}");
+    }
     synced(&t.a);
     same_notes(&t.a, &b);
     for env in [&t.a, &b] {
