@@ -387,17 +387,6 @@ pub struct IndexArgs {
     pub rebuild: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_valid() {
-        Cli::command().debug_assert();
-    }
-}
-
 /// The most results or notes one command prints.
 pub const MAX_LIMIT: usize = 10_000;
 
@@ -424,5 +413,16 @@ fn threshold(s: &str) -> Result<f32, String> {
         Ok(x)
     } else {
         Err(format!("'{s}' is not a number from 0 to 1"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
     }
 }

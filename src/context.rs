@@ -46,6 +46,8 @@ pub struct Context {
     /// A problem with `--vault` (an unknown name, or with `--dir`), reported by the first
     /// command that needs a vault.
     pub vault_problem: Option<String>,
+    /// Whether `--vault` named the vaults (a command then owes an answer for each).
+    pub vaults_named: bool,
     /// Colour on stdout / stderr.
     pub color_out: bool,
     pub color_err: bool,
@@ -188,6 +190,7 @@ impl Context {
             vaults,
             target,
             vault_problem,
+            vaults_named: !cli.vaults.is_empty(),
             color_out: decide(stdout_tty),
             color_err: decide(std::io::stderr().is_terminal()),
             quiet: cli.quiet,

@@ -23,7 +23,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
                     reindexed,
                 },
             )?;
-        } else {
+        } else if !ctx.quiet {
+            // -q: nothing on a quiet day (cron mails what a job prints); errors still show.
             print(ctx, &mut out, &report, args.verbose)?;
             if reindexed > 0 {
                 writeln!(out, "re-indexed {reindexed} notes")?;
@@ -86,7 +87,10 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
             }
             continue;
         }
-        if !has_remote(&one, args) {
+        // A vault named with --vault, or a remote named with --remote, owes an answer: the
+        // sync says what is wrong (exit 2) rather than skipping it.
+        let named = ctx.vaults_named || args.remote.is_some();
+        if !named && !has_remote(&one, args) {
             if !ctx.quiet {
                 output::status(&format!("kb: {}: no remote, not synced", spec.name));
             }
@@ -101,7 +105,7 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
                         report: &report,
                         reindexed,
                     })?);
-                } else {
+                } else if !ctx.quiet {
                     writeln!(
                         out,
                         "{}",

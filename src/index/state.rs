@@ -64,35 +64,41 @@ impl Files {
         self.0.iter().map(|(r, f)| (r.as_str(), f))
     }
 
-    /// Apply changes: replace or remove in place, then add the new paths and sort once.
+    /// Apply changes in their order (the last record of a path decides: a journal holds a
+    /// note's addition and, later, its removal): replace or remove in place, then add the new
+    /// paths and sort once.
     pub fn apply(&mut self, delta: &Delta) {
-        let mut added = Vec::new();
-        let mut removed = false;
+        let mut last: std::collections::HashMap<&str, Option<FileState>> =
+            std::collections::HashMap::with_capacity(delta.len());
         for (rel, fs) in delta {
+            last.insert(rel.as_str(), *fs);
+        }
+        let mut added = Vec::new();
+        let mut gone = Vec::new();
+        for (rel, fs) in last {
             match (self.find(rel), fs) {
-                (Ok(i), Some(fs)) => self.0[i].1 = *fs,
-                (Ok(i), None) => {
-                    self.0[i].0.clear();
-                    removed = true;
-                }
-                (Err(_), Some(fs)) => added.push((rel.clone(), *fs)),
+                (Ok(i), Some(fs)) => self.0[i].1 = fs,
+                (Ok(i), None) => gone.push(i),
+                (Err(_), Some(fs)) => added.push((rel.to_string(), fs)),
                 (Err(_), None) => {}
             }
         }
-        if removed {
-            self.0.retain(|(r, _)| !r.is_empty());
+        if !gone.is_empty() {
+            gone.sort_unstable();
+            let mut k = 0;
+            let mut i = 0;
+            self.0.retain(|_| {
+                let keep = gone.get(k) != Some(&i);
+                if !keep {
+                    k += 1;
+                }
+                i += 1;
+                keep
+            });
         }
         if !added.is_empty() {
             self.0.extend(added);
             self.0.sort_by(|a, b| a.0.cmp(&b.0));
-            self.0.dedup_by(|later, earlier| {
-                if later.0 == earlier.0 {
-                    earlier.1 = later.1;
-                    true
-                } else {
-                    false
-                }
-            });
         }
     }
 }
@@ -220,6 +226,44 @@ pub fn now_ns() -> u64 {
 
 pub fn hash(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    fn fs(n: u64) -> Option<FileState> {
+        Some(FileState {
+            stamp: crate::vault::Stamp { mtime: n, size: n },
+            hash: n,
+            seen: n,
+        })
+    }
+
+    #[test]
+    fn a_note_added_then_removed_in_one_journal_is_gone() {
+        let mut f = Files::default();
+        let delta: Delta = vec![
+            ("a.md".into(), fs(1)),
+            ("b.md".into(), fs(1)),
+            ("c.md".into(), fs(1)),
+        ];
+        f.apply(&delta);
+        // Replayed together: b changed, then removed; d added then removed; a removed and
+        // added again; c changed.
+        let journal: Delta = vec![
+            ("b.md".into(), fs(2)),
+            ("d.md".into(), fs(1)),
+            ("a.md".into(), None),
+            ("b.md".into(), None),
+            ("d.md".into(), None),
+            ("a.md".into(), fs(3)),
+            ("c.md".into(), fs(4)),
+        ];
+        f.apply(&journal);
+        let left: Vec<(&str, u64)> = f.iter().map(|(r, s)| (r, s.hash)).collect();
+        assert_eq!(left, vec![("a.md", 3), ("c.md", 4)]);
+    }
 }
 
 #[cfg(test)]

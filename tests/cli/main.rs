@@ -7,6 +7,7 @@ mod servers;
 mod test_add;
 mod test_config;
 mod test_errors;
+mod test_first_hour;
 mod test_index;
 mod test_link;
 mod test_outcomes;

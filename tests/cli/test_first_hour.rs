@@ -1,0 +1,191 @@
+//! The first hour with kb: what a newcomer typed and tripped on, from `kb init` to the first
+//! team sync (issue "The first hour"). Each test drives the real binary.
+
+use crate::env::{note, TestEnv};
+use crate::test_sync::Team;
+
+// 3: `kb init` without a folder makes the default vault, never the current folder.
+#[test]
+fn init_without_a_folder_makes_the_default_vault_and_refuses_a_home_folder() {
+    let env = TestEnv::empty();
+    let mut c = env.command();
+    c.env_remove("KB_DIR").current_dir(&env.home);
+    let o = c.arg("init").output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(env.home.join("kb/kb.toml").is_file(), "{stderr}");
+    assert!(!env.home.join("kb.toml").exists() && !env.home.join(".git").exists());
+    assert!(
+        stderr.contains(&env.home.join("kb").display().to_string()),
+        "{stderr}"
+    );
+    // Naming the home folder (or the disk) is refused.
+    for dir in [env.home.to_str().unwrap(), "/"] {
+        let r = env.kb_finding_vault(&["init", dir], &env.home);
+        assert_eq!(r.code, 2, "{dir}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("not a vault") && r.stderr.contains("hint:"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!env.home.join(".git").exists());
+    // A configured vault of `/` is refused too, not walked.
+    let r = env.kb_env(&["search", "x"], &[("KB_DIR", "/")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("whole disk or home folder"),
+        "{}",
+        r.stderr
+    );
+}
+
+// 4: a mistyped flag is a usage error, never query text.
+#[test]
+fn a_mistyped_flag_is_a_usage_error_and_text_after_dashes_is_searched() {
+    let env = TestEnv::new();
+    env.write(
+        "vpn.md",
+        note("VPN error 809", &[], &["Error 809"], "Allow NAT-T."),
+    );
+    for args in [
+        vec!["search", "--explian", "vpn error 809"],
+        vec!["search", "--jsn", "foo"],
+        vec!["link", "--bset", "Error 809"],
+        vec!["add", "--titel", "x"],
+    ] {
+        let r = env.kb(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("unexpected argument"), "{}", r.stderr);
+    }
+    let r = env.kb(&["search", "--explian", "vpn"]);
+    assert!(r.stderr.contains("'--explain'"), "{}", r.stderr);
+    let r = env.kb(&["misses", "--all"]);
+    assert!(
+        !r.stdout.contains("jsn"),
+        "a usage error is no miss: {}",
+        r.stdout
+    );
+    // After `--` it is text; a pasted error starting with `-` is text.
+    let r = env.kb(&["search", "--", "--jsn"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = env.kb(&["search", "-bash: vpnc: command not found"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    // Free-text values may start with a dash.
+    env.kb(&[
+        "add",
+        "--title",
+        "Dash",
+        "--fix",
+        "- step one\n- step two",
+        "--yes",
+    ])
+    .ok();
+    assert!(env.read("dash.md").contains("- step one"));
+}
+
+// 5: a question typed as a sentence, with the right note first, is answered.
+#[test]
+fn a_typed_sentence_whose_note_is_found_is_not_a_miss() {
+    let env = TestEnv::new();
+    env.write(
+        "printing/spooler.md",
+        note(
+            "Print Spooler service keeps stopping",
+            &["printing"],
+            &["The Print Spooler service terminated unexpectedly."],
+            "Clear the spool folder.",
+        ),
+    );
+    let r = env
+        .kb(&[
+            "search",
+            "--json",
+            "printer spooler keeps stopping after update failed",
+        ])
+        .ok();
+    assert_eq!(r.ids()[0], "printing/spooler");
+    assert!(!r.stderr.contains("answered"), "{}", r.stderr);
+    let r = env.kb(&["misses", "--all"]);
+    assert_eq!(r.code, 1, "no miss recorded: {}", r.stdout);
+    // A paste with a code no note has is still a miss.
+    let r = env.kb(&[
+        "search",
+        "STATUS_DISK_QUOTA_EXCEEDED writing C:\\Users\\mwong\\cache.db",
+    ]);
+    assert!(r.stderr.contains("search the web for"), "{}", r.stderr);
+}
+
+// 8 and 9: -q quiets sync; a named vault or remote owes an answer.
+#[test]
+fn quiet_sync_prints_nothing_and_a_missing_remote_named_is_an_error() {
+    let t = Team::new();
+    t.a.write("new.md", note("New", &[], &[], "x"));
+    let r = t.a.kb(&["-q", "sync"]).ok();
+    assert_eq!(r.stdout, "", "{}", r.stdout);
+    assert_eq!(r.stderr, "", "{}", r.stderr);
+    let r = t.a.kb(&["-q", "sync"]).ok();
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
+    // Several vaults configured: `--vault personal sync --remote nosuch` is the same error as
+    // with --dir, not "no remote, not synced".
+    let cfg = t.a.home.join(".config/kb");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "default_vault = \"personal\"\n[vaults.personal]\npath = \"{}\"\n",
+            t.a.vault.display()
+        ),
+    )
+    .unwrap();
+    let mut c = t.a.command();
+    c.env_remove("KB_DIR");
+    let o = c
+        .args(["--vault", "personal", "sync", "--remote", "nosuch"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no remote named 'nosuch'") && stderr.contains("origin"),
+        "{stderr}"
+    );
+}
+
+// 10: a note deleted by hand is removed once.
+#[test]
+fn a_note_deleted_by_hand_is_reported_removed_once() {
+    let env = TestEnv::new();
+    for t in ["A", "B", "C"] {
+        env.kb(&["add", "--title", &format!("Note {t}"), "--fix", "x"])
+            .ok();
+    }
+    std::fs::remove_file(env.path("note-b.md")).unwrap();
+    let r = env.kb(&["index"]).ok();
+    assert!(r.stderr.contains("1 removed"), "{}", r.stderr);
+    for _ in 0..2 {
+        let r = env.kb(&["index"]).ok();
+        assert!(r.stderr.contains("0 removed"), "{}", r.stderr);
+    }
+    assert_eq!(env.kb(&["show", "note-b"]).code, 2);
+}
+
+// 14: --limit is bounded with a clear error.
+#[test]
+fn limits_are_checked() {
+    let env = TestEnv::new();
+    env.write("a.md", note("Alpha", &[], &["E_ALPHA"], "x"));
+    for n in ["0", "8000000000000", "18446744073709551615", "-1", "many"] {
+        let r = env.kb(&["search", "--limit", n, "E_ALPHA"]);
+        assert_eq!(r.code, 2, "{n}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("--limit") && !r.stderr.contains("internal error"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = env.kb(&["list", "--limit", "10000"]).ok();
+    assert!(r.stdout.contains("Alpha"));
+    let r = env.kb(&["scan", "--threshold", "7", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
