@@ -278,6 +278,14 @@ impl Context {
         }
     }
 
+    /// The name of the vault commands use, when several are configured (labels in results).
+    pub fn vault_label(&self) -> Option<&str> {
+        if self.vaults.is_empty() {
+            return None;
+        }
+        self.target.as_ref().map(|t| t.name.as_str())
+    }
+
     /// How kb reaches remotes: the setting resolved (looks for `git` on PATH when `auto`).
     pub fn git_backend(&self) -> crate::sync::Backend {
         crate::sync::Backend::choose(self.git.as_deref())

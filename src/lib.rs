@@ -34,6 +34,7 @@ pub mod spelling;
 pub mod sync;
 pub mod usage;
 pub mod vault;
+pub mod view;
 pub mod wait;
 pub mod workspace;
 

@@ -15,28 +15,15 @@ use std::io::Write;
 /// Lines of the Fix section shown under each result.
 const FIX_LINES: usize = 3;
 
+/// A hit: its rank, score and snippet, then the note as `kb show --json` shows it
+/// ([`crate::view::NoteView`]).
 #[derive(Serialize)]
 struct JsonHit<'a> {
     rank: usize,
-    /// The vault's name, when several vaults are searched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vault: Option<&'a str>,
-    id: &'a str,
-    path: &'a str,
-    title: &'a str,
     score: f32,
-    tags: &'a [String],
     snippet: String,
-    fix: Vec<String>,
-    /// status, worked, failed, minutes, last_used, verified, applies_to
     #[serde(flatten)]
-    record: &'a crate::outcomes::Record,
-    /// Who wrote the note and who last changed it, with dates (`YYYY-MM-DD`), from git's
-    /// history; null for a note never committed.
-    author: Option<&'a str>,
-    authored: Option<&'a str>,
-    last_editor: Option<&'a str>,
-    last_edited: Option<&'a str>,
+    note: crate::view::NoteView,
     #[serde(skip_serializing_if = "Option::is_none")]
     explain: Option<&'a Explanation>,
 }
@@ -125,19 +112,28 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             .enumerate()
             .map(|(i, ((h, d), who))| JsonHit {
                 rank: i + 1,
-                vault: labels[h.vault],
-                id: h.note.id(),
-                path: &h.note.rel,
-                title: &h.note.title,
                 score: h.score,
-                tags: &h.note.tags,
                 snippet: d.plain_snippet(),
-                fix: d.fix.clone(),
-                record: &h.note.record,
-                author: who.as_ref().map(|a| a.author.as_str()),
-                authored: who.as_ref().map(|a| a.authored.as_str()),
-                last_editor: who.as_ref().map(|a| a.last_editor.as_str()),
-                last_edited: who.as_ref().map(|a| a.last_edited.as_str()),
+                note: match &d.note {
+                    Some(n) => {
+                        crate::view::NoteView::new(labels[h.vault], &h.note.rel, n, who.as_ref())
+                    }
+                    // Gone since it was indexed: what the index knows.
+                    None => crate::view::NoteView {
+                        vault: labels[h.vault].map(str::to_string),
+                        id: h.note.id().to_string(),
+                        path: h.note.rel.clone(),
+                        title: h.note.title.clone(),
+                        tags: h.note.tags.clone(),
+                        errors: Vec::new(),
+                        fix: Vec::new(),
+                        record: h.note.record.clone(),
+                        author: None,
+                        authored: None,
+                        last_editor: None,
+                        last_edited: None,
+                    },
+                },
                 explain: args.explain.then_some(&h.explanation),
             })
             .collect();
@@ -230,6 +226,8 @@ struct Details {
     fragment: String,
     highlights: Vec<std::ops::Range<usize>>,
     fix: Vec<String>,
+    /// The note as read now (None: gone since it was indexed).
+    note: Option<Note>,
 }
 
 impl Details {
@@ -263,6 +261,7 @@ fn details(idx: &NoteIndex, generator: &Snippets, hit: &Hit) -> Details {
             fragment: String::new(),
             highlights: Vec::new(),
             fix: Vec::new(),
+            note: None,
         };
     };
     let note = Note::parse_bytes(&bytes, crate::vault::stem_of(&hit.note.rel));
@@ -285,6 +284,7 @@ fn details(idx: &NoteIndex, generator: &Snippets, hit: &Hit) -> Details {
         fragment,
         highlights,
         fix,
+        note: Some(note),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::index::NoteIndex;
 use crate::note::Note;
 use crate::output::{self, paint};
 use crate::vault;
+use crate::view::NoteView;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -19,24 +20,16 @@ struct JsonLink {
     id: Option<String>,
 }
 
+/// The note as `kb search --json` shows it ([`NoteView`]), and what only `show` adds.
 #[derive(Serialize)]
 struct JsonNote<'a> {
-    id: &'a str,
-    path: &'a str,
-    title: &'a str,
-    tags: &'a [String],
-    errors: &'a [String],
+    #[serde(flatten)]
+    note: NoteView,
     aliases: &'a [String],
     created: &'a Option<String>,
     updated: &'a Option<String>,
     links: Vec<JsonLink>,
     backlinks: Vec<&'a str>,
-    fix: Option<&'a str>,
-    /// From git's history, as in `kb search --json`; null for a note never committed.
-    author: Option<&'a str>,
-    authored: Option<&'a str>,
-    last_editor: Option<&'a str>,
-    last_edited: Option<&'a str>,
     text: &'a str,
 }
 
@@ -56,21 +49,12 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let j = JsonNote {
-            id: vault::id_of(&rel),
-            path: &rel,
-            title: &note.title,
-            tags: &note.tags,
-            errors: &note.errors,
+            note: NoteView::new(ctx.vault_label(), &rel, &note, who.as_ref()),
             aliases: &note.aliases,
             created: &note.created,
             updated: &note.updated,
             links,
             backlinks: backlinks.iter().map(|n| n.id()).collect(),
-            fix: note.fix_section().map(|s| s.raw.trim()),
-            author: who.as_ref().map(|w| w.author.as_str()),
-            authored: who.as_ref().map(|w| w.authored.as_str()),
-            last_editor: who.as_ref().map(|w| w.last_editor.as_str()),
-            last_edited: who.as_ref().map(|w| w.last_edited.as_str()),
             text: &text,
         };
         output::json(&mut out, &j)?;

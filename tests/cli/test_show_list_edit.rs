@@ -52,7 +52,26 @@ fn show_by_id_stem_json_and_ambiguity() {
     let r = env.kb(&["show", "one/older.md", "--json"]).ok();
     let j = r.json();
     assert_eq!(j["id"], "one/older");
-    assert_eq!(j["fix"], "Old fix.");
+    assert_eq!(j["fix"], serde_json::json!(["Old fix."]));
+    // The same note shape as `search --json`: every key of a hit but its rank, score and
+    // snippet is in `show --json`.
+    let hit = env.kb(&["search", "--json", "Older note"]).ok().json()[0].clone();
+    for key in hit.as_object().unwrap().keys() {
+        if !["rank", "score", "snippet"].contains(&key.as_str()) {
+            assert!(j.get(key).is_some(), "show --json lacks {key}: {j}");
+            assert_eq!(j[key], hit[key], "{key}");
+        }
+    }
+    for key in [
+        "status",
+        "applies_to",
+        "verified",
+        "worked",
+        "failed",
+        "errors",
+    ] {
+        assert!(j.get(key).is_some(), "{key}");
+    }
     let r = env.kb(&["show", "newer"]);
     assert_eq!(r.code, 2);
     assert!(
