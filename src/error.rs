@@ -31,6 +31,16 @@ pub enum KbError {
     #[error("{0}")]
     InvalidInput(String),
 
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+
+    #[error("cannot write {what}: {why}")]
+    CannotWrite { what: String, why: String },
+
     #[error("the path '{0}' would leave the vault")]
     OutsideVault(String),
 
@@ -189,6 +199,12 @@ impl KbError {
                 if cfg!(windows) { "del" } else { "rm" },
                 shell_word(&p.display().to_string())
             )),
+            KbError::CannotWrite { why, .. } if why.contains("read-only") => Some(
+                "the vault's disk is mounted read-only (a recovery mode, a full or failing disk, a share without write access): write where you can, or remount it".into(),
+            ),
+            KbError::CannotWrite { why, .. } if why.contains("full") => Some(
+                "free some space on the vault's disk, then try again; the note was not written".into(),
+            ),
             KbError::NoIdentity(_) => Some(
                 "tell git who you are, as git itself asks: `git config --global user.email \"you@example.com\"` and `git config --global user.name \"Your Name\"` (omit --global for this vault only)"
                     .into(),

@@ -283,7 +283,7 @@ pub struct Session {
 /// `KB_LOCK_WAIT` kb gives up with [`KbError::RepositoryLocked`].
 pub fn session(repo: &Repository, what: &str) -> Result<Session> {
     let gitdir = repo.path().to_path_buf();
-    let io = |e: std::io::Error| KbError::InvalidInput(format!("{}: {e}", gitdir.display()));
+    let io = |e: std::io::Error| crate::vault::io_err(&gitdir.join("kb.lock"), e);
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -265,6 +265,24 @@ pub fn answers_as(paste: bool, hits: &[Hit]) -> bool {
         .any(|h| h.explanation.error_similarity >= CLOSE_ANSWER || !h.explanation.codes.is_empty())
 }
 
+/// How many of the hits to show in full: 1 when the first is decisive (a recorded error the
+/// query matches closely, or verbatim, at least [`DECISIVE_RATIO`] times the next score),
+/// else all. The others are far weaker matches, worth a line each at most.
+pub fn decisive(hits: &[Hit]) -> usize {
+    let (Some(first), Some(second)) = (hits.first(), hits.get(1)) else {
+        return hits.len();
+    };
+    let close = first.explanation.verbatim || first.explanation.error_similarity >= 0.8;
+    if close && first.score >= DECISIVE_RATIO * second.score.max(0.0) {
+        1
+    } else {
+        hits.len()
+    }
+}
+
+/// How far ahead of the next hit a close match must be to come alone.
+const DECISIVE_RATIO: f32 = 2.0;
+
 /// Notes that match about equally well (scores within [`TIE`] of the best of their group) are
 /// ordered by what their record says: a fix that worked more often first, a retired note last.
 /// A better match is never put below a worse one.

@@ -363,17 +363,45 @@ impl Vault {
         } else {
             self.abs(&folder)
         };
-        let target = write_new(&dir, slug, content)?;
+        let target = write_new(&dir, slug, content).map_err(|e| {
+            cannot_write(
+                &format!(
+                    "{}{slug}.md",
+                    if folder.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{folder}/")
+                    }
+                ),
+                e,
+            )
+        })?;
         sync_dir(&dir);
         Ok(rel_string(&self.root, &target))
     }
 
     /// Keep text that did not become a note (a draft kb could not add) in `.kb/drafts/`,
     /// never replacing an earlier draft. Returns its path.
+    /// When the vault cannot be written (a read-only or full disk), the draft goes to the user
+    /// cache folder, else the system's temporary folder.
     pub fn keep_draft(&self, text: &str) -> Result<PathBuf> {
-        let dir = self.state_dir().join("drafts");
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-        write_new(&dir, &format!("draft-{stamp}"), text)
+        let name = format!("draft-{stamp}");
+        let mut places = vec![self.state_dir().join("drafts")];
+        if let Some(cache) = dirs::cache_dir() {
+            places.push(cache.join("kb").join("drafts"));
+        }
+        places.push(std::env::temp_dir().join("kb-drafts"));
+        let mut first_error = None;
+        for dir in places {
+            match write_new(&dir, &name, text) {
+                Ok(p) => return Ok(p),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| KbError::InvalidInput("no folder for a draft".into())))
     }
 
     /// kb's own folder for this vault (index, drafts, misses, locks): `.kb/` inside it when
@@ -466,11 +494,12 @@ impl Vault {
         self.check_real(rel)?;
         let target = self.abs(rel);
         let dir = target.parent().unwrap_or(&self.root).to_path_buf();
-        let tmp = write_temp(&dir, content)?;
+        let tmp = write_temp(&dir, content).map_err(|e| cannot_write(rel, e))?;
         if let Ok(meta) = fs::metadata(&target) {
             let _ = fs::set_permissions(tmp.path(), meta.permissions());
         }
-        tmp.persist(&target).map_err(|e| io_err(&target, e.error))?;
+        tmp.persist(&target)
+            .map_err(|e| cannot_write(rel, io_err(&target, e.error)))?;
         sync_dir(&dir);
         Ok(())
     }
@@ -605,8 +634,37 @@ pub fn is_writable(dir: &Path) -> bool {
     }
 }
 
+/// A failed write of note `rel`, said of the note (not of a temporary file) and in words: a
+/// read-only or full disk, or no permission.
+pub fn cannot_write(rel: &str, e: KbError) -> KbError {
+    match e {
+        KbError::Io { error, .. } => KbError::CannotWrite {
+            what: rel.to_string(),
+            why: why_not(&error),
+        },
+        KbError::CannotWrite { why, .. } => KbError::CannotWrite {
+            what: rel.to_string(),
+            why,
+        },
+        other => other,
+    }
+}
+
+/// An I/O error in a few words.
+pub fn why_not(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "the disk is full".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
 pub fn io_err(path: &Path, e: io::Error) -> KbError {
-    KbError::InvalidInput(format!("{}: {e}", path.display()))
+    KbError::Io {
+        path: path.to_path_buf(),
+        error: e,
+    }
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {

@@ -194,8 +194,11 @@ impl Workspace {
     pub fn add_note(&mut self, folder: &str, title: &str, text: &str) -> Result<Recorded> {
         let vault = self.vault().clone();
         vault.require_vault()?;
-        let lock = self.lock("kb add")?;
-        let rel = vault.create_note(folder, &vault::slugify(title), text)?;
+        let slug = vault::slugify(title);
+        let lock = self
+            .lock("kb add")
+            .map_err(|e| vault::cannot_write(&format!("{slug}.md"), e))?;
+        let rel = vault.create_note(folder, &slug, text)?;
         let message = format!("Add note: {}", one_line(title));
         Ok(self.record_locked(lock, &[rel], &message))
     }
@@ -270,7 +273,9 @@ impl Workspace {
             return Ok(Saved::Unchanged);
         }
         let vault = self.vault().clone();
-        let lock = self.lock("kb edit")?;
+        let lock = self
+            .lock("kb edit")
+            .map_err(|e| vault::cannot_write(rel, e))?;
         vault.check_real(rel)?;
         let (new, merged) = match std::fs::read(vault.abs(rel)) {
             Ok(now) if now == before => (after.to_vec(), false),
@@ -320,7 +325,7 @@ impl Workspace {
     ) -> Result<Option<WriteLock>> {
         let vault = self.vault();
         vault.require_vault()?;
-        let lock = self.lock(what)?;
+        let lock = self.lock(what).map_err(|e| vault::cannot_write(rel, e))?;
         let text = read_text(vault, rel)?;
         let note = Note::parse(&text, vault::stem_of(rel));
         let new = match edit(&text, &note) {

@@ -176,7 +176,33 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
                 writeln!(out)?;
             }
         }
+        // A decisive answer comes alone; the weak hits far below it are one line each.
+        let full = if args.explain {
+            hits.len()
+        } else {
+            search::decisive(&hits)
+        };
         for (i, ((h, d), who)) in hits.iter().zip(&details).zip(&authors).enumerate() {
+            if i >= full {
+                let id = match labels[h.vault] {
+                    Some(l) => format!("{l}:{}", h.note.id()),
+                    None => h.note.id().to_string(),
+                };
+                if i == full {
+                    writeln!(
+                        out,
+                        "{}",
+                        paint(ctx.color_out, output::DIM, "far weaker matches:")
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "   {}  {}",
+                    paint(ctx.color_out, output::ID, &output::one_line(&id)),
+                    paint(ctx.color_out, output::DIM, &output::one_line(&h.note.title))
+                )?;
+                continue;
+            }
             let row = Row {
                 rank: i + 1,
                 hit: h,

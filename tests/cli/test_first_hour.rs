@@ -189,3 +189,119 @@ fn limits_are_checked() {
     let r = env.kb(&["scan", "--threshold", "7", "-"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// Run kb with the vault's folder mounted read-only, in a mount namespace of its own
+/// (`unshare`: the test needs no privileges beyond user namespaces).
+fn kb_read_only(env: &TestEnv, args: &[&str]) -> crate::env::Run {
+    let mut c = env.command();
+    let kb = crate::env::kb_bin();
+    c.env_remove("KB_DIR");
+    let o = std::process::Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\"",
+        ])
+        .arg(&env.vault)
+        .arg(&kb)
+        .arg("--dir")
+        .arg(&env.vault)
+        .args(args)
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("unshare (util-linux)");
+    crate::env::Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+// 7: a read-only disk gives one sentence naming the note; the typed text is kept elsewhere.
+#[test]
+fn a_read_only_disk_names_the_note_and_keeps_the_draft_elsewhere() {
+    let env = TestEnv::new();
+    env.kb(&["add", "--title", "Alpha one", "--fix", "x"]).ok();
+    let before = env.read("alpha-one.md");
+    for args in [
+        vec!["worked", "alpha-one"],
+        vec!["link", "E_NEW_ERROR_CODE", "alpha-one"],
+        vec!["verify", "alpha-one"],
+    ] {
+        let r = kb_read_only(&env, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("cannot write alpha-one.md: the disk is read-only"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains(".kb-tmp") && !r.stderr.contains("kb.lock"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+    assert_eq!(env.read("alpha-one.md"), before);
+    let r = kb_read_only(
+        &env,
+        &[
+            "add",
+            "--title",
+            "Beta",
+            "--fix",
+            "Restart the beta service.",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot write beta.md: the disk is read-only"),
+        "{}",
+        r.stderr
+    );
+    let draft = r
+        .stderr
+        .split("kept in ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(!draft.starts_with(env.vault.to_str().unwrap()), "{draft}");
+    assert!(std::fs::read_to_string(draft)
+        .unwrap()
+        .contains("Restart the beta service."));
+    // Searching still works from a read-only vault.
+    let r = kb_read_only(&env, &["search", "--json", "Alpha one"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+// 13: a decisive answer comes alone; the weak hits are one line each.
+#[test]
+fn weak_hits_below_a_decisive_one_are_folded() {
+    let env = TestEnv::new();
+    env.write("smb.md", note("Network path not found", &[], &["Windows cannot access \\\\FILESERVER01\\Share. Error code: 0x80070035. The network path was not found."], "1. Set the network to Private.\n2. Check port 445.\n3. Enable guest logons."));
+    for i in 0..4 {
+        env.write(
+            &format!("other{i}.md"),
+            note(
+                &format!("Windows other problem {i}"),
+                &[],
+                &[&format!("Windows error number {i} happened")],
+                "a\nb\nc\nd",
+            ),
+        );
+    }
+    let r = env.kb(&["search", "--long", "Windows cannot access \\\\NAS-02\\scans. Error code: 0x80070035. The network path was not found."]).ok();
+    assert!(r.stdout.starts_with("1. smb"), "{}", r.stdout);
+    assert!(r.stdout.contains("far weaker matches:"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches("Fix:").count(), 1, "{}", r.stdout);
+    assert!(r.stdout.lines().count() <= 12, "{}", r.stdout);
+    // JSON keeps every hit for scripts.
+    let r = env.kb(&["search", "--json", "Windows cannot access \\\\NAS-02\\scans. Error code: 0x80070035. The network path was not found."]).ok();
+    assert!(r.ids().len() > 1);
+}
