@@ -305,3 +305,57 @@ fn weak_hits_below_a_decisive_one_are_folded() {
     let r = env.kb(&["search", "--json", "Windows cannot access \\\\NAS-02\\scans. Error code: 0x80070035. The network path was not found."]).ok();
     assert!(r.ids().len() > 1);
 }
+
+// 11: completion spans every configured vault, and `team:ID` survives bash's word splitting.
+#[test]
+fn completion_offers_every_vaults_ids_and_team_ids_complete_in_bash() {
+    let personal = TestEnv::new();
+    let team = personal.home.join("team");
+    personal.kb(&["init", team.to_str().unwrap()]).ok();
+    personal.write("vpn.md", note("VPN 809", &["vpn"], &[], "x"));
+    std::fs::create_dir_all(team.join("printing")).unwrap();
+    std::fs::write(
+        team.join("printing/spooler.md"),
+        note("Spooler", &["printing"], &[], "x"),
+    )
+    .unwrap();
+    let cfg = personal.home.join(".config/kb");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "default_vault = \"personal\"\n[vaults.personal]\npath = \"{}\"\n[vaults.team]\npath = \"{}\"\n",
+            personal.vault.display(),
+            team.display()
+        ),
+    )
+    .unwrap();
+    let mut c = personal.command();
+    c.env_remove("KB_DIR");
+    assert!(c.arg("index").output().unwrap().status.success());
+    let script = personal.kb(&["completions", "bash"]).ok().stdout;
+    // As bash calls the function: COMP_WORDS split at ':' as bash does, COMP_LINE whole.
+    let complete = |line: &str| -> String {
+        let cmd = format!(
+            "{script}\nCOMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDBREAKS=$' \\t\\n\"'\\''><=;|&(:'; COMP_TYPE=9; _clap_complete_kb kb x kb; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let o = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(cmd)
+            .env_remove("KB_DIR")
+            .env("HOME", &personal.home)
+            .env("XDG_CONFIG_HOME", personal.home.join(".config"))
+            .env("XDG_CACHE_HOME", personal.home.join(".cache"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let all = complete("kb show ");
+    assert!(all.lines().any(|l| l == "vpn"), "{all}");
+    assert!(all.lines().any(|l| l == "team:printing/spooler"), "{all}");
+    assert!(all.lines().any(|l| l == "personal:vpn"), "{all}");
+    // After `team:`, bash inserts what follows the colon.
+    assert_eq!(complete("kb show team:pri"), "printing/spooler");
+    let tags = complete("kb search --tag ");
+    assert!(tags.contains("printing") && tags.contains("vpn"), "{tags}");
+}
