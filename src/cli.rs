@@ -100,7 +100,7 @@ pub struct InitArgs {
     pub path: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AddArgs {
     /// Title of the note (also its file name)
     #[arg(long, short = 't')]

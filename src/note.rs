@@ -188,6 +188,7 @@ impl Note {
                             first_h1 = Some(text.clone());
                         }
                         self.push_text(&text);
+                        self.body_text.push('\n');
                         let done = std::mem::replace(
                             &mut current,
                             Section {
@@ -210,6 +211,11 @@ impl Note {
                         let c = c.trim_end().to_string();
                         current.text.push_str(&c);
                         current.text.push('\n');
+                        // A block starts a line of its own (never glued to the heading or the
+                        // sentence before it: `in use` + `nginx:` is not `in usenginx:`).
+                        if !self.body_text.is_empty() && !self.body_text.ends_with('\n') {
+                            self.body_text.push('\n');
+                        }
                         self.body_text.push_str(&c);
                         self.body_text.push('\n');
                         if !c.trim().is_empty() {
@@ -446,6 +452,15 @@ mod tests {
         let n = Note::parse("---\ntitle: [broken\n---\n# T\nbody words\n", "s");
         assert_eq!(n.warnings.len(), 1);
         assert!(n.body_text.contains("body words"));
+        let glued = Note::parse(
+            "## Port in use\n```\nnginx: [emerg] bind() failed\n```\n",
+            "x",
+        );
+        assert!(
+            glued.body_text.contains("Port in use\nnginx:"),
+            "{:?}",
+            glued.body_text
+        );
         let n = Note::parse("---\ntitle: x\nno end\n", "s");
         assert_eq!(n.warnings.len(), 1);
         assert!(n.body_text.contains("no end"));

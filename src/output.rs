@@ -251,6 +251,24 @@ pub fn json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<(
     writeln!(out)
 }
 
+/// `1 note`, `3 notes`: a count with its noun.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `a` or `an` before a word, as it is said (`an e-mail address`, `a private key`).
+pub fn article(word: &str) -> &'static str {
+    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o') => "an",
+        _ => "a",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,12 +113,22 @@ fn write_note(
 /// Keep text the person typed that did not become a note, and turn `e` into an error that
 /// says where it is.
 fn keep_draft(ctx: &Context, vault: &Vault, text: &str, e: anyhow::Error) -> anyhow::Error {
+    // The command that adds the draft as it is: with a title when it lacks one (else it would
+    // fail again and keep a second draft).
+    let untitled = Note::parse(text, "").title.trim().is_empty();
     match vault.keep_draft(text) {
-        Ok(path) => e.context(format!(
-            "your text is kept in {} (add it as it is with `kb add --yes < {}`)",
-            path.display(),
-            path.display()
-        )),
+        Ok(path) => {
+            let shown = crate::error::shell_word(&path.display().to_string());
+            let add = if untitled {
+                format!("kb add --yes --title 'TITLE' < {shown}")
+            } else {
+                format!("kb add --yes < {shown}")
+            };
+            e.context(format!(
+                "your text is kept in {} (add it with `{add}`)",
+                path.display()
+            ))
+        }
         Err(save) => {
             output::warn(
                 ctx.color_err,
@@ -171,7 +181,8 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
             .unwrap_or_default();
         let mut set: Vec<(&str, String)> = Vec::new();
         if let Some(t) = &args.title {
-            match fm.title.as_deref() {
+            // An empty `title:` (a draft kept because it had none) takes the one given.
+            match fm.title.as_deref().filter(|old| !old.trim().is_empty()) {
                 None => set.push(("title", t.clone())),
                 Some(old) if old.trim() == t.trim() => {}
                 Some(old) => bail!(KbError::InvalidInput(format!(
@@ -219,7 +230,22 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
             ))
         })?
     } else {
-        render(args, Some(body), now, None, false)
+        // A body that starts with a `# Heading` gives the title (an empty `title:` would hide
+        // it from search and from the note's file name).
+        let heading = bare
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| l.trim().strip_prefix("# "))
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
+        match (&args.title, heading) {
+            (None, Some(h)) => {
+                let mut with_title = args.clone();
+                with_title.title = Some(h);
+                render(&with_title, Some(body), now, None, false)
+            }
+            _ => render(args, Some(body), now, None, false),
+        }
     };
     for (name, value) in [
         ("Problem", &args.problem),

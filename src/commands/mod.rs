@@ -367,8 +367,9 @@ fn screen_secrets(ctx: &Context, text: &str, redact: bool) -> String {
         output::warn(
             ctx.color_err,
             &format!(
-                "line {}: looks like a {}: {}",
+                "line {}: looks like {} {}: {}",
                 f.line,
+                output::article(f.kind),
                 f.kind,
                 f.preview(text)
             ),

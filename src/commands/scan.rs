@@ -176,7 +176,16 @@ fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()>
             paint(
                 c,
                 output::DIM,
-                &format!("{} lines, {}-{}", g.lines, g.first_line, g.last_line)
+                &if g.lines == 1 {
+                    format!("1 line, line {}", g.first_line)
+                } else {
+                    format!(
+                        "{}, lines {}-{}",
+                        output::count(g.lines, "line"),
+                        g.first_line,
+                        g.last_line
+                    )
+                }
             ),
         )?;
         let sample: String = g.sample.chars().take(160).collect();
@@ -184,10 +193,10 @@ fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()>
     }
     writeln!(
         out,
-        "{} lines: {} matched {} notes, {} unmatched",
-        r.lines,
+        "{}: {} matched {}, {} unmatched",
+        output::count(r.lines, "line"),
         r.matched,
-        r.notes.len(),
+        output::count(r.notes.len() as u64, "note"),
         r.unmatched
     )
 }

@@ -211,8 +211,8 @@ fn print(
     if !r.committed.is_empty() {
         writeln!(
             out,
-            "committed {} notes edited outside kb",
-            r.committed.len()
+            "committed {} edited outside kb",
+            output::count(r.committed.len() as u64, "note")
         )?;
     }
     writeln!(out, "in:  {}", summary(&r.incoming))?;

@@ -16,7 +16,7 @@ use tantivy::{Index, TantivyDocument};
 /// Bump when the schema, a tokenizer, what goes into a field or how it is stored (the doc store
 /// block) changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 9_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 10_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";

@@ -359,3 +359,71 @@ fn completion_offers_every_vaults_ids_and_team_ids_complete_in_bash() {
     let tags = complete("kb search --tag ");
     assert!(tags.contains("printing") && tags.contains("vpn"), "{tags}");
 }
+
+// 15: papercuts.
+#[test]
+fn papercuts_titles_from_headings_drafts_that_add_snippets_and_plurals() {
+    let env = TestEnv::new();
+    // A note on stdin as `# Heading` takes its title from it.
+    let r = env
+        .kb_stdin(
+            &["add", "--yes"],
+            b"# Printer offline after update\n\n## Fix\n\nRestart the spooler.\n",
+        )
+        .ok();
+    assert!(
+        r.stdout.starts_with("printer-offline-after-update\t"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        TestEnv::title_of(&env.read("printer-offline-after-update.md")),
+        "Printer offline after update"
+    );
+    // A draft without a title: the hint's command works as printed (with a title filled in).
+    let r = env.kb_stdin(&["add", "--yes"], b"just the fix text\n");
+    assert_eq!(r.code, 2);
+    let hint = r.stderr.split('`').nth(1).unwrap().to_string();
+    assert!(hint.contains("--title 'TITLE'"), "{hint}");
+    let draft = hint.rsplit("< ").next().unwrap().trim_matches('\'');
+    let r = env.kb_stdin(
+        &["add", "--yes", "--title", "Just the fix"],
+        &std::fs::read(draft).unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A heading and the code block after it are not glued together in a snippet.
+    env.write("nginx.md", "---\ntitle: Port in use\n---\n\n## Port already in use\n```\nnginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n```\n");
+    let r = env
+        .kb(&["search", "--json", "nginx emerg bind failed"])
+        .ok();
+    let snippet = r.json()[0]["snippet"].as_str().unwrap().to_string();
+    assert!(!snippet.contains("usenginx"), "{snippet}");
+    // Articles and plurals.
+    let r = env
+        .kb(&[
+            "add",
+            "--title",
+            "Mail",
+            "--fix",
+            "write to jane.doe@contoso.com",
+            "--yes",
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("looks like an e-mail address"),
+        "{}",
+        r.stderr
+    );
+    let log = env.home.join("log.txt");
+    std::fs::write(
+        &log,
+        "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n",
+    )
+    .unwrap();
+    let r = env.kb(&["scan", log.to_str().unwrap()]).ok();
+    assert!(
+        r.stdout.contains("1 line, line 1") && r.stdout.contains("1 line: 1 matched 1 note,"),
+        "{}",
+        r.stdout
+    );
+}

@@ -349,7 +349,11 @@ fn an_edit_wins_over_a_delete() {
     let b = t.machine_b();
     std::fs::remove_file(t.a.path("printing/spooler.md")).unwrap();
     let r = synced(&t.a);
-    assert!(r.stdout.contains("committed 1 notes"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("committed 1 note edited outside kb"),
+        "{}",
+        r.stdout
+    );
     let p = b.path("printing/spooler.md");
     let s = std::fs::read_to_string(&p).unwrap().replace(
         "Clear the spool folder.",
