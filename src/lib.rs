@@ -20,6 +20,7 @@ pub mod frontmatter;
 pub mod git;
 pub mod history;
 pub mod index;
+pub mod library;
 pub mod matcher;
 pub mod misses;
 pub mod normalize;

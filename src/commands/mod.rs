@@ -136,10 +136,7 @@ fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
 }
 
 /// One vault of a search: its label (when several are searched) and its fresh index.
-pub(crate) struct Opened {
-    pub label: Option<String>,
-    pub index: NoteIndex,
-}
+pub(crate) use crate::library::Shelf as Opened;
 
 /// The indexes of the vaults a search, list or tags covers. A vault that is missing or cannot
 /// be read is reported once and left out; it is an error only when none is left.

@@ -36,34 +36,18 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             "the query is empty: paste the error or type a few words".into()
         ));
     }
-    let mut opened = super::open_indexes(ctx)?;
+    let mut library = crate::library::Library::of(super::open_indexes(ctx)?, ctx.full_check_limit);
     let req = SearchRequest {
         text,
         limit: args.limit.unwrap_or(5).max(1),
         filter: crate::filter::Filter::new(&args.tags, args.since.as_deref())?,
     };
     let prepared = search::prepare(&req.text);
-    let run_search = |opened: &[super::Opened]| {
-        let idxs: Vec<&NoteIndex> = opened.iter().map(|o| &o.index).collect();
-        search::search_many(&idxs, &req, &prepared)
-    };
-    let mut hits = run_search(&opened)?;
-    // A hit whose file changed since it was indexed (edited in place in a large vault) is
-    // re-read, and the search runs again on the fresh index.
-    let mut refreshed = false;
-    for (v, o) in opened.iter_mut().enumerate() {
-        let stale = o
-            .index
-            .stale(hits.iter().filter(|h| h.vault == v).map(|h| &h.note));
-        if !stale.is_empty() {
-            let report = o.index.update_files(&stale)?;
-            super::report_warnings(ctx, &report);
-            refreshed = true;
-        }
+    let (hits, reports) = library.search(&req, &prepared)?;
+    for r in &reports {
+        super::report_warnings(ctx, r);
     }
-    if refreshed {
-        hits = run_search(&opened)?;
-    }
+    let opened = &library.shelves;
     let labels: Vec<Option<&str>> = opened.iter().map(|o| o.label.as_deref()).collect();
     // Misses are remembered in the vault writes go to (else the first one searched).
     let vault = ctx
@@ -215,22 +199,15 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
-    if !search::answers(&prepared, &hits) {
-        no_answer(
-            ctx,
-            &vault,
-            &prepared,
-            &req.text,
-            args.json,
-            hits.is_empty(),
-        );
+    if let Some(advice) = crate::library::advice(&prepared, &req.text, &hits, vault.is_vault()) {
+        no_answer(ctx, &vault, &prepared, &advice, args.json);
     }
-    for o in &opened {
+    for o in opened {
         super::background_check(ctx, &o.index);
     }
     // The process ends now: unmapping the indexes one by one would cost more than a tenth of
     // the search (the system frees them at exit in one go). Nothing of theirs needs flushing.
-    std::mem::forget(opened);
+    std::mem::forget(library);
     Ok(ExitCode::found(!hits.is_empty()))
 }
 
@@ -315,45 +292,24 @@ fn details(idx: &NoteIndex, generator: &Snippets, hit: &Hit) -> Details {
 }
 
 /// Nothing answers the query (no hit, or for a pasted error no note recording a similar error):
-/// remember the miss (`kb misses`), and say what to do next: the web search to try, and the
-/// command that starts a note with this error once it is solved. With `--json` the same is
-/// one JSON object on stderr (stdout keeps the array of hits, which scripts read as it is).
+/// remember the miss (`kb misses`), and say what to do next ([`crate::library::Advice`]: the
+/// web search to try, and the command that starts a note with this error once it is solved).
+/// With `--json` the same is one JSON object on stderr (stdout keeps the array of hits, which
+/// scripts read as it is).
 fn no_answer(
     ctx: &Context,
     vault: &crate::vault::Vault,
     prepared: &search::Prepared,
-    text: &str,
+    advice: &crate::library::Advice,
     json: bool,
-    nothing: bool,
 ) {
-    let web = crate::misses::web_query(prepared);
-    let _ = crate::misses::remember(vault, &web, prepared, &super::now_rfc3339());
-    // The error's first line, at most 300 characters (a pasted document is not an error).
-    let first = crate::misses::clip(
-        text.lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim(),
-        300,
-    )
-    .trim_end();
-    let add = (vault.is_vault() && !first.is_empty()).then(|| {
-        format!(
-            "kb add --error {} --title '...' --fix '...'",
-            super::shell_quote(first)
-        )
-    });
-    let reason = if nothing {
-        "kb: no note matches"
-    } else {
-        "kb: no note records an error like this one; the notes above only share some words"
-    };
+    let _ = crate::misses::remember(vault, &advice.web_query, prepared, &super::now_rfc3339());
     if json {
         let obj = serde_json::json!({
             "answered": false,
-            "reason": if nothing { "no hit" } else { "no note records a similar error" },
-            "web_query": web,
-            "add_command": add,
+            "reason": advice.reason,
+            "web_query": advice.web_query,
+            "add_command": advice.add_command,
         });
         eprintln!("{obj}");
         return;
@@ -361,11 +317,15 @@ fn no_answer(
     if ctx.quiet {
         return;
     }
-    output::status(reason);
-    if !web.is_empty() {
-        output::status(&format!("  search the web for: {web}"));
+    output::status(if advice.reason == "no hit" {
+        "kb: no note matches"
+    } else {
+        "kb: no note records an error like this one; the notes above only share some words"
+    });
+    if !advice.web_query.is_empty() {
+        output::status(&format!("  search the web for: {}", advice.web_query));
     }
-    if let Some(add) = add {
+    if let Some(add) = &advice.add_command {
         output::status(&format!("  once it is solved: {add}"));
     }
 }

@@ -26,6 +26,14 @@ type Indexed = Option<(FileState, Vec<String>)>;
 
 impl NoteIndex {
     /// Bring the index up to date as `check` says.
+    /// Bring an open index up to date as `check` says, and see what other processes committed
+    /// to it meanwhile (a long-running front end calls this before each request).
+    pub fn bring_up_to_date(&mut self, check: Check) -> Result<UpdateReport> {
+        let report = self.check(check)?;
+        self.reader.reload()?;
+        Ok(report)
+    }
+
     pub(super) fn check(&mut self, check: Check) -> Result<UpdateReport> {
         match check {
             Check::Full => {

@@ -1,0 +1,210 @@
+//! The vaults kb serves, opened once, under every front end: the CLI opens a library for one
+//! command, `kb mcp` (and the web view) keep one for their whole life. Searching (with the
+//! re-read of hits changed since they were indexed), finding a note by id across vaults, and
+//! what to advise when nothing answers are here, once.
+
+use crate::error::{KbError, Result};
+use crate::index::{Check, NoteIndex, UpdateReport};
+use crate::note::Note;
+use crate::search::{self, Hit, Prepared, SearchRequest};
+use crate::vault::{self, Vault};
+use crate::view::NoteView;
+use std::path::PathBuf;
+
+/// One vault of the library: its label (when several are served) and its index.
+pub struct Shelf {
+    pub label: Option<String>,
+    pub index: NoteIndex,
+}
+
+pub struct Library {
+    pub shelves: Vec<Shelf>,
+    /// Vaults up to this many notes get a full freshness check on every refresh.
+    full_check_limit: u64,
+}
+
+/// What to do when no note answers: the web search to try, and the `kb add` that starts the
+/// note once it is solved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Advice {
+    pub reason: &'static str,
+    pub web_query: String,
+    pub add_command: Option<String>,
+}
+
+impl Library {
+    /// Open the vaults of `set` (label, folder), each index brought up to date. A vault that
+    /// is missing or unreadable is left out with a warning when others remain.
+    pub fn open(
+        set: &[(Option<String>, PathBuf)],
+        full_check_limit: u64,
+    ) -> Result<(Library, Vec<String>)> {
+        let mut shelves = Vec::new();
+        let mut warnings = Vec::new();
+        let mut first_error = None;
+        for (label, dir) in set {
+            let opened = Vault::open(dir).and_then(|v| {
+                NoteIndex::open(
+                    &v,
+                    Check::Quick {
+                        full_limit: full_check_limit,
+                    },
+                )
+            });
+            match opened {
+                Ok((index, report)) => {
+                    warnings.extend(report.warnings);
+                    shelves.push(Shelf {
+                        label: label.clone(),
+                        index,
+                    });
+                }
+                Err(e) if set.len() > 1 => {
+                    warnings.push(format!(
+                        "vault '{}' left out: {e}",
+                        label.as_deref().unwrap_or("?")
+                    ));
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match (shelves.is_empty(), first_error) {
+            (true, Some(e)) => Err(e),
+            _ => Ok((
+                Library {
+                    shelves,
+                    full_check_limit,
+                },
+                warnings,
+            )),
+        }
+    }
+
+    /// A library of indexes already open (the CLI's).
+    pub fn of(shelves: Vec<Shelf>, full_check_limit: u64) -> Library {
+        Library {
+            shelves,
+            full_check_limit,
+        }
+    }
+
+    /// Bring every index up to date with the notes (what another kb wrote since, notes edited
+    /// by hand) and see the other processes' index commits: a long-running front end calls
+    /// this before each request. Warnings of what could not be read.
+    pub fn refresh(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for s in &mut self.shelves {
+            let check = Check::Quick {
+                full_limit: self.full_check_limit,
+            };
+            match s.index.bring_up_to_date(check) {
+                Ok(r) => warnings.extend(r.warnings),
+                Err(e) => warnings.push(format!("the index could not be updated ({e})")),
+            }
+        }
+        warnings
+    }
+
+    /// The labels of the shelves, by position (a hit's `vault`).
+    pub fn labels(&self) -> Vec<Option<&str>> {
+        self.shelves.iter().map(|s| s.label.as_deref()).collect()
+    }
+
+    /// Search every vault as one ([`search::search_many`]); a hit whose file changed since it
+    /// was indexed (edited in place in a large vault) is re-read and the search runs again.
+    /// Also the reports of the notes re-read.
+    pub fn search(
+        &mut self,
+        req: &SearchRequest,
+        prepared: &Prepared,
+    ) -> Result<(Vec<Hit>, Vec<UpdateReport>)> {
+        let run = |shelves: &[Shelf]| {
+            let idxs: Vec<&NoteIndex> = shelves.iter().map(|s| &s.index).collect();
+            search::search_many(&idxs, req, prepared)
+        };
+        let mut hits = run(&self.shelves)?;
+        let mut reports = Vec::new();
+        for (v, s) in self.shelves.iter_mut().enumerate() {
+            let stale = s
+                .index
+                .stale(hits.iter().filter(|h| h.vault == v).map(|h| &h.note));
+            if !stale.is_empty() {
+                reports.push(s.index.update_files(&stale)?);
+            }
+        }
+        if !reports.is_empty() {
+            hits = run(&self.shelves)?;
+        }
+        Ok((hits, reports))
+    }
+
+    /// The note an id names: `NAME:id` in vault NAME, else the first vault holding it. Its
+    /// shelf and relative path.
+    pub fn find(&self, id: &str) -> Result<(usize, String)> {
+        if let Some((name, rest)) = id.split_once(':') {
+            if let Some(i) = self
+                .shelves
+                .iter()
+                .position(|s| s.label.as_deref() == Some(name))
+            {
+                return Ok((i, self.shelves[i].index.resolve(rest)?));
+            }
+        }
+        let mut first_error = None;
+        for (i, s) in self.shelves.iter().enumerate() {
+            match s.index.resolve(id) {
+                Ok(rel) => return Ok((i, rel)),
+                Err(KbError::NoteNotFound(_)) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| KbError::NoteNotFound(id.to_string())))
+    }
+
+    /// A note as every front end shows it, with its parsed text.
+    pub fn view(&self, shelf: usize, rel: &str) -> Result<(NoteView, Note, String)> {
+        let s = &self.shelves[shelf];
+        let v = s.index.vault();
+        v.check_real(rel)?;
+        let bytes = std::fs::read(v.abs(rel)).map_err(|e| vault::io_err(&v.abs(rel), e))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let note = Note::parse(&text, vault::stem_of(rel));
+        let who = s.index.authorship(&[rel]).remove(rel);
+        let view = NoteView::new(s.label.as_deref(), rel, &note, who.as_ref());
+        Ok((view, note, text))
+    }
+}
+
+/// What to do when the hits do not answer the query (None when they do): the web query (the
+/// query's constant parts, bounded) and the `kb add` line (the first line, at most 300
+/// characters; only when kb may write: `writable`).
+pub fn advice(p: &Prepared, text: &str, hits: &[Hit], writable: bool) -> Option<Advice> {
+    if search::answers(p, hits) {
+        return None;
+    }
+    let first = crate::misses::clip(
+        text.lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim(),
+        300,
+    )
+    .trim_end();
+    Some(Advice {
+        reason: if hits.is_empty() {
+            "no hit"
+        } else {
+            "no note records a similar error"
+        },
+        web_query: crate::misses::web_query(p),
+        add_command: (writable && !first.is_empty()).then(|| {
+            format!(
+                "kb add --error {} --title '...' --fix '...'",
+                crate::error::shell_word(first)
+            )
+        }),
+    })
+}
