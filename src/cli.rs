@@ -85,6 +85,16 @@ pub enum Command {
     Man(ManArgs),
     /// Show the effective settings and where each comes from
     Config(ConfigArgs),
+    /// Serve the vaults to an AI assistant (Model Context Protocol over stdio)
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Offer the write tools too (add, link, record_outcome); also `[mcp] allow_write = true`
+    /// in config.toml
+    #[arg(long)]
+    pub allow_write: bool,
 }
 
 #[derive(Debug, Args)]

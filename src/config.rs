@@ -23,6 +23,8 @@ pub struct UserConfig {
     pub vaults: Vec<VaultSpec>,
     /// The vault writes go to (`default_vault`); the first one listed when unset.
     pub default_vault: Option<String>,
+    /// `[mcp] allow_write = true`: `kb mcp` offers its write tools.
+    pub mcp_allow_write: bool,
 }
 
 /// One named vault of the person's configuration.
@@ -113,6 +115,7 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
             "sync_timeout",
             "vaults",
             "default_vault",
+            "mcp",
         ],
         path,
         warnings,
@@ -148,6 +151,17 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
         sync_timeout,
         vaults: vaults(&t, path, warnings),
         default_vault: string(&t, "default_vault", path, warnings),
+        mcp_allow_write: match t.get("mcp").map(|m| m.get("allow_write")) {
+            None | Some(None) => false,
+            Some(Some(toml::Value::Boolean(b))) => *b,
+            Some(Some(_)) => {
+                warnings.push(format!(
+                    "{}: `mcp.allow_write` is true or false; ignored",
+                    path.display()
+                ));
+                false
+            }
+        },
     }
 }
 

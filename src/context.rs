@@ -48,6 +48,8 @@ pub struct Context {
     pub vault_problem: Option<String>,
     /// Whether `--vault` named the vaults (a command then owes an answer for each).
     pub vaults_named: bool,
+    /// `[mcp] allow_write` of config.toml.
+    pub mcp_allow_write: bool,
     /// Colour on stdout / stderr.
     pub color_out: bool,
     pub color_err: bool,
@@ -191,6 +193,7 @@ impl Context {
             target,
             vault_problem,
             vaults_named: !cli.vaults.is_empty(),
+            mcp_allow_write: user.mcp_allow_write,
             color_out: decide(stdout_tty),
             color_err: decide(std::io::stderr().is_terminal()),
             quiet: cli.quiet,

@@ -22,6 +22,7 @@ pub mod history;
 pub mod index;
 pub mod library;
 pub mod matcher;
+pub mod mcp;
 pub mod misses;
 pub mod normalize;
 pub mod note;

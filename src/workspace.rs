@@ -50,6 +50,16 @@ pub struct Synced {
     pub indexed: std::result::Result<UpdateReport, String>,
 }
 
+/// An error of a new note that a note already records ([`Workspace::known_error`]).
+#[derive(Debug, Clone)]
+pub struct KnownError {
+    pub error: String,
+    /// The note recording it.
+    pub rel: String,
+    pub title: String,
+    pub similarity: f32,
+}
+
 /// What saving an edit did ([`Workspace::save_edit`]).
 #[derive(Debug)]
 pub enum Saved {
@@ -187,6 +197,31 @@ impl Workspace {
             reindexed: rels.len(),
             indexed,
         })
+    }
+
+    /// The first error of `note` that a note of the vault already records (a recorded error
+    /// at least [`crate::matcher::DUPLICATE_SIMILARITY`] alike): adding would make a duplicate,
+    /// linking is what helps.
+    pub fn known_error(&self, note: &Note) -> Result<Option<KnownError>> {
+        for error in &note.errors {
+            let req = crate::search::SearchRequest {
+                text: error.clone(),
+                limit: 1,
+                filter: Default::default(),
+            };
+            let Some(hit) = crate::search::search(&self.index, &req)?.into_iter().next() else {
+                continue;
+            };
+            if hit.explanation.error_similarity >= crate::matcher::DUPLICATE_SIMILARITY {
+                return Ok(Some(KnownError {
+                    error: error.clone(),
+                    rel: hit.note.rel.clone(),
+                    title: hit.note.title.clone(),
+                    similarity: hit.explanation.error_similarity,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Create a note from `text` in `folder` ("" for the top) under a name made from its
@@ -356,6 +391,20 @@ pub enum WriteLock {
     Repository(git2::Repository, crate::git::Session),
     /// A vault without a repository: its note lock.
     Plain(crate::vault::NotesLock),
+}
+
+/// Who records an outcome in `vault`: the git identity of its repository (as its commits
+/// say), else the login name.
+pub fn who(vault: Option<&Vault>) -> Option<String> {
+    let from_git = vault
+        .and_then(|v| crate::git::open(v.root()))
+        .and_then(|repo| crate::git::signatures(&repo).ok())
+        .and_then(|(author, _)| author.name().ok().map(str::to_string));
+    from_git.or_else(|| {
+        ["USER", "USERNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    })
 }
 
 /// The vault's notes a sync touched (git's paths are relative to the repository; the vault

@@ -14,6 +14,7 @@ command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v setsid >/dev/null 2>&1 || need+=(util-linux)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -27,5 +28,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# `kb mcp` is tested with the official Python MCP SDK client.
+if ! python3 -c "import mcp" >/dev/null 2>&1; then
+  echo "tests: installing the Python MCP SDK (pip install mcp==2.3.0)" >&2
+  python3 -m pip install -q "mcp==2.3.0" >&2 || python3 -m pip install -q --break-system-packages "mcp==2.3.0" >&2
 fi
 cargo test --release "$@"

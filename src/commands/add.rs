@@ -7,7 +7,6 @@ use crate::exit_codes::ExitCode;
 use crate::frontmatter::yaml_string;
 use crate::note::Note;
 use crate::output;
-use crate::search::{self, SearchRequest};
 use crate::vault::{self, Vault};
 use crate::workspace::Workspace;
 use anyhow::{bail, Context as _, Result};
@@ -359,40 +358,30 @@ fn edit_template(ctx: &Context, vault: &Vault, template: &str) -> Result<Option<
 /// If an error of the new note is already recorded in a note, say so; on a terminal offer to
 /// link instead. Returns how the add ends when it should stop.
 fn check_duplicates(ctx: &Context, ws: &mut Workspace, note: &Note) -> Result<Option<Written>> {
-    for error in &note.errors {
-        let req = SearchRequest {
-            text: error.clone(),
-            limit: 1,
-            filter: Default::default(),
-        };
-        let Some(hit) = search::search(ws.index(), &req)?.into_iter().next() else {
-            continue;
-        };
-        if hit.explanation.error_similarity < crate::matcher::DUPLICATE_SIMILARITY {
-            continue;
+    let Some(known) = ws.known_error(note)? else {
+        return Ok(None);
+    };
+    let id = vault::id_of(&known.rel).to_string();
+    output::warn(
+        ctx.color_err,
+        &format!(
+            "this error is already recorded in {id} \"{}\" (similarity {:.2})",
+            known.title, known.similarity
+        ),
+    );
+    if ctx.interactive() {
+        if output::confirm(&format!("Link the error to {id} instead of adding a note?")) {
+            super::attach_and_report(ctx, ws, &known.rel, &known.error)?;
+            return Ok(Some(Written::Linked));
         }
-        let id = hit.note.id().to_string();
-        output::warn(
-            ctx.color_err,
-            &format!(
-                "this error is already recorded in {id} \"{}\" (similarity {:.2})",
-                hit.note.title, hit.explanation.error_similarity
-            ),
-        );
-        if ctx.interactive() {
-            if output::confirm(&format!("Link the error to {id} instead of adding a note?")) {
-                super::attach_and_report(ctx, ws, &hit.note.rel, error)?;
-                return Ok(Some(Written::Linked));
-            }
-            if !output::confirm("Add a separate note anyway?") {
-                return Ok(Some(Written::Declined));
-            }
-        } else {
-            bail!(KbError::InvalidInput(format!(
-                "not adding a duplicate: run `kb link {} {id}` to attach the error to that note, or pass --yes to add a separate note",
-                super::shell_quote(error)
-            )));
+        if !output::confirm("Add a separate note anyway?") {
+            return Ok(Some(Written::Declined));
         }
+        Ok(None)
+    } else {
+        bail!(KbError::InvalidInput(format!(
+            "not adding a duplicate: run `kb link {} {id}` to attach the error to that note, or pass --yes to add a separate note",
+            super::shell_quote(&known.error)
+        )));
     }
-    Ok(None)
 }

@@ -11,6 +11,7 @@ mod index;
 mod init;
 mod link;
 mod list;
+mod mcp;
 mod misses;
 mod outcome;
 mod pick;
@@ -70,6 +71,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Config(a) => config::run(ctx, a),
+        Command::Mcp(a) => mcp::run(ctx, a),
     }
 }
 
@@ -337,20 +339,9 @@ fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool>
     }
 }
 
-/// Who records an outcome: the git identity of the vault (as its commits say), else the
-/// login name.
+/// Who records an outcome ([`crate::workspace::who`]).
 fn who(ctx: &Context) -> Option<String> {
-    let from_git = ctx
-        .vault()
-        .ok()
-        .and_then(|v| crate::git::open(v.root()))
-        .and_then(|repo| crate::git::signatures(&repo).ok())
-        .and_then(|(author, _)| author.name().ok().map(str::to_string));
-    from_git.or_else(|| {
-        ["USER", "USERNAME"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-    })
+    crate::workspace::who(ctx.vault().ok().as_ref())
 }
 
 /// Look for likely secrets in text about to be written; show them on stderr, and mask them

@@ -10,6 +10,7 @@ mod test_errors;
 mod test_first_hour;
 mod test_index;
 mod test_link;
+mod test_mcp;
 mod test_outcomes;
 mod test_pick;
 mod test_races;
