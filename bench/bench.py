@@ -162,6 +162,14 @@ def measure_size(n, work, rng, huge=False):
     r["bare_p50_ms"] = pct(bare_times, 0.5) * 1000
     r["kb_over_bare"] = r["search_p50_ms"] / r["bare_p50_ms"]
     r["search_rss_mb"] = max(time_v(kbv + ["search", "--", row["query"]])[1] for row in sample[:3])
+    r["mcp_p50_ms"] = r["mcp_p95_ms"] = None
+    if n >= 10000:
+        log("%d: kb mcp search round trips (Python MCP SDK client), same queries" % n)
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "mcp_roundtrip.py"), KB, vault,
+                            json.dumps([row["query"] for row in sample]), "5"],
+                           env=GIT_ENV, capture_output=True, text=True, check=True)
+        m = json.loads(p.stdout.strip().splitlines()[-1])
+        r["mcp_p50_ms"], r["mcp_p95_ms"] = m["p50_ms"], m["p95_ms"]
     shutil.rmtree(bare_dir, ignore_errors=True)
     if huge:
         r["index_nochange_ms"] = None
@@ -501,6 +509,8 @@ def write_results(a, results, scan, elapsed):
         ("kb / bare tantivy", "kb_over_bare", ""),
         ("rg -i -F p50 (ms)", "rg_p50_ms", ""),
         ("kb speed-up over rg", "speedup_vs_rg", ""),
+        ("kb mcp search round trip p50, warm server (ms)", "mcp_p50_ms", ""),
+        ("kb mcp search round trip p95, warm server (ms)", "mcp_p95_ms", ""),
         ("kb search peak RSS (MB)", "search_rss_mb", ""),
         ("kb index --rebuild (s)", "rebuild_s", ""),
         ("rebuild peak RSS (MB)", "rebuild_rss_mb", ""),

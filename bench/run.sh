@@ -15,4 +15,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 fi
+# `kb mcp` round trips are timed with the official Python MCP SDK client.
+python3 -c "import mcp" 2>/dev/null || python3 -m pip install -q "mcp==2.3.0" || python3 -m pip install -q --break-system-packages "mcp==2.3.0"
 exec python3 bench/bench.py "$@"
