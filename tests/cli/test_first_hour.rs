@@ -427,3 +427,42 @@ fn papercuts_titles_from_headings_drafts_that_add_snippets_and_plurals() {
         r.stdout
     );
 }
+
+// 7, the full disk: one sentence naming the note, the note unchanged.
+#[test]
+fn a_full_disk_names_the_note_and_changes_nothing() {
+    let env = TestEnv::empty();
+    let disk = env.home.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mut c = env.command();
+    c.env_remove("KB_DIR");
+    // A 2 MB disk of its own (tmpfs in a mount namespace): a vault with one note, then filled.
+    let script = r#"mount -t tmpfs -o size=2m tmpfs "$0" || exit 9
+"$1" init "$0/v" >/dev/null 2>&1 || exit 8
+"$1" --dir "$0/v" add --title "Alpha one" --fix x >/dev/null 2>&1 || exit 7
+cp "$0/v/alpha-one.md" "$0/before"
+dd if=/dev/zero of="$0/fill" bs=4k >/dev/null 2>&1
+"$1" --dir "$0/v" worked alpha-one --ticket T1
+code=$?
+cmp -s "$0/v/alpha-one.md" "$0/before" || echo CHANGED >&2
+exit $code"#;
+    let o = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", script])
+        .arg(&disk)
+        .arg(crate::env::kb_bin())
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .expect("unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write alpha-one.md: the disk is full"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: free some space"), "{stderr}");
+    assert!(
+        !stderr.contains("CHANGED") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
