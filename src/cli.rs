@@ -190,12 +190,8 @@ pub struct SearchArgs {
     /// At most this many results [default: 5; with -i, 30]
     #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
-    /// Only notes with this tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
-    pub tags: Vec<String>,
-    /// Only notes changed (updated, created, else the file) since a date or an age: 2026-11-01, 7d, 2w, 3m
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Print a JSON array of hits
     #[arg(long)]
     pub json: bool,
@@ -214,17 +210,25 @@ pub struct SearchArgs {
     pub interactive: bool,
 }
 
+/// Which notes a search, the picker or a listing keeps: one definition, flattened into each
+/// (a new filter is added here and in [`crate::filter::Filter`], and every command has it).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Only notes with this tag (repeatable; all must match)
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
+    pub tags: Vec<String>,
+    /// Only notes changed (updated, created, else the file) since a date or an age: 2026-11-01, 7d, 2w, 3m
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct PickArgs {
     /// Text to start with
     #[arg(allow_hyphen_values = true)]
     pub query: Option<String>,
-    /// Only notes with this tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
-    pub tags: Vec<String>,
-    /// Only notes changed since a date or an age: 2026-11-01, 7d, 2w, 3m
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// At most this many results
     #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
@@ -255,15 +259,11 @@ pub struct EditArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only notes with this tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG", add = ArgValueCandidates::new(tag_names))]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// At most this many notes
     #[arg(long, short = 'n', value_parser = limit)]
     pub limit: Option<usize>,
-    /// Only notes created or updated on or after this date (YYYY-MM-DD, or 7d / 2w / 3m ago)
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
     /// Print a JSON array
     #[arg(long)]
     pub json: bool,

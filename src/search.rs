@@ -150,10 +150,9 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
     }
     let weights = TokenWeights::new(&set);
     let mut hits = rank(q, candidates, &|t| weights.weight(t));
-    // Tags are part of every query; a date limit is applied to the candidates.
-    if req.filter.since.is_some() {
-        hits.retain(|h| req.filter.keeps(&h.note));
-    }
+    // Tags are part of every candidate query too; here every hit passes the whole filter (a
+    // filter field added later cannot be skipped by one front end).
+    hits.retain(|h| req.filter.keeps(&h.note));
     hits.truncate(req.limit);
     Ok(hits)
 }

@@ -47,8 +47,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
                 ctx,
                 crate::cli::PickArgs {
                     query: (!words.is_empty()).then(|| words.join(" ")),
-                    tags: a.tags,
-                    since: a.since,
+                    filter: a.filter,
                     limit: a.limit,
                 },
             )
