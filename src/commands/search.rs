@@ -48,154 +48,31 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         super::report_warnings(ctx, r);
     }
     let opened = &library.shelves;
-    let labels: Vec<Option<&str>> = opened.iter().map(|o| o.label.as_deref()).collect();
     // Misses are remembered in the vault writes go to (else the first one searched).
     let vault = ctx
         .vault()
         .unwrap_or_else(|_| opened[0].index.vault().clone());
     let plain = !args.json && (args.plain || (!ctx.stdout_tty && !args.long && !args.explain));
-    let details: Vec<Details> = if plain {
-        Vec::new()
-    } else {
-        // One snippet maker for all hits: the query's words, as the index analyses them.
-        let generator = Snippets::new(&prepared.words, 200);
-        hits.iter()
-            .map(|h| details(&opened[h.vault].index, &generator, h))
-            .collect()
-    };
-    // Who wrote the hits: one lookup per vault.
-    let authors: Vec<Option<crate::history::Authorship>> = if plain {
-        Vec::new()
-    } else {
-        let mut found: Vec<HashMap<String, crate::history::Authorship>> = opened
-            .iter()
-            .enumerate()
-            .map(|(v, o)| {
-                let rels: Vec<&str> = hits
-                    .iter()
-                    .filter(|h| h.vault == v)
-                    .map(|h| h.note.rel.as_str())
-                    .collect();
-                if rels.is_empty() {
-                    HashMap::new()
-                } else {
-                    o.index.authorship(&rels)
-                }
-            })
-            .collect();
-        hits.iter()
-            .map(|h| found[h.vault].remove(&h.note.rel))
-            .collect()
+    let shown = Shown {
+        labels: opened.iter().map(|o| o.label.as_deref()).collect(),
+        details: if plain {
+            Vec::new()
+        } else {
+            details_of(opened, &prepared, &hits)
+        },
+        authors: if plain {
+            Vec::new()
+        } else {
+            authors_of(opened, &hits)
+        },
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        let rows: Vec<JsonHit> = hits
-            .iter()
-            .zip(&details)
-            .zip(&authors)
-            .enumerate()
-            .map(|(i, ((h, d), who))| JsonHit {
-                rank: i + 1,
-                score: h.score,
-                snippet: d.plain_snippet(),
-                note: match &d.note {
-                    Some(n) => {
-                        crate::view::NoteView::new(labels[h.vault], &h.note.rel, n, who.as_ref())
-                    }
-                    // Gone since it was indexed: what the index knows.
-                    None => crate::view::NoteView {
-                        vault: labels[h.vault].map(str::to_string),
-                        id: h.note.id().to_string(),
-                        path: h.note.rel.clone(),
-                        title: h.note.title.clone(),
-                        tags: h.note.tags.clone(),
-                        errors: Vec::new(),
-                        fix: Vec::new(),
-                        record: h.note.record.clone(),
-                        author: None,
-                        authored: None,
-                        last_editor: None,
-                        last_edited: None,
-                    },
-                },
-                explain: args.explain.then_some(&h.explanation),
-            })
-            .collect();
-        output::json(&mut out, &rows)?;
+        print_json(&mut out, &hits, &shown, args.explain)?;
     } else if plain {
-        // Colour only when asked (`--color always`, for `less -R` or `fzf --ansi`).
-        let c = ctx.color_out;
-        for h in &hits {
-            // `team:windows/foo`: an id `kb show` takes as it is.
-            let id = match labels[h.vault] {
-                Some(l) => format!("{l}:{}", h.note.id()),
-                None => h.note.id().to_string(),
-            };
-            writeln!(
-                out,
-                "{}\t{}\t{}",
-                output::paint(c, output::ID, &output::one_line(&id)),
-                output::paint(c, output::TITLE, &output::one_line(&h.note.title)),
-                output::paint(c, output::DIM, &output::one_line(&h.note.rel))
-            )?;
-        }
+        print_plain(ctx, &mut out, &hits, &shown)?;
     } else {
-        if args.explain {
-            if let Some(h) = hits.first() {
-                let e = &h.explanation;
-                writeln!(
-                    out,
-                    "{} {}",
-                    paint(ctx.color_out, output::DIM, "read as:"),
-                    e.read_as
-                )?;
-                if !e.corrections.is_empty() {
-                    writeln!(
-                        out,
-                        "{} {}",
-                        paint(ctx.color_out, output::DIM, "spelling:"),
-                        e.corrections.join(", ")
-                    )?;
-                }
-                writeln!(out)?;
-            }
-        }
-        // A decisive answer comes alone; the weak hits far below it are one line each.
-        let full = if args.explain {
-            hits.len()
-        } else {
-            search::decisive(&hits)
-        };
-        for (i, ((h, d), who)) in hits.iter().zip(&details).zip(&authors).enumerate() {
-            if i >= full {
-                let id = match labels[h.vault] {
-                    Some(l) => format!("{l}:{}", h.note.id()),
-                    None => h.note.id().to_string(),
-                };
-                if i == full {
-                    writeln!(
-                        out,
-                        "{}",
-                        paint(ctx.color_out, output::DIM, "far weaker matches:")
-                    )?;
-                }
-                writeln!(
-                    out,
-                    "   {}  {}",
-                    paint(ctx.color_out, output::ID, &output::one_line(&id)),
-                    paint(ctx.color_out, output::DIM, &output::one_line(&h.note.title))
-                )?;
-                continue;
-            }
-            let row = Row {
-                rank: i + 1,
-                hit: h,
-                vault: labels[h.vault],
-                details: d,
-                who: who.as_ref(),
-            };
-            print_hit(ctx, &mut out, &row, args.explain)?;
-        }
+        print_long(ctx, &mut out, &hits, &shown, args.explain)?;
     }
     out.flush()?;
     drop(out);
@@ -209,6 +86,162 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     // the search (the system frees them at exit in one go). Nothing of theirs needs flushing.
     std::mem::forget(library);
     Ok(ExitCode::found(!hits.is_empty()))
+}
+
+/// What the hits show beyond the index, by hit: their vault labels (by vault), the notes as
+/// read now, who wrote them (both empty for the one-line form).
+struct Shown<'a> {
+    labels: Vec<Option<&'a str>>,
+    details: Vec<Details>,
+    authors: Vec<Option<crate::history::Authorship>>,
+}
+
+impl Shown<'_> {
+    /// `team:windows/foo` with several vaults (an id `kb show` takes as it is).
+    fn id(&self, h: &Hit) -> String {
+        match self.labels[h.vault] {
+            Some(l) => format!("{l}:{}", h.note.id()),
+            None => h.note.id().to_string(),
+        }
+    }
+}
+
+/// The hits' snippets and fixes, read from the notes (one snippet maker for all: the query's
+/// words, as the index analyses them).
+fn details_of(opened: &[super::Opened], prepared: &search::Prepared, hits: &[Hit]) -> Vec<Details> {
+    let generator = Snippets::new(&prepared.words, 200);
+    hits.iter()
+        .map(|h| details(&opened[h.vault].index, &generator, h))
+        .collect()
+}
+
+/// Who wrote the hits: one lookup per vault.
+fn authors_of(opened: &[super::Opened], hits: &[Hit]) -> Vec<Option<crate::history::Authorship>> {
+    let mut found: Vec<HashMap<String, crate::history::Authorship>> = opened
+        .iter()
+        .enumerate()
+        .map(|(v, o)| {
+            let rels: Vec<&str> = hits
+                .iter()
+                .filter(|h| h.vault == v)
+                .map(|h| h.note.rel.as_str())
+                .collect();
+            if rels.is_empty() {
+                HashMap::new()
+            } else {
+                o.index.authorship(&rels)
+            }
+        })
+        .collect();
+    hits.iter()
+        .map(|h| found[h.vault].remove(&h.note.rel))
+        .collect()
+}
+
+fn print_json(out: &mut impl Write, hits: &[Hit], shown: &Shown, explain: bool) -> Result<()> {
+    let rows: Vec<JsonHit> = hits
+        .iter()
+        .zip(&shown.details)
+        .zip(&shown.authors)
+        .enumerate()
+        .map(|(i, ((h, d), who))| JsonHit {
+            rank: i + 1,
+            score: h.score,
+            snippet: d.plain_snippet(),
+            note: match &d.note {
+                Some(n) => {
+                    crate::view::NoteView::new(shown.labels[h.vault], &h.note.rel, n, who.as_ref())
+                }
+                // Gone since it was indexed: what the index knows.
+                None => crate::view::NoteView {
+                    vault: shown.labels[h.vault].map(str::to_string),
+                    id: h.note.id().to_string(),
+                    path: h.note.rel.clone(),
+                    title: h.note.title.clone(),
+                    tags: h.note.tags.clone(),
+                    errors: Vec::new(),
+                    fix: Vec::new(),
+                    record: h.note.record.clone(),
+                    author: None,
+                    authored: None,
+                    last_editor: None,
+                    last_edited: None,
+                },
+            },
+            explain: explain.then_some(&h.explanation),
+        })
+        .collect();
+    output::json(out, &rows)?;
+    Ok(())
+}
+
+/// One line per hit, `id<TAB>title<TAB>path`; colour only when asked (`--color always`, for
+/// `less -R` or `fzf --ansi`).
+fn print_plain(ctx: &Context, out: &mut impl Write, hits: &[Hit], shown: &Shown) -> Result<()> {
+    let c = ctx.color_out;
+    for h in hits {
+        writeln!(
+            out,
+            "{}\t{}\t{}",
+            output::paint(c, output::ID, &output::one_line(&shown.id(h))),
+            output::paint(c, output::TITLE, &output::one_line(&h.note.title)),
+            output::paint(c, output::DIM, &output::one_line(&h.note.rel))
+        )?;
+    }
+    Ok(())
+}
+
+/// The full form: each hit with its record, snippet and fix; a decisive answer comes alone and
+/// the weak hits far below it are one line each.
+fn print_long(
+    ctx: &Context,
+    out: &mut impl Write,
+    hits: &[Hit],
+    shown: &Shown,
+    explain: bool,
+) -> Result<()> {
+    let c = ctx.color_out;
+    if let Some(e) = hits.first().map(|h| &h.explanation).filter(|_| explain) {
+        writeln!(out, "{} {}", paint(c, output::DIM, "read as:"), e.read_as)?;
+        if !e.corrections.is_empty() {
+            let fixed = e.corrections.join(", ");
+            writeln!(out, "{} {fixed}", paint(c, output::DIM, "spelling:"))?;
+        }
+        writeln!(out)?;
+    }
+    let full = if explain {
+        hits.len()
+    } else {
+        search::decisive(hits)
+    };
+    for (i, ((h, d), who)) in hits
+        .iter()
+        .zip(&shown.details)
+        .zip(&shown.authors)
+        .enumerate()
+    {
+        if i >= full {
+            if i == full {
+                writeln!(out, "{}", paint(c, output::DIM, "far weaker matches:"))?;
+            }
+            writeln!(
+                out,
+                "   {}  {}",
+                paint(c, output::ID, &output::one_line(&shown.id(h))),
+                paint(c, output::DIM, &output::one_line(&h.note.title))
+            )?;
+            continue;
+        }
+        let row = Row {
+            rank: i + 1,
+            hit: h,
+            vault: shown.labels[h.vault],
+            details: d,
+            who: who.as_ref(),
+        };
+        print_hit(ctx, out, &row, explain)?;
+    }
+    Ok(())
 }
 
 /// The query: the arguments joined, or stdin for `-` / no arguments off a terminal.
