@@ -50,6 +50,9 @@ pub struct VaultConfig {
     pub folder: Option<String>,
 }
 
+/// Team settings file committed in the vault; also marks a folder as a vault.
+pub const CONFIG_FILE: &str = "kb.toml";
+
 /// The person's configuration file.
 pub fn user_config_path() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("kb").join("config.toml"))
@@ -207,7 +210,7 @@ fn vaults(t: &toml::Table, path: &Path, warnings: &mut Vec<String>) -> Vec<Vault
 }
 
 pub fn load_vault(root: &Path, warnings: &mut Vec<String>) -> VaultConfig {
-    let path = root.join(crate::vault::CONFIG_FILE);
+    let path = root.join(CONFIG_FILE);
     let t = read_table(&path, warnings);
     unknown_keys(
         &t,
@@ -249,6 +252,65 @@ pub fn expand_home(p: &str) -> PathBuf {
         Some(rest) => home.join(rest),
         None => PathBuf::from(p),
     }
+}
+
+/// Where the vault path came from (for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultSource {
+    Flag,
+    Env,
+    Enclosing,
+    UserConfig,
+    /// One of the named vaults of the configuration (`default_vault`, or `--vault`).
+    Named,
+    Default,
+}
+
+impl VaultSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            VaultSource::Flag => "--dir",
+            VaultSource::Env => "KB_DIR",
+            VaultSource::Enclosing => "kb.toml above the current folder",
+            VaultSource::UserConfig => "user config",
+            VaultSource::Named => "[vaults] of user config",
+            VaultSource::Default => "default",
+        }
+    }
+}
+
+/// Which vault: `--dir`, else `$KB_DIR`, else the nearest folder at or above the current one
+/// that holds a `kb.toml`, else the user configuration's, else `~/kb`.
+pub fn locate_vault(dir_flag: Option<&Path>, user_vault: Option<&Path>) -> (PathBuf, VaultSource) {
+    if let Some(d) = dir_flag {
+        (d.to_path_buf(), VaultSource::Flag)
+    } else if let Some(d) = std::env::var_os("KB_DIR").filter(|v| !v.is_empty()) {
+        (PathBuf::from(d), VaultSource::Env)
+    } else if let Some(d) = std::env::current_dir()
+        .ok()
+        .and_then(|c| enclosing_vault(&c))
+    {
+        (d, VaultSource::Enclosing)
+    } else if let Some(d) = user_vault {
+        (d.to_path_buf(), VaultSource::UserConfig)
+    } else {
+        (default_vault(), VaultSource::Default)
+    }
+}
+
+/// The default vault: `kb` in the home folder (`~/kb`, `%USERPROFILE%\kb`).
+pub fn default_vault() -> PathBuf {
+    dirs::home_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("kb")
+}
+
+/// The nearest folder at or above `start` that holds a `kb.toml`.
+fn enclosing_vault(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
 }
 
 #[cfg(test)]

@@ -2,35 +2,11 @@
 //! never look at environment variables themselves.
 
 use crate::cli::{Cli, ColorWhen};
+pub use crate::config::{default_vault, locate_vault, VaultSource};
 use crate::error::Result;
-use crate::vault::{Vault, CONFIG_FILE};
+use crate::vault::Vault;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-
-/// Where the vault path came from (for messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VaultSource {
-    Flag,
-    Env,
-    Enclosing,
-    UserConfig,
-    /// One of the named vaults of the configuration (`default_vault`, or `--vault`).
-    Named,
-    Default,
-}
-
-impl VaultSource {
-    pub fn describe(self) -> &'static str {
-        match self {
-            VaultSource::Flag => "--dir",
-            VaultSource::Env => "KB_DIR",
-            VaultSource::Enclosing => "kb.toml above the current folder",
-            VaultSource::UserConfig => "user config",
-            VaultSource::Named => "[vaults] of user config",
-            VaultSource::Default => "default",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -372,38 +348,4 @@ fn named_vaults(
         default.cloned().unwrap_or_else(|| user.vaults[0].clone())
     };
     (searched, Some(target), None)
-}
-
-/// Which vault: `--dir`, else `$KB_DIR`, else the nearest folder at or above the current one
-/// that holds a `kb.toml`, else the user configuration's, else `~/kb`.
-pub fn locate_vault(dir_flag: Option<&Path>, user_vault: Option<&Path>) -> (PathBuf, VaultSource) {
-    if let Some(d) = dir_flag {
-        (d.to_path_buf(), VaultSource::Flag)
-    } else if let Some(d) = std::env::var_os("KB_DIR").filter(|v| !v.is_empty()) {
-        (PathBuf::from(d), VaultSource::Env)
-    } else if let Some(d) = std::env::current_dir()
-        .ok()
-        .and_then(|c| enclosing_vault(&c))
-    {
-        (d, VaultSource::Enclosing)
-    } else if let Some(d) = user_vault {
-        (d.to_path_buf(), VaultSource::UserConfig)
-    } else {
-        (default_vault(), VaultSource::Default)
-    }
-}
-
-/// The default vault: `kb` in the home folder (`~/kb`, `%USERPROFILE%\kb`).
-pub fn default_vault() -> PathBuf {
-    dirs::home_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("kb")
-}
-
-/// The nearest folder at or above `start` that holds a `kb.toml`.
-fn enclosing_vault(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join(CONFIG_FILE).is_file())
-        .map(Path::to_path_buf)
 }

@@ -211,7 +211,7 @@ impl KbError {
             ),
             KbError::TooBroad(p) => Some(format!(
                 "keep notes in a folder of their own: `kb init {}` makes one (kb's default vault); to really use this folder, create {} in it first",
-                crate::context::default_vault().display(),
+                crate::config::default_vault().display(),
                 p.join("kb.toml").display()
             )),
             KbError::NoteNotFound(_) => {

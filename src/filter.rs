@@ -13,11 +13,6 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// From the command line's filter flags.
-    pub fn from_args(a: &crate::cli::FilterArgs) -> Result<Filter> {
-        Filter::new(&a.tags, a.since.as_deref())
-    }
-
     /// From the flags as typed: tags in any case; `since` a date (`2026-11-01`) or an age
     /// (`7d`, `2w`, `3m`, `1y`) before `today`.
     pub fn new(tags: &[String], since: Option<&str>) -> Result<Filter> {

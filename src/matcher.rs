@@ -9,7 +9,6 @@
 //! `kb search` uses ([`normalize::similarity`]).
 
 use crate::error::Result;
-use crate::index::NoteIndex;
 use crate::normalize::{self, Token};
 use std::collections::HashMap;
 
@@ -92,6 +91,13 @@ pub struct Matcher {
     notes_total: f32,
 }
 
+/// A note's recorded errors in their normalised form, for [`Matcher::build`].
+pub struct NoteErrors {
+    pub rel: String,
+    pub title: String,
+    pub errkeys: Vec<String>,
+}
+
 /// Recorded errors compared exactly with a line, after candidate scoring.
 const CANDIDATES: usize = 16;
 /// A token held by more than this share of the recorded errors does not select candidates
@@ -99,8 +105,9 @@ const CANDIDATES: usize = 16;
 const COMMON_SHARE: f32 = 0.05;
 
 impl Matcher {
-    /// Load every note's normalised errors from the index.
-    pub fn build(idx: &NoteIndex) -> Result<Matcher> {
+    /// Build from every note's normalised errors (`notes`: as the index stores them) among
+    /// `notes_total` notes in all (with or without recorded errors).
+    pub fn build(notes: Vec<NoteErrors>, notes_total: u64) -> Result<Matcher> {
         let mut m = Matcher {
             notes: Vec::new(),
             keys: Vec::new(),
@@ -114,7 +121,7 @@ impl Matcher {
         // many notes (the token weights, the same as search's: idf among all notes).
         let mut df: Vec<u32> = Vec::new();
         let mut note_df: Vec<u32> = Vec::new();
-        for note in idx.all()? {
+        for note in notes {
             if note.errkeys.is_empty() {
                 continue;
             }
@@ -147,7 +154,7 @@ impl Matcher {
             });
         }
         let common = ((m.keys.len() as f32 * COMMON_SHARE) as u32).max(50);
-        m.notes_total = idx.num_notes().max(1) as f32;
+        m.notes_total = notes_total.max(1) as f32;
         m.weights = m
             .words
             .iter()

@@ -12,8 +12,7 @@ use std::time::UNIX_EPOCH;
 
 /// Folder inside the vault for kb's own derived data (index, state). Ignored by git.
 pub const STATE_DIR: &str = ".kb";
-/// Team settings file committed in the vault; also marks a folder as a vault.
-pub const CONFIG_FILE: &str = "kb.toml";
+pub use crate::config::CONFIG_FILE;
 /// Only this much of a note is read for indexing; the rest of a huge file is ignored.
 pub const MAX_NOTE_BYTES: u64 = 4 * 1024 * 1024;
 

@@ -2,7 +2,7 @@
 //! TAB (clap_complete's environment-activated engine; `kb completions SHELL` prints the shell
 //! code that calls it).
 
-use crate::context::locate_vault;
+use crate::config::locate_vault;
 use crate::index::{Check, NoteIndex};
 use crate::vault::Vault;
 use clap_complete::CompletionCandidate;
@@ -78,7 +78,7 @@ fn open() -> Vec<(Option<String>, bool, NoteIndex)> {
     let (root, source) = locate_vault(dir.as_deref(), user.vault.as_deref());
     let single = matches!(
         source,
-        crate::context::VaultSource::Flag | crate::context::VaultSource::Env
+        crate::config::VaultSource::Flag | crate::config::VaultSource::Env
     );
     if single || user.vaults.is_empty() {
         return index(&root).map(|i| (None, true, i)).into_iter().collect();

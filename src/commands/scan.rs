@@ -60,7 +60,16 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let progress = !ctx.quiet && std::io::stderr().is_terminal();
-    let matcher = Matcher::build(&idx)?;
+    let notes = idx
+        .all()?
+        .into_iter()
+        .map(|n| crate::matcher::NoteErrors {
+            rel: n.rel,
+            title: n.title,
+            errkeys: n.errkeys,
+        })
+        .collect();
+    let matcher = Matcher::build(notes, idx.num_notes())?;
     let report = scan(&matcher, input, total, args.threshold, progress)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
