@@ -1,6 +1,6 @@
 //! The command-line definition (clap only; no logic here).
 
-use crate::commands::complete::{note_ids, tag_names};
+use crate::complete::{note_ids, tag_names};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
 use std::path::PathBuf;

@@ -3,7 +3,6 @@
 
 mod add;
 mod clone;
-pub mod complete;
 mod completions;
 mod config;
 mod edit;
