@@ -65,20 +65,12 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
             )),
             Some(b) => output::status(&format!(
                 "kb: cloned {} into {at} (branch {b}){how}",
-                count(idx.num_notes(), "note")
+                output::count(idx.num_notes(), "note")
             )),
         }
     }
     writeln!(std::io::stdout().lock(), "{}", vault.root().display())?;
     Ok(ExitCode::Success)
-}
-
-fn count(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 /// `notes` from `git@host:team/notes.git`, `https://host/team/notes`, `/srv/notes.git`.

@@ -102,6 +102,20 @@ impl TestEnv {
         c
     }
 
+    /// The command of [`TestEnv::command`] with no git identity in the environment.
+    pub fn command_without_identity(&self) -> Command {
+        let mut c = self.command();
+        for k in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+        ] {
+            c.env_remove(k);
+        }
+        c
+    }
+
     pub fn kb(&self, args: &[&str]) -> Run {
         Run::from(self.command().args(args).output().expect("run kb"))
     }
@@ -254,4 +268,13 @@ pub fn note(title: &str, tags: &[&str], errors: &[&str], fix: &str) -> String {
         "created: 2026-01-01T00:00:00Z\n---\n\n# {title}\n\n## Fix\n\n{fix}\n"
     ));
     s
+}
+
+/// The path kb printed after "kept in " (a draft it kept).
+pub fn kept_in(stderr: &str) -> &str {
+    stderr
+        .split("kept in ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no draft path in: {stderr}"))
 }

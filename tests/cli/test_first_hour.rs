@@ -263,14 +263,7 @@ fn a_read_only_disk_names_the_note_and_keeps_the_draft_elsewhere() {
         "{}",
         r.stderr
     );
-    let draft = r
-        .stderr
-        .split("kept in ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
+    let draft = crate::env::kept_in(&r.stderr);
     assert!(!draft.starts_with(env.vault.to_str().unwrap()), "{draft}");
     assert!(std::fs::read_to_string(draft)
         .unwrap()

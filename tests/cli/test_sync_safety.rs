@@ -464,14 +464,7 @@ fn kb_edit_merges_outcomes_recorded_while_the_editor_was_open() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("your version is kept in"), "{}", r.stderr);
     assert!(env.read("spooler.md").contains("then reboot"));
-    let draft = r
-        .stderr
-        .split("kept in ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
+    let draft = crate::env::kept_in(&r.stderr);
     assert!(std::fs::read_to_string(draft)
         .unwrap()
         .contains("then log off"));
@@ -606,15 +599,7 @@ fn a_remote_named_by_mistake_is_not_added() {
 #[test]
 fn without_a_git_identity_kb_refuses_as_git_does_and_writes_nothing() {
     let env = TestEnv::new();
-    let mut c = env.command();
-    for k in [
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-    ] {
-        c.env_remove(k);
-    }
+    let mut c = env.command_without_identity();
     let o = c
         .args(["add", "--title", "Nobody", "--fix", "x"])
         .output()
@@ -640,15 +625,7 @@ fn without_a_git_identity_kb_refuses_as_git_does_and_writes_nothing() {
     .unwrap();
     for backend in ["auto", "libgit2"] {
         let title = format!("Sam {backend}");
-        let mut c = env.command();
-        for k in [
-            "GIT_AUTHOR_NAME",
-            "GIT_AUTHOR_EMAIL",
-            "GIT_COMMITTER_NAME",
-            "GIT_COMMITTER_EMAIL",
-        ] {
-            c.env_remove(k);
-        }
+        let mut c = env.command_without_identity();
         let o = c
             .env("GIT_CONFIG_GLOBAL", &cfg)
             .env("KB_GIT", backend)
