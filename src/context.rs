@@ -26,10 +26,8 @@ pub struct Context {
     pub vaults_named: bool,
     /// `[mcp] allow_write` of config.toml.
     pub mcp_allow_write: bool,
-    /// Colour on stdout / stderr.
-    pub color_out: bool,
-    pub color_err: bool,
-    pub quiet: bool,
+    /// How the CLI speaks: colour per stream, quiet, progress.
+    pub ui: crate::ui::Ui,
     pub stdin_tty: bool,
     pub stdout_tty: bool,
     /// The editor: user config, else `$VISUAL`, else `$EDITOR` (None: the platform default).
@@ -170,9 +168,12 @@ impl Context {
             vault_problem,
             vaults_named: !cli.vaults.is_empty(),
             mcp_allow_write: user.mcp_allow_write,
-            color_out: decide(stdout_tty),
-            color_err: decide(std::io::stderr().is_terminal()),
-            quiet: cli.quiet,
+            ui: crate::ui::Ui::new(
+                decide(stdout_tty),
+                decide(std::io::stderr().is_terminal()),
+                cli.quiet,
+                std::io::stderr().is_terminal(),
+            ),
             stdin_tty: std::io::stdin().is_terminal(),
             stdout_tty,
             editor,

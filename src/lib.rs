@@ -35,6 +35,7 @@ pub mod search;
 pub mod secrets;
 pub mod spelling;
 pub mod sync;
+pub mod ui;
 pub mod usage;
 pub mod vault;
 pub mod view;
@@ -95,19 +96,14 @@ where
     wait::set(ctx.lock_wait);
     git::set_program_setting(ctx.git.clone());
     for w in &ctx.warnings {
-        output::warn(ctx.color_err, w);
+        ctx.ui.warn(w);
     }
-    if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        progress::install(output::progress_bar());
-    }
-    if !ctx.quiet {
-        progress::install_notice(Box::new(|m| output::status(&format!("kb: {m}"))));
-    }
+    ctx.ui.install_progress();
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::Success,
         Err(e) => {
-            report(&ctx, &e);
+            ctx.ui.error(&e);
             ExitCode::Error
         }
     }
@@ -138,35 +134,4 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-/// `kb: error: ...` with the causes, then a `hint:` line when one helps.
-pub(crate) fn report(ctx: &context::Context, e: &anyhow::Error) {
-    let mut err = std::io::stderr().lock();
-    let c = ctx.color_err;
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let s = cause.to_string();
-        if !msg.contains(&s) {
-            msg.push_str(": ");
-            msg.push_str(&s);
-        }
-    }
-    let _ = writeln!(
-        err,
-        "kb: {} {}",
-        output::paint(c, output::ERROR, "error:"),
-        output::sanitize(&msg)
-    );
-    if let Some(hint) = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<error::KbError>())
-        .and_then(|k| k.hint())
-    {
-        let _ = writeln!(
-            err,
-            "kb: {} {hint}",
-            output::paint(c, output::LABEL, "hint:")
-        );
-    }
 }

@@ -16,15 +16,6 @@ pub const ERROR: Style = Style::new()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)))
     .effects(Effects::BOLD);
 
-/// `text` in `style` when `color` is on.
-pub fn paint(color: bool, style: Style, text: &str) -> String {
-    if color {
-        format!("{style}{text}{style:#}")
-    } else {
-        text.to_string()
-    }
-}
-
 /// Remove characters that act on a terminal: C0/C1 controls (except newline and tab) and
 /// bidirectional overrides.
 pub fn sanitize(s: &str) -> String {
@@ -41,22 +32,6 @@ pub fn sanitize(s: &str) -> String {
 /// Sanitise and fold every run of whitespace into one space.
 pub fn one_line(s: &str) -> String {
     sanitize(s).split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A message on stderr: `kb: warning: ...`.
-pub fn warn(color: bool, msg: &str) {
-    let mut err = io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "kb: {} {}",
-        paint(color, WARN, "warning:"),
-        sanitize(msg)
-    );
-}
-
-/// A status line on stderr.
-pub fn status(msg: &str) {
-    let _ = writeln!(io::stderr().lock(), "{}", sanitize(msg));
 }
 
 /// Ask a yes/no question on the terminal; default no.
@@ -243,12 +218,6 @@ pub fn progress_bar() -> crate::progress::Hook {
             }
         }
     })
-}
-
-/// Machine output: `value` as pretty JSON and a newline.
-pub fn json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)
 }
 
 /// `1 note`, `3 notes`: a count with its noun.

@@ -43,7 +43,8 @@ pub fn run(ctx: &Context, mut args: AddArgs) -> Result<ExitCode> {
         match edit_template(ctx, &vault, &template)? {
             Some(t) => t,
             None => {
-                output::status("kb: the note was left unchanged or empty; nothing written");
+                ctx.ui
+                    .tell("kb: the note was left unchanged or empty; nothing written");
                 return Ok(ExitCode::NothingFound);
             }
         }
@@ -129,10 +130,8 @@ fn keep_draft(ctx: &Context, vault: &Vault, text: &str, e: anyhow::Error) -> any
             ))
         }
         Err(save) => {
-            output::warn(
-                ctx.color_err,
-                &format!("the draft could not be kept either: {save}"),
-            );
+            ctx.ui
+                .warn(&format!("the draft could not be kept either: {save}"));
             e
         }
     }
@@ -140,12 +139,12 @@ fn keep_draft(ctx: &Context, vault: &Vault, text: &str, e: anyhow::Error) -> any
 
 fn keep_draft_quietly(ctx: &Context, vault: &Vault, text: &str) {
     match vault.keep_draft(text) {
-        Ok(path) => output::status(&format!(
+        Ok(path) => ctx.ui.tell(&format!(
             "kb: your new note is kept as a draft in {} (`kb add --yes < {}` adds it)",
             path.display(),
             path.display()
         )),
-        Err(e) => output::warn(ctx.color_err, &format!("the draft could not be kept: {e}")),
+        Err(e) => ctx.ui.warn(&format!("the draft could not be kept: {e}")),
     }
 }
 
@@ -155,9 +154,7 @@ fn read_template(ctx: &Context, vault: &Vault, rel: &str) -> Option<String> {
     match vault.template_text()? {
         Ok(t) => Some(t),
         Err(e) => {
-            output::warn(
-                ctx.color_err,
-                &format!(
+            ctx.ui.warn(&format!(
                     "the note template '{rel}' named in kb.toml is not usable ({e}); using the built-in one"
                 ),
             );
@@ -362,13 +359,10 @@ fn check_duplicates(ctx: &Context, ws: &mut Workspace, note: &Note) -> Result<Op
         return Ok(None);
     };
     let id = vault::id_of(&known.rel).to_string();
-    output::warn(
-        ctx.color_err,
-        &format!(
-            "this error is already recorded in {id} \"{}\" (similarity {:.2})",
-            known.title, known.similarity
-        ),
-    );
+    ctx.ui.warn(&format!(
+        "this error is already recorded in {id} \"{}\" (similarity {:.2})",
+        known.title, known.similarity
+    ));
     if ctx.interactive() {
         if output::confirm(&format!("Link the error to {id} instead of adding a note?")) {
             super::attach_and_report(ctx, ws, &known.rel, &known.error)?;

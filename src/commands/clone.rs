@@ -36,21 +36,19 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
     let (idx, report) = NoteIndex::rebuild(&vault)?;
     super::report_warnings(ctx, &report);
     if !cloned.ignored_links.is_empty() {
-        output::warn(
-            ctx.color_err,
-            &format!(
+        ctx.ui.warn(&format!(
                 "the repository holds symbolic links, which kb never follows (it reads and writes only real files of the vault): {}",
                 cloned.ignored_links.join(", ")
             ),
         );
     }
-    if let Some(head) = cloned.head_was_missing.as_ref().filter(|_| !ctx.quiet) {
-        output::status(&format!(
+    if let Some(head) = cloned.head_was_missing.as_ref().filter(|_| !ctx.ui.quiet()) {
+        ctx.ui.tell(&format!(
             "kb: the remote's HEAD names '{head}', which it does not have; took its only branch, '{}'",
             cloned.branch.as_deref().unwrap_or("?")
         ));
     }
-    if !ctx.quiet {
+    if !ctx.ui.quiet() {
         let at = vault.root().display();
         let default = crate::context::default_vault();
         let is_default = std::fs::canonicalize(&default).is_ok_and(|d| d == vault.root());
@@ -60,10 +58,10 @@ pub fn run(ctx: &Context, args: CloneArgs) -> Result<ExitCode> {
             format!("; use it with --dir {at} or KB_DIR (or name it in config.toml)")
         };
         match cloned.branch {
-            None => output::status(&format!(
+            None => ctx.ui.tell(&format!(
                 "kb: cloned an empty repository into {at}: your first `kb add` and `kb sync` fill it{how}"
             )),
-            Some(b) => output::status(&format!(
+            Some(b) => ctx.ui.tell(&format!(
                 "kb: cloned {} into {at} (branch {b}){how}",
                 output::count(idx.num_notes(), "note")
             )),

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cli::ConfigArgs;
 use crate::exit_codes::ExitCode;
-use crate::output::{self, paint};
+use crate::output;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<ExitCode> {
     });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        output::json(&mut out, &rows)?;
+        ctx.ui.json(&mut out, &rows)?;
     } else {
         for r in &rows {
             writeln!(
@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<ExitCode> {
                 "{:<17} {}  {}",
                 r.key,
                 output::one_line(&r.value),
-                paint(ctx.color_out, output::DIM, &format!("({})", r.source))
+                ctx.ui.out(output::DIM, &format!("({})", r.source))
             )?;
         }
     }

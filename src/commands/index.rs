@@ -5,7 +5,6 @@ use super::Context;
 use crate::cli::IndexArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex};
-use crate::output;
 use crate::vault::Vault;
 use anyhow::Result;
 use std::time::Instant;
@@ -27,7 +26,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<ExitCode> {
             Ok(_) => {}
             Err(e) => {
                 failed = true;
-                crate::report(ctx, &e.context(format!("vault '{name}'")));
+                ctx.ui.error(&e.context(format!("vault '{name}'")));
             }
         }
     }
@@ -48,7 +47,7 @@ fn index_one(ctx: &Context, vault: &Vault, name: Option<&str>, args: &IndexArgs)
         NoteIndex::open(vault, Check::Full)?
     };
     super::report_warnings(ctx, &report);
-    if !ctx.quiet {
+    if !ctx.ui.quiet() {
         let what = if report.rebuilt {
             "rebuilt".to_string()
         } else {
@@ -60,7 +59,7 @@ fn index_one(ctx: &Context, vault: &Vault, name: Option<&str>, args: &IndexArgs)
             )
         };
         let whose = name.map(|n| format!("{n}: ")).unwrap_or_default();
-        output::status(&format!(
+        ctx.ui.tell(&format!(
             "kb: {whose}{} notes indexed ({what}) in {} ms",
             idx.num_notes(),
             start.elapsed().as_millis()

@@ -5,7 +5,6 @@ use crate::cli::InitArgs;
 use crate::error::KbError;
 use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
-use crate::output;
 use crate::vault::{Vault, CONFIG_FILE, STATE_DIR};
 use anyhow::{Context as _, Result};
 use std::fs;
@@ -76,17 +75,13 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode> {
             "Set up kb in this folder"
         };
         if let Some(id) = crate::git::commit_paths(&repo, vault.root(), &created, msg, None)? {
-            if !ctx.quiet {
-                output::status(&format!("kb: committed {id} \"{msg}\""));
-            }
+            ctx.ui.say(&format!("kb: committed {id} \"{msg}\""));
         }
     }
-    if !ctx.quiet {
-        output::status(&format!(
-            "kb: vault ready at {} ({} notes indexed)",
-            vault.root().display(),
-            idx.num_notes()
-        ));
-    }
+    ctx.ui.say(&format!(
+        "kb: vault ready at {} ({} notes indexed)",
+        vault.root().display(),
+        idx.num_notes()
+    ));
     Ok(ExitCode::Success)
 }

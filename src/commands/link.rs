@@ -5,7 +5,7 @@ use crate::cli::LinkArgs;
 use crate::error::KbError;
 use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
-use crate::output::{self, paint};
+use crate::output;
 use crate::search::{self, SearchRequest};
 use crate::vault;
 use anyhow::{bail, Result};
@@ -58,17 +58,16 @@ fn choose(ctx: &Context, idx: &NoteIndex, error: &str, best: bool) -> Result<Opt
             "which note? off a terminal, name the NOTE or pass --best".into()
         ));
     }
-    let c = ctx.color_err;
+    let ui = &ctx.ui;
     let mut err = std::io::stderr().lock();
     for (i, h) in hits.iter().enumerate() {
         writeln!(
             err,
             "  {} {}  {}  {}",
-            paint(c, output::DIM, &format!("{}.", i + 1)),
-            paint(c, output::ID, &output::one_line(h.note.id())),
+            ui.err(output::DIM, &format!("{}.", i + 1)),
+            ui.err(output::ID, &output::one_line(h.note.id())),
             output::one_line(&h.note.title),
-            paint(
-                c,
+            ui.err(
                 output::DIM,
                 &format!("(similarity {:.2})", h.explanation.error_similarity)
             )

@@ -5,7 +5,7 @@ use crate::cli::ListArgs;
 use crate::exit_codes::ExitCode;
 use crate::filter::{date_of, Filter};
 use crate::index::StoredNote;
-use crate::output::{self, paint};
+use crate::output;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -56,9 +56,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
                 updated: &n.updated,
             })
             .collect();
-        output::json(&mut out, &rows)?;
+        ctx.ui.json(&mut out, &rows)?;
     } else {
-        let c = ctx.color_out;
+        let ui = &ctx.ui;
         for (when, vault, n) in &notes {
             let date: String = when.chars().take(10).collect();
             let tags = if n.tags.is_empty() {
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
             } else {
                 format!(
                     "  {}",
-                    paint(c, output::DIM, &format!("#{}", n.tags.join(" #")))
+                    ui.out(output::DIM, &format!("#{}", n.tags.join(" #")))
                 )
             };
             let id = match vault {
@@ -76,8 +76,8 @@ pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
             writeln!(
                 out,
                 "{}  {}  {}{tags}",
-                paint(c, output::DIM, &date),
-                paint(c, output::ID, &output::one_line(&id)),
+                ui.out(output::DIM, &date),
+                ui.out(output::ID, &output::one_line(&id)),
                 output::one_line(&n.title)
             )?;
         }

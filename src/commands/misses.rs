@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        output::json(&mut out, &list)?;
+        ctx.ui.json(&mut out, &list)?;
     } else {
         let now = chrono::Utc::now();
         for Miss {
@@ -61,8 +61,8 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if list.is_empty() && !ctx.quiet && !args.json {
-        output::status("kb: no unanswered searches");
+    if list.is_empty() && !ctx.ui.quiet() && !args.json {
+        ctx.ui.tell("kb: no unanswered searches");
     }
     Ok(ExitCode::found(!list.is_empty()))
 }

@@ -152,10 +152,10 @@ fn open_indexes(ctx: &Context) -> Result<Vec<Opened>> {
         match result {
             Ok(index) => opened.push(Opened { label, index }),
             Err(e) if several => {
-                output::warn(
-                    ctx.color_err,
-                    &format!("vault '{}' left out: {e}", label.as_deref().unwrap_or("?")),
-                );
+                ctx.ui.warn(&format!(
+                    "vault '{}' left out: {e}",
+                    label.as_deref().unwrap_or("?")
+                ));
                 first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
@@ -175,7 +175,7 @@ fn index_as_it_is(ctx: &Context, vault: &Vault, e: crate::error::KbError) -> Res
             let msg = format!(
                 "the index could not be updated ({e}); results may miss the latest changes"
             );
-            output::warn(ctx.color_err, &msg);
+            ctx.ui.warn(&msg);
             Ok(idx)
         }
         _ => Err(e.into()),
@@ -206,14 +206,14 @@ fn team_config(ctx: &Context, vault: &Vault) -> crate::config::VaultConfig {
     let mut warnings = Vec::new();
     let team = crate::config::load_vault(vault.root(), &mut warnings);
     for w in &warnings {
-        output::warn(ctx.color_err, w);
+        ctx.ui.warn(w);
     }
     team
 }
 
 fn report_warnings(ctx: &Context, report: &UpdateReport) {
     for w in &report.warnings {
-        output::warn(ctx.color_err, w);
+        ctx.ui.warn(w);
     }
 }
 
@@ -236,29 +236,27 @@ fn workspace_of_index(ctx: &Context, index: NoteIndex) -> Workspace {
 /// note is safe on disk) what git or the index could not take now.
 fn report_recorded(ctx: &Context, r: &Recorded) {
     match &r.commit {
-        Ok(Some(id)) if !ctx.quiet => {
-            output::status(&format!("kb: committed {id} \"{}\"", r.message))
-        }
-        Ok(None) if !r.repository && !ctx.quiet => output::status(
+        Ok(Some(id)) if !ctx.ui.quiet() => ctx
+            .ui
+            .tell(&format!("kb: committed {id} \"{}\"", r.message)),
+        Ok(None) if !r.repository && !ctx.ui.quiet() => ctx.ui.tell(
             "kb: the vault is not a git repository; nothing committed (`kb init` makes it one)",
         ),
         Err(e) => {
-            output::warn(
-                ctx.color_err,
-                &format!("the note is saved but not committed ({e}); `kb sync` commits it"),
-            );
+            ctx.ui.warn(&format!(
+                "the note is saved but not committed ({e}); `kb sync` commits it"
+            ));
             if let Some(hint) = e.hint() {
-                output::status(&format!("kb: hint: {hint}"));
+                ctx.ui.hint(&hint);
             }
         }
         _ => {}
     }
     match &r.indexed {
         Ok(report) => report_warnings(ctx, report),
-        Err(e) => output::warn(
-            ctx.color_err,
-            &format!("the note is saved but not indexed yet ({e}); the next kb command indexes it"),
-        ),
+        Err(e) => ctx.ui.warn(&format!(
+            "the note is saved but not indexed yet ({e}); the next kb command indexes it"
+        )),
     }
 }
 
@@ -266,22 +264,18 @@ fn report_recorded(ctx: &Context, r: &Recorded) {
 fn attach_and_report(ctx: &Context, ws: &mut Workspace, rel: &str, error: &str) -> Result<bool> {
     match ws.attach_error(rel, error, &now_rfc3339())? {
         Attached::Already => {
-            if !ctx.quiet {
-                output::status(&format!(
-                    "kb: {} already holds this error (same constant parts); nothing changed",
-                    crate::vault::id_of(rel)
-                ));
-            }
+            ctx.ui.say(&format!(
+                "kb: {} already holds this error (same constant parts); nothing changed",
+                crate::vault::id_of(rel)
+            ));
             Ok(false)
         }
         Attached::Done(r) => {
             report_recorded(ctx, &r);
-            if !ctx.quiet {
-                output::status(&format!(
-                    "kb: error attached to {}",
-                    crate::vault::id_of(rel)
-                ));
-            }
+            ctx.ui.say(&format!(
+                "kb: error attached to {}",
+                crate::vault::id_of(rel)
+            ));
             Ok(true)
         }
     }
@@ -315,8 +309,8 @@ fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool>
     match ws.save_edit(rel, &before, &after)? {
         Saved::Recorded { recorded, merged } => {
             report_recorded(ctx, &recorded);
-            if merged && !ctx.quiet {
-                output::status(&format!(
+            if merged && !ctx.ui.quiet() {
+                ctx.ui.tell(&format!(
                     "kb: merged with what was recorded in {} while the editor was open",
                     crate::vault::id_of(rel)
                 ));
@@ -324,9 +318,8 @@ fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool>
             Ok(true)
         }
         Saved::Unchanged => {
-            if !ctx.quiet {
-                output::status(&format!("kb: {} unchanged", crate::vault::id_of(rel)));
-            }
+            ctx.ui
+                .say(&format!("kb: {} unchanged", crate::vault::id_of(rel)));
             Ok(false)
         }
         Saved::Collision { draft } => Err(crate::error::KbError::EditCollision {
@@ -350,27 +343,23 @@ fn screen_secrets(ctx: &Context, text: &str, redact: bool) -> String {
         return text.to_string();
     }
     for f in &found {
-        output::warn(
-            ctx.color_err,
-            &format!(
-                "line {}: looks like {} {}: {}",
-                f.line,
-                output::article(f.kind),
-                f.kind,
-                f.preview(text)
-            ),
-        );
+        ctx.ui.warn(&format!(
+            "line {}: looks like {} {}: {}",
+            f.line,
+            output::article(f.kind),
+            f.kind,
+            f.preview(text)
+        ));
     }
     let mask =
         redact || (ctx.interactive() && output::confirm_default_yes("Mask them in the note?"));
     if mask {
-        if !ctx.quiet {
-            output::status(&format!("kb: masked {} likely secrets", found.len()));
-        }
+        ctx.ui
+            .say(&format!("kb: masked {} likely secrets", found.len()));
         crate::secrets::redact(text, &found)
     } else {
-        if !ctx.interactive() && !ctx.quiet {
-            output::status("kb: written as given; --redact masks them");
+        if !ctx.interactive() && !ctx.ui.quiet() {
+            ctx.ui.tell("kb: written as given; --redact masks them");
         }
         text.to_string()
     }

@@ -56,9 +56,7 @@ fn record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
         Change::Verified(at) => ws.verify(&rel, at)?,
     };
     super::report_recorded(ctx, &recorded);
-    if !ctx.quiet {
-        crate::output::status(&format!("kb: {}", recorded.message));
-    }
+    ctx.ui.say(&format!("kb: {}", recorded.message));
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
     Ok(ExitCode::Success)

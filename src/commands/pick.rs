@@ -89,17 +89,17 @@ pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
                 .map(|s| s.raw.trim().to_string())
                 .unwrap_or_default();
             if fix.is_empty() {
-                output::status("kb: that note has no Fix section");
+                ctx.ui.tell("kb: that note has no Fix section");
                 return Ok(ExitCode::NothingFound);
             }
             let how = output::copy_to_clipboard(&fix)?;
-            output::status(&format!("kb: the fix is {how}"));
+            ctx.ui.tell(&format!("kb: the fix is {how}"));
             println_id(&rel)
         }
         Outcome::Link(c) => {
             let error = output::sanitize(&picker.query);
             if error.trim().is_empty() {
-                output::status("kb: nothing typed to attach");
+                ctx.ui.tell("kb: nothing typed to attach");
                 return Ok(ExitCode::NothingFound);
             }
             let (ctx, mut ws) = workspace_of(ctx, opened, c.vault)?;

@@ -9,11 +9,11 @@ use crate::cli::ScanArgs;
 use crate::exit_codes::ExitCode;
 use crate::matcher::{Matcher, Scratch};
 use crate::normalize;
-use crate::output::{self, paint};
+use crate::output;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 /// Distinct normalised lines remembered before the cache is emptied.
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<ExitCode> {
             (Box::new(f), len)
         }
     };
-    let progress = !ctx.quiet && std::io::stderr().is_terminal();
+    let progress = ctx.ui.shows_progress();
     let notes = idx
         .all()?
         .into_iter()
@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<ExitCode> {
     let report = scan(&matcher, input, total, args.threshold, progress)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        output::json(&mut out, &report)?;
+        ctx.ui.json(&mut out, &report)?;
     } else {
         print(ctx, &mut out, &report)?;
     }
@@ -175,15 +175,14 @@ fn scan(
 }
 
 fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    let c = ctx.color_out;
+    let ui = &ctx.ui;
     for g in &r.notes {
         writeln!(
             out,
             "{}  {}  {}",
-            paint(c, output::ID, &output::one_line(&g.id)),
-            paint(c, output::TITLE, &output::one_line(&g.title)),
-            paint(
-                c,
+            ui.out(output::ID, &output::one_line(&g.id)),
+            ui.out(output::TITLE, &output::one_line(&g.title)),
+            ui.out(
                 output::DIM,
                 &if g.lines == 1 {
                     format!("1 line, line {}", g.first_line)

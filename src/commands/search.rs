@@ -5,7 +5,7 @@ use crate::cli::SearchArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::{NoteIndex, Snippets};
 use crate::note::Note;
-use crate::output::{self, paint};
+use crate::output;
 use crate::search::{self, Explanation, Hit, SearchRequest};
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        print_json(&mut out, &hits, &shown, args.explain)?;
+        print_json(&ctx.ui, &mut out, &hits, &shown, args.explain)?;
     } else if plain {
         print_plain(ctx, &mut out, &hits, &shown)?;
     } else {
@@ -138,7 +138,13 @@ fn authors_of(opened: &[super::Opened], hits: &[Hit]) -> Vec<Option<crate::histo
         .collect()
 }
 
-fn print_json(out: &mut impl Write, hits: &[Hit], shown: &Shown, explain: bool) -> Result<()> {
+fn print_json(
+    ui: &crate::ui::Ui,
+    out: &mut impl Write,
+    hits: &[Hit],
+    shown: &Shown,
+    explain: bool,
+) -> Result<()> {
     let rows: Vec<JsonHit> = hits
         .iter()
         .zip(&shown.details)
@@ -171,21 +177,21 @@ fn print_json(out: &mut impl Write, hits: &[Hit], shown: &Shown, explain: bool) 
             explain: explain.then_some(&h.explanation),
         })
         .collect();
-    output::json(out, &rows)?;
+    ui.json(out, &rows)?;
     Ok(())
 }
 
 /// One line per hit, `id<TAB>title<TAB>path`; colour only when asked (`--color always`, for
 /// `less -R` or `fzf --ansi`).
 fn print_plain(ctx: &Context, out: &mut impl Write, hits: &[Hit], shown: &Shown) -> Result<()> {
-    let c = ctx.color_out;
+    let ui = &ctx.ui;
     for h in hits {
         writeln!(
             out,
             "{}\t{}\t{}",
-            output::paint(c, output::ID, &output::one_line(&shown.id(h))),
-            output::paint(c, output::TITLE, &output::one_line(&h.note.title)),
-            output::paint(c, output::DIM, &output::one_line(&h.note.rel))
+            ui.out(output::ID, &output::one_line(&shown.id(h))),
+            ui.out(output::TITLE, &output::one_line(&h.note.title)),
+            ui.out(output::DIM, &output::one_line(&h.note.rel))
         )?;
     }
     Ok(())
@@ -200,12 +206,12 @@ fn print_long(
     shown: &Shown,
     explain: bool,
 ) -> Result<()> {
-    let c = ctx.color_out;
+    let ui = &ctx.ui;
     if let Some(e) = hits.first().map(|h| &h.explanation).filter(|_| explain) {
-        writeln!(out, "{} {}", paint(c, output::DIM, "read as:"), e.read_as)?;
+        writeln!(out, "{} {}", ui.out(output::DIM, "read as:"), e.read_as)?;
         if !e.corrections.is_empty() {
             let fixed = e.corrections.join(", ");
-            writeln!(out, "{} {fixed}", paint(c, output::DIM, "spelling:"))?;
+            writeln!(out, "{} {fixed}", ui.out(output::DIM, "spelling:"))?;
         }
         writeln!(out)?;
     }
@@ -222,13 +228,13 @@ fn print_long(
     {
         if i >= full {
             if i == full {
-                writeln!(out, "{}", paint(c, output::DIM, "far weaker matches:"))?;
+                writeln!(out, "{}", ui.out(output::DIM, "far weaker matches:"))?;
             }
             writeln!(
                 out,
                 "   {}  {}",
-                paint(c, output::ID, &output::one_line(&shown.id(h))),
-                paint(c, output::DIM, &output::one_line(&h.note.title))
+                ui.out(output::ID, &output::one_line(&shown.id(h))),
+                ui.out(output::DIM, &output::one_line(&h.note.title))
             )?;
             continue;
         }
@@ -271,7 +277,7 @@ impl Details {
         output::one_line(&self.fragment)
     }
 
-    fn painted_snippet(&self, color: bool) -> String {
+    fn painted_snippet(&self, ui: &crate::ui::Ui) -> String {
         let mut s = String::new();
         let mut at = 0;
         for r in &self.highlights {
@@ -279,11 +285,7 @@ impl Details {
                 continue;
             }
             s.push_str(&output::one_line_keep_edges(&self.fragment[at..r.start]));
-            s.push_str(&paint(
-                color,
-                output::MATCH,
-                &output::one_line(&self.fragment[r.clone()]),
-            ));
+            s.push_str(&ui.out(output::MATCH, &output::one_line(&self.fragment[r.clone()])));
             at = r.end;
         }
         s.push_str(&output::one_line_keep_edges(&self.fragment[at..]));
@@ -347,19 +349,20 @@ fn no_answer(
         eprintln!("{obj}");
         return;
     }
-    if ctx.quiet {
+    if ctx.ui.quiet() {
         return;
     }
-    output::status(if advice.reason == "no hit" {
+    ctx.ui.tell(if advice.reason == "no hit" {
         "kb: no note matches"
     } else {
         "kb: no note records an error like this one; the notes above only share some words"
     });
     if !advice.web_query.is_empty() {
-        output::status(&format!("  search the web for: {}", advice.web_query));
+        ctx.ui
+            .tell(&format!("  search the web for: {}", advice.web_query));
     }
     if let Some(add) = &advice.add_command {
-        output::status(&format!("  once it is solved: {add}"));
+        ctx.ui.tell(&format!("  once it is solved: {add}"));
     }
 }
 
@@ -381,26 +384,26 @@ fn print_hit(ctx: &Context, out: &mut impl Write, row: &Row, explain: bool) -> s
         details: d,
         who,
     } = *row;
-    let c = ctx.color_out;
+    let ui = &ctx.ui;
     let id = match vault {
         Some(v) => format!(
             "{}{}",
-            paint(c, output::LABEL, &format!("{v}:")),
-            paint(c, output::ID, &output::one_line(h.note.id()))
+            ui.out(output::LABEL, &format!("{v}:")),
+            ui.out(output::ID, &output::one_line(h.note.id()))
         ),
-        None => paint(c, output::ID, &output::one_line(h.note.id())),
+        None => ui.out(output::ID, &output::one_line(h.note.id())),
     };
     writeln!(
         out,
         "{} {}  {}",
-        paint(c, output::DIM, &format!("{rank}.")),
+        ui.out(output::DIM, &format!("{rank}.")),
         id,
-        paint(c, output::TITLE, &output::one_line(&h.note.title)),
+        ui.out(output::TITLE, &output::one_line(&h.note.title)),
     )?;
     writeln!(
         out,
         "   {}",
-        paint(c, output::DIM, &output::one_line(&h.note.rel))
+        ui.out(output::DIM, &output::one_line(&h.note.rel))
     )?;
     let record = &h.note.record;
     let now = chrono::Utc::now();
@@ -412,22 +415,22 @@ fn print_hit(ctx: &Context, out: &mut impl Write, row: &Row, explain: bool) -> s
         } else {
             output::LABEL
         };
-        writeln!(out, "   {}", paint(c, style, &line))?;
+        writeln!(out, "   {}", ui.out(style, &line))?;
     }
-    let snippet = d.painted_snippet(c);
+    let snippet = d.painted_snippet(ui);
     if !snippet.is_empty() {
         writeln!(out, "   {snippet}")?;
     }
     for (i, line) in d.fix.iter().enumerate() {
         let label = if i == 0 { "Fix:" } else { "    " };
-        writeln!(out, "   {} {line}", paint(c, output::LABEL, label))?;
+        writeln!(out, "   {} {line}", ui.out(output::LABEL, label))?;
     }
     if explain {
         let e = &h.explanation;
         writeln!(
             out,
             "   {} score {:.3} = text {:.3} (bm25 {:.2}{}) + error similarity {:.3} x {}",
-            paint(c, output::DIM, "why:"),
+            ui.out(output::DIM, "why:"),
             h.score,
             e.text_part,
             e.bm25,

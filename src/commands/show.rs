@@ -6,7 +6,7 @@ use crate::cli::ShowArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::NoteIndex;
 use crate::note::Note;
-use crate::output::{self, paint};
+use crate::output;
 use crate::vault;
 use crate::view::NoteView;
 use anyhow::Result;
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
             backlinks: backlinks.iter().map(|n| n.id()).collect(),
             text: &text,
         };
-        output::json(&mut out, &j)?;
+        ctx.ui.json(&mut out, &j)?;
         out.flush()?;
         return Ok(ExitCode::Success);
     }
@@ -67,16 +67,16 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
     }
     // On a terminal, the note's neighbours follow it; piped, the note alone (as in the file).
     if ctx.stdout_tty {
-        let c = ctx.color_out;
+        let ui = &ctx.ui;
         if !links.is_empty() {
-            page.push_str(&format!("\n{}\n", paint(c, output::LABEL, "Links to:")));
+            page.push_str(&format!("\n{}\n", ui.out(output::LABEL, "Links to:")));
             for l in &links {
                 let shown = match &l.id {
-                    Some(id) => paint(c, output::ID, id),
+                    Some(id) => ui.out(output::ID, id),
                     None => format!(
                         "{} {}",
                         output::one_line(&l.target),
-                        paint(c, output::WARN, "(no such note)")
+                        ui.out(output::WARN, "(no such note)")
                     ),
                 };
                 page.push_str(&format!("  {shown}\n"));
@@ -84,14 +84,14 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
         }
         if let Some(w) = &who {
             let line = w.summary(chrono::Utc::now());
-            page.push_str(&format!("\n{}\n", paint(c, output::DIM, &line)));
+            page.push_str(&format!("\n{}\n", ui.out(output::DIM, &line)));
         }
         if !backlinks.is_empty() {
-            page.push_str(&format!("\n{}\n", paint(c, output::LABEL, "Linked from:")));
+            page.push_str(&format!("\n{}\n", ui.out(output::LABEL, "Linked from:")));
             for n in &backlinks {
                 page.push_str(&format!(
                     "  {}  {}\n",
-                    paint(c, output::ID, &output::one_line(n.id())),
+                    ui.out(output::ID, &output::one_line(n.id())),
                     output::one_line(&n.title)
                 ));
             }
@@ -126,7 +126,8 @@ fn resolve_links(idx: &NoteIndex, note: &Note) -> Vec<JsonLink> {
 
 fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<ExitCode> {
     let Some(fix) = note.fix_section() else {
-        output::status(&format!("kb: {} has no Fix section", vault::id_of(rel)));
+        ctx.ui
+            .tell(&format!("kb: {} has no Fix section", vault::id_of(rel)));
         return Ok(ExitCode::NothingFound);
     };
     let text = output::sanitize(fix.raw.trim());
@@ -135,9 +136,7 @@ fn show_fix(ctx: &Context, rel: &str, note: &Note, copy: bool) -> Result<ExitCod
     out.flush()?;
     if copy {
         let how = output::copy_to_clipboard(&text)?;
-        if !ctx.quiet {
-            output::status(&format!("kb: the fix is {how}"));
-        }
+        ctx.ui.say(&format!("kb: the fix is {how}"));
     }
     Ok(ExitCode::Success)
 }

@@ -4,7 +4,7 @@ use super::Context;
 use crate::cli::SyncArgs;
 use crate::exit_codes::ExitCode;
 use crate::index::Check;
-use crate::output::{self, paint};
+use crate::output;
 use crate::sync::{self, SyncOptions, SyncReport};
 use crate::workspace::Workspace;
 use anyhow::Result;
@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
         let (report, reindexed) = sync_one(ctx, &args)?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if args.json {
-            output::json(
+            ctx.ui.json(
                 &mut out,
                 &Json {
                     vault: None,
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<ExitCode> {
                     reindexed,
                 },
             )?;
-        } else if !ctx.quiet {
+        } else if !ctx.ui.quiet() {
             // -q: nothing on a quiet day (cron mails what a job prints); errors still show.
             print(ctx, &mut out, &report, args.verbose)?;
             if reindexed > 0 {
@@ -57,17 +57,15 @@ fn sync_one(ctx: &Context, args: &SyncArgs) -> Result<(SyncReport, usize)> {
         allow_secrets: args.allow_secrets,
         ..options(ctx)
     };
-    if !ctx.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        output::status("kb: syncing...");
+    if ctx.ui.shows_progress() {
+        ctx.ui.tell("kb: syncing...");
     }
     let (mut ws, opened) = Workspace::open(&vault, Check::Trust)?;
     super::report_warnings(ctx, &opened);
     let synced = ws.sync(&opts)?;
     match &synced.indexed {
         Ok(r) => super::report_warnings(ctx, r),
-        Err(e) => output::warn(
-            ctx.color_err,
-            &format!("synced, but the index could not take the changes now ({e}); the next kb command indexes them"),
+        Err(e) => ctx.ui.warn(&format!("synced, but the index could not take the changes now ({e}); the next kb command indexes them"),
         ),
     }
     Ok((synced.report, synced.reindexed))
@@ -82,18 +80,16 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     for spec in &ctx.vaults {
         let one = ctx.for_vault(spec);
         if spec.read_only {
-            if !ctx.quiet {
-                output::status(&format!("kb: {}: read-only, not synced", spec.name));
-            }
+            ctx.ui
+                .say(&format!("kb: {}: read-only, not synced", spec.name));
             continue;
         }
         // A vault named with --vault, or a remote named with --remote, owes an answer: the
         // sync says what is wrong (exit 2) rather than skipping it.
         let named = ctx.vaults_named || args.remote.is_some();
         if !named && !has_remote(&one, args) {
-            if !ctx.quiet {
-                output::status(&format!("kb: {}: no remote, not synced", spec.name));
-            }
+            ctx.ui
+                .say(&format!("kb: {}: no remote, not synced", spec.name));
             continue;
         }
         match sync_one(&one, args) {
@@ -105,11 +101,11 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
                         report: &report,
                         reindexed,
                     })?);
-                } else if !ctx.quiet {
+                } else if !ctx.ui.quiet() {
                     writeln!(
                         out,
                         "{}",
-                        paint(ctx.color_out, output::LABEL, &format!("[{}]", spec.name))
+                        ctx.ui.out(output::LABEL, &format!("[{}]", spec.name))
                     )?;
                     print(ctx, &mut out, &report, args.verbose)?;
                     if reindexed > 0 {
@@ -123,19 +119,19 @@ fn sync_all(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
                 if args.json {
                     json.push(serde_json::json!({"vault": spec.name, "error": format!("{e:#}")}));
                 }
-                crate::report(ctx, &e);
+                ctx.ui.error(&e);
             }
         }
     }
     if args.json {
-        output::json(&mut out, &json)?;
+        ctx.ui.json(&mut out, &json)?;
     }
     out.flush()?;
     if failed > 0 {
         return Ok(ExitCode::Error);
     }
-    if synced == 0 && !ctx.quiet {
-        output::status("kb: no writable vault with a remote to sync");
+    if synced == 0 && !ctx.ui.quiet() {
+        ctx.ui.tell("kb: no writable vault with a remote to sync");
     }
     Ok(ExitCode::Success)
 }
@@ -198,7 +194,7 @@ fn print(
     r: &SyncReport,
     verbose: bool,
 ) -> std::io::Result<()> {
-    let c = ctx.color_out;
+    let ui = &ctx.ui;
     let summary = |ch: &sync::Changes| {
         format!(
             "{} added, {} changed, {} removed",
@@ -233,7 +229,7 @@ fn print(
         writeln!(
             out,
             "{} {} was changed on both sides; the other side's version is kept as {}",
-            paint(c, output::WARN, "conflict:"),
+            ui.out(output::WARN, "conflict:"),
             output::one_line(&original),
             output::one_line(p)
         )?;

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cli::TagsArgs;
 use crate::exit_codes::ExitCode;
-use crate::output::{self, paint};
+use crate::output;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,14 +31,14 @@ pub fn run(ctx: &Context, args: TagsArgs) -> Result<ExitCode> {
     rows.sort_by(|a, b| b.notes.cmp(&a.notes).then(a.tag.cmp(b.tag)));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        output::json(&mut out, &rows)?;
+        ctx.ui.json(&mut out, &rows)?;
     } else {
         for r in &rows {
             writeln!(
                 out,
                 "{:>6}  {}",
                 r.notes,
-                paint(ctx.color_out, output::ID, &output::one_line(r.tag))
+                ctx.ui.out(output::ID, &output::one_line(r.tag))
             )?;
         }
     }
