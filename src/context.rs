@@ -272,6 +272,14 @@ impl Context {
     }
 
     /// Whether the person can be asked a question.
+    /// How fresh an index must be before it answers (the library decides the checks).
+    pub fn freshness(&self) -> crate::library::Freshness {
+        crate::library::Freshness {
+            full_check_limit: self.full_check_limit,
+            full_check_interval: self.full_check_interval,
+        }
+    }
+
     pub fn interactive(&self) -> bool {
         self.stdin_tty && self.stdout_tty
     }

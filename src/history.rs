@@ -100,6 +100,24 @@ impl Table {
     }
 }
 
+/// Where a vault's authorship is cached: kb's folder of the vault, beside the index.
+fn cache_of(vault: &crate::vault::Vault) -> std::path::PathBuf {
+    vault.state_dir().join(CACHE_FILE)
+}
+
+const CACHE_FILE: &str = "authors.txt";
+
+/// The authorship of these notes of `vault` (see [`lookup`]).
+pub fn of_notes(vault: &crate::vault::Vault, rels: &[&str]) -> HashMap<String, Authorship> {
+    lookup(vault.root(), &cache_of(vault), rels)
+}
+
+/// Bring the vault's cached authorship up to date with its HEAD (after a rebuild of the
+/// index, after `kb sync`), so that the next search only looks its hits up.
+pub fn bring_vault_up_to_date(vault: &crate::vault::Vault) {
+    bring_up_to_date(vault.root(), &cache_of(vault));
+}
+
 /// The authorship of these notes (paths relative to the vault), from the cache at `cache`,
 /// brought up to date with HEAD first. Notes without a commit are absent. Any problem (not a
 /// repository, unreadable cache) gives what can be known, never an error: authorship is
@@ -137,11 +155,6 @@ fn map(cache: &Path) -> Option<memmap2::Mmap> {
     // SAFETY: the cache is only ever replaced by a rename, never written in place, so the
     // mapped bytes do not change under the map.
     unsafe { memmap2::Mmap::map(&file) }.ok()
-}
-
-/// Bring the cache up to date with HEAD (after a rebuild of the index, after `kb sync`).
-pub fn update(vault_root: &Path, cache: &Path) {
-    bring_up_to_date(vault_root, cache);
 }
 
 /// What the cache holds after [`bring_up_to_date`].

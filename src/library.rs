@@ -19,8 +19,37 @@ pub struct Shelf {
 
 pub struct Library {
     pub shelves: Vec<Shelf>,
-    /// Vaults up to this many notes get a full freshness check on every refresh.
-    full_check_limit: u64,
+    freshness: Freshness,
+}
+
+/// How fresh an index must be before it answers: the person's settings, the same for every
+/// front end.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Vaults up to this many notes get a full check of every note before each use; larger
+    /// ones are checked by folder ([`Check::Quick`]) and fully in the background.
+    pub full_check_limit: u64,
+    /// How often a larger vault gets its full check in the background (None: the default,
+    /// [`crate::index::full_check_due`]).
+    pub full_check_interval: Option<std::time::Duration>,
+}
+
+impl Default for Freshness {
+    fn default() -> Freshness {
+        Freshness {
+            full_check_limit: crate::index::DEFAULT_FULL_CHECK_LIMIT,
+            full_check_interval: None,
+        }
+    }
+}
+
+impl Freshness {
+    /// The check an index gets before it answers.
+    pub fn check(&self) -> Check {
+        Check::Quick {
+            full_limit: self.full_check_limit,
+        }
+    }
 }
 
 /// What to do when no note answers: the web search to try, and the `kb add` that starts the
@@ -32,28 +61,39 @@ pub struct Advice {
     pub add_command: Option<String>,
 }
 
+/// Open one vault's index, brought up to date. When it cannot be updated (another kb holds
+/// the writer too long, the disk is full, the cache is read-only) but holds notes, it answers
+/// as it is, with a warning saying so. Also the warnings of what reading the notes found.
+pub fn open_index(vault: &Vault, fresh: Freshness) -> Result<(NoteIndex, Vec<String>)> {
+    match NoteIndex::open(vault, fresh.check()) {
+        Ok((index, report)) => Ok((index, report.warnings)),
+        Err(e) => match NoteIndex::open(vault, Check::Trust) {
+            Ok((index, _)) if index.num_notes() > 0 => {
+                let msg = format!(
+                    "the index could not be updated ({e}); results may miss the latest changes"
+                );
+                Ok((index, vec![msg]))
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 impl Library {
-    /// Open the vaults of `set` (label, folder), each index brought up to date. A vault that
-    /// is missing or unreadable is left out with a warning when others remain.
+    /// Open the vaults of `set` (label, folder), each index brought up to date
+    /// ([`open_index`]). A vault that is missing or unreadable is left out with a warning
+    /// when others remain. Also the warnings.
     pub fn open(
         set: &[(Option<String>, PathBuf)],
-        full_check_limit: u64,
+        freshness: Freshness,
     ) -> Result<(Library, Vec<String>)> {
         let mut shelves = Vec::new();
         let mut warnings = Vec::new();
         let mut first_error = None;
         for (label, dir) in set {
-            let opened = Vault::open(dir).and_then(|v| {
-                NoteIndex::open(
-                    &v,
-                    Check::Quick {
-                        full_limit: full_check_limit,
-                    },
-                )
-            });
-            match opened {
-                Ok((index, report)) => {
-                    warnings.extend(report.warnings);
+            match Vault::open(dir).and_then(|v| open_index(&v, freshness)) {
+                Ok((index, w)) => {
+                    warnings.extend(w);
                     shelves.push(Shelf {
                         label: label.clone(),
                         index,
@@ -71,22 +111,35 @@ impl Library {
         }
         match (shelves.is_empty(), first_error) {
             (true, Some(e)) => Err(e),
-            _ => Ok((
-                Library {
-                    shelves,
-                    full_check_limit,
-                },
-                warnings,
-            )),
+            _ => Ok((Library { shelves, freshness }, warnings)),
         }
     }
 
-    /// A library of indexes already open (the CLI's).
-    pub fn of(shelves: Vec<Shelf>, full_check_limit: u64) -> Library {
-        Library {
-            shelves,
-            full_check_limit,
-        }
+    /// The vaults (their roots) of a one-off front end (the CLI) whose full check of every
+    /// note is due now, each claimed so that one process runs it: the caller starts that
+    /// check apart (a background `kb index`) after answering. A long-running front end does
+    /// not need this: [`Library::refresh`] before each request keeps it fresh.
+    pub fn claim_full_checks(&self) -> Vec<PathBuf> {
+        self.shelves
+            .iter()
+            .filter(|s| {
+                s.index.claim_full_check(
+                    self.freshness.full_check_limit,
+                    self.freshness.full_check_interval,
+                )
+            })
+            .map(|s| s.index.vault().root().to_path_buf())
+            .collect()
+    }
+
+    /// Who wrote and who last changed these notes of shelf `shelf`, from git's history
+    /// (cached beside the index; notes never committed are absent).
+    pub fn authorship(
+        &self,
+        shelf: usize,
+        rels: &[&str],
+    ) -> std::collections::HashMap<String, crate::history::Authorship> {
+        crate::history::of_notes(self.shelves[shelf].index.vault(), rels)
     }
 
     /// Bring every index up to date with the notes (what another kb wrote since, notes edited
@@ -95,10 +148,7 @@ impl Library {
     pub fn refresh(&mut self) -> Vec<String> {
         let mut warnings = Vec::new();
         for s in &mut self.shelves {
-            let check = Check::Quick {
-                full_limit: self.full_check_limit,
-            };
-            match s.index.bring_up_to_date(check) {
+            match s.index.bring_up_to_date(self.freshness.check()) {
                 Ok(r) => warnings.extend(r.warnings),
                 Err(e) => warnings.push(format!("the index could not be updated ({e})")),
             }
@@ -172,7 +222,7 @@ impl Library {
         let bytes = std::fs::read(v.abs(rel)).map_err(|e| vault::io_err(&v.abs(rel), e))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let note = Note::parse(&text, vault::stem_of(rel));
-        let who = s.index.authorship(&[rel]).remove(rel);
+        let who = self.authorship(shelf, &[rel]).remove(rel);
         let view = NoteView::new(s.label.as_deref(), rel, &note, who.as_ref());
         Ok((view, note, text))
     }

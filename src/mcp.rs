@@ -10,12 +10,11 @@
 //! never exits on a request. stdout carries only protocol messages.
 
 use crate::error::KbError;
-use crate::index::Check;
 use crate::library::{self, Library};
 use crate::note::Note;
 use crate::search::{self, SearchRequest};
 use crate::vault::{self, Vault};
-use crate::workspace::{Attached, Recorded, Workspace};
+use crate::workspace::{Attached, Stored, Workspace};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -37,7 +36,7 @@ pub struct Options {
     pub set: Vec<(Option<String>, PathBuf)>,
     /// The vault writes go to (None: writes refused, as for a read-only vault).
     pub target: Option<PathBuf>,
-    pub full_check_limit: u64,
+    pub freshness: crate::library::Freshness,
     /// Whether the write tools are offered (`--allow-write`, `mcp.allow_write`).
     pub allow_write: bool,
     /// The git program commits stage with (None: libgit2).
@@ -58,7 +57,7 @@ pub struct Server {
 
 /// Serve over stdin and stdout until the client closes them.
 pub fn serve(opts: Options) -> crate::error::Result<()> {
-    let (library, warnings) = Library::open(&opts.set, opts.full_check_limit)?;
+    let (library, warnings) = Library::open(&opts.set, opts.freshness)?;
     for w in warnings {
         eprintln!("kb mcp: {w}");
     }
@@ -523,10 +522,8 @@ fn workspace(state: &State) -> Result<Workspace, String> {
         .as_ref()
         .ok_or("no vault takes writes here (the vaults are read-only)")?;
     let vault = Vault::open(target).map_err(|e| e.to_string())?;
-    let check = Check::Quick {
-        full_limit: state.opts.full_check_limit,
-    };
-    let (ws, _) = Workspace::open(&vault, check).map_err(|e| e.to_string())?;
+    let (ws, _) =
+        Workspace::open(&vault, state.opts.freshness.check()).map_err(|e| e.to_string())?;
     Ok(ws.with_git(state.opts.git.clone()))
 }
 
@@ -557,7 +554,7 @@ fn resolve_for_write(state: &State, ws: &Workspace, id: &str) -> Result<String, 
 }
 
 /// What a write did, as the CLI reports it.
-fn recorded(r: &Recorded, vault: &Vault, said: &str) -> Value {
+fn stored(r: &Stored, vault: &Vault, said: &str) -> Value {
     let rel = r.rels.first().cloned().unwrap_or_default();
     let mut warnings = Vec::new();
     let commit = match &r.commit {
@@ -621,7 +618,7 @@ fn add_tool(state: &mut State, a: &Args) -> Result<Value, String> {
     let r = ws
         .add_note(&folder, &note.title, &text)
         .map_err(|e| e.to_string())?;
-    let mut v = recorded(&r, &vault, "added");
+    let mut v = stored(&r, &vault, "added");
     if !found.is_empty() {
         let kinds: Vec<&str> = found.iter().map(|f| f.kind).collect();
         v["masked"] = json!(kinds);
@@ -675,7 +672,7 @@ fn link_tool(state: &mut State, a: &Args) -> Result<Value, String> {
             "id": vault::id_of(&rel),
             "why": "the note already holds this error (same constant parts)",
         })),
-        Attached::Done(r) => Ok(recorded(&r, &vault, "error attached")),
+        Attached::Done(r) => Ok(stored(&r, &vault, "error attached")),
     }
 }
 
@@ -709,7 +706,7 @@ fn outcome_tool(state: &mut State, a: &Args) -> Result<Value, String> {
     let r = ws
         .record_outcome(&rel, &outcome)
         .map_err(|e| e.to_string())?;
-    Ok(recorded(
+    Ok(stored(
         &r,
         &vault,
         if worked {

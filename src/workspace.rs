@@ -2,7 +2,9 @@
 //! commands need as single calls (add a note, attach an error, record an outcome, a
 //! verification or an edit, sync). Each writes the note (atomically, under the vault's note
 //! lock, checked by reading it back), re-indexes it, commits it, and returns what happened:
-//! the command only prints the [`Recorded`] report. Commands never call each other for these.
+//! the command only prints the [`Stored`] report. Commands never call each other for these.
+//! (A note's *record* is its outcomes and verification, [`crate::outcomes::Record`];
+//! "record an outcome" adds to it. Writing and committing notes is *storing* them.)
 //!
 //! The note is safe on disk once written, so neither the index update nor the commit may turn
 //! the operation into a failure (a person would write the note again and get a duplicate):
@@ -24,9 +26,9 @@ pub struct Workspace {
     git: Option<std::path::PathBuf>,
 }
 
-/// What recording written notes did.
+/// What storing written notes did: their re-indexing and their commit.
 #[derive(Debug)]
-pub struct Recorded {
+pub struct Stored {
     pub rels: Vec<String>,
     /// The commit message.
     pub message: String,
@@ -66,7 +68,7 @@ pub enum Saved {
     /// The editor changed nothing.
     Unchanged,
     /// The edit is saved; `merged`: with what kb recorded while the editor was open.
-    Recorded { recorded: Recorded, merged: bool },
+    Stored { stored: Stored, merged: bool },
     /// The note changed meanwhile where the edit changed it too: the note is left as it is and
     /// the edit kept as a draft.
     Collision { draft: std::path::PathBuf },
@@ -77,7 +79,7 @@ pub enum Saved {
 pub enum Attached {
     /// The note already holds an error with the same constant parts: nothing changed.
     Already,
-    Done(Recorded),
+    Done(Stored),
 }
 
 impl Workspace {
@@ -130,12 +132,12 @@ impl Workspace {
 
     /// Re-index and commit notes just written (added, changed or deleted), taking the vault's
     /// write lock for the commit.
-    pub fn record(&mut self, rels: &[String], message: &str) -> Recorded {
+    pub fn store(&mut self, rels: &[String], message: &str) -> Stored {
         match self.lock("kb") {
-            Ok(lock) => self.record_locked(lock, rels, message),
+            Ok(lock) => self.store_locked(lock, rels, message),
             Err(e) => {
                 let indexed = self.index.update_files(rels).map_err(|e| e.to_string());
-                Recorded {
+                Stored {
                     rels: rels.to_vec(),
                     message: message.to_string(),
                     commit: Err(Box::new(e)),
@@ -146,11 +148,11 @@ impl Workspace {
         }
     }
 
-    /// [`Workspace::record`] with the write lock the caller took before changing the notes;
+    /// [`Workspace::store`] with the write lock the caller took before changing the notes;
     /// it is released once the commit is made. The commit (git processes rewriting the
     /// staging area: most of the time in a large vault) and the index update (tantivy) touch
     /// different files and run side by side.
-    pub fn record_locked(&mut self, lock: WriteLock, rels: &[String], message: &str) -> Recorded {
+    pub fn store_locked(&mut self, lock: WriteLock, rels: &[String], message: &str) -> Stored {
         let vault = self.vault().clone();
         let git = self.git.as_deref();
         let index = &mut self.index;
@@ -171,7 +173,7 @@ impl Workspace {
             });
             (committed, indexed)
         });
-        Recorded {
+        Stored {
             rels: rels.to_vec(),
             message: message.to_string(),
             commit,
@@ -191,7 +193,7 @@ impl Workspace {
             self.index.update_files(&rels).map_err(|e| e.to_string())
         };
         // Read now, not during the next search.
-        self.index.update_authorship();
+        crate::history::bring_vault_up_to_date(self.vault());
         Ok(Synced {
             report,
             reindexed: rels.len(),
@@ -226,7 +228,7 @@ impl Workspace {
 
     /// Create a note from `text` in `folder` ("" for the top) under a name made from its
     /// title (never replacing a file), then record it.
-    pub fn add_note(&mut self, folder: &str, title: &str, text: &str) -> Result<Recorded> {
+    pub fn add_note(&mut self, folder: &str, title: &str, text: &str) -> Result<Stored> {
         let vault = self.vault().clone();
         vault.require_vault()?;
         let slug = vault::slugify(title);
@@ -235,7 +237,7 @@ impl Workspace {
             .map_err(|e| vault::cannot_write(&format!("{slug}.md"), e))?;
         let rel = vault.create_note(folder, &slug, text)?;
         let message = format!("Add note: {}", one_line(title));
-        Ok(self.record_locked(lock, &[rel], &message))
+        Ok(self.store_locked(lock, &[rel], &message))
     }
 
     /// Append `error` to the note's `errors:` (unless its normalised form is already there)
@@ -258,12 +260,12 @@ impl Workspace {
         )?;
         Ok(match changed {
             None => Attached::Already,
-            Some(lock) => Attached::Done(self.record_locked(lock, &[rel.to_string()], &message)),
+            Some(lock) => Attached::Done(self.store_locked(lock, &[rel.to_string()], &message)),
         })
     }
 
     /// Add one outcome line to the note's `outcomes:` (every other byte unchanged); record it.
-    pub fn record_outcome(&mut self, rel: &str, outcome: &Outcome) -> Result<Recorded> {
+    pub fn record_outcome(&mut self, rel: &str, outcome: &Outcome) -> Result<Stored> {
         let line = outcome.to_line();
         let verb = if outcome.worked { "Worked" } else { "Failed" };
         let message = format!("{verb}: {}", vault::id_of(rel));
@@ -284,7 +286,7 @@ impl Workspace {
     }
 
     /// Set the note's `verified:` to `at`; record it.
-    pub fn verify(&mut self, rel: &str, at: &str) -> Result<Recorded> {
+    pub fn verify(&mut self, rel: &str, at: &str) -> Result<Stored> {
         let message = format!("Verified: {}", vault::id_of(rel));
         let lock = self.change_note(
             rel,
@@ -332,18 +334,18 @@ impl Workspace {
         vault.replace_note(rel, &new)?;
         let title = Note::parse_bytes(&new, vault::stem_of(rel)).title;
         let message = format!("Edit note: {}", one_line(&title));
-        Ok(Saved::Recorded {
-            recorded: self.record_locked(lock, &[rel.to_string()], &message),
+        Ok(Saved::Stored {
+            stored: self.store_locked(lock, &[rel.to_string()], &message),
             merged,
         })
     }
 
     /// Record a change [`Workspace::change_note`] made (the lock it returned; None when the
     /// note already held the change: nothing to record).
-    fn finish(&mut self, lock: Option<WriteLock>, rel: &str, message: &str) -> Recorded {
+    fn finish(&mut self, lock: Option<WriteLock>, rel: &str, message: &str) -> Stored {
         match lock {
-            Some(lock) => self.record_locked(lock, &[rel.to_string()], message),
-            None => self.record(&[rel.to_string()], message),
+            Some(lock) => self.store_locked(lock, &[rel.to_string()], message),
+            None => self.store(&[rel.to_string()], message),
         }
     }
 

@@ -102,9 +102,9 @@ fn write_note(
             return Ok(w);
         }
     }
-    let recorded = ws.add_note(folder, &note.title, &text)?;
-    super::report_recorded(ctx, &recorded);
-    let rel = recorded.rels[0].clone();
+    let stored = ws.add_note(folder, &note.title, &text)?;
+    super::report_stored(ctx, &stored);
+    let rel = stored.rels[0].clone();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
     Ok(Written::Added)

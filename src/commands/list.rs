@@ -24,7 +24,7 @@ struct JsonNote<'a> {
 }
 
 pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
-    let opened = super::open_indexes(ctx)?;
+    let opened = super::open_library(ctx)?.shelves;
     let filter = Filter::new(&args.filter.tags, args.filter.since.as_deref())?;
     let mut notes: Vec<(String, Option<&str>, StoredNote)> = Vec::new();
     for o in &opened {

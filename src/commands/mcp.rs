@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: McpArgs) -> Result<ExitCode> {
     crate::mcp::serve(crate::mcp::Options {
         set,
         target,
-        full_check_limit: ctx.full_check_limit,
+        freshness: ctx.freshness(),
         allow_write,
         git,
     })?;

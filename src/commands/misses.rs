@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
     // A miss that a note answers by now (someone wrote it up: a note records the very error,
     // or a search for it finds a close one), in any vault searched, is done, unless --all.
     if !args.all && !list.is_empty() {
-        let opened = super::open_indexes(ctx)?;
+        let opened = super::open_library(ctx)?.shelves;
         let idxs: Vec<&crate::index::NoteIndex> = opened.iter().map(|o| &o.index).collect();
         let mut open = Vec::with_capacity(list.len());
         for m in list {

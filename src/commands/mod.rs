@@ -24,9 +24,10 @@ use crate::cli::Command;
 use crate::context::Context;
 use crate::exit_codes::ExitCode;
 use crate::index::{Check, NoteIndex, UpdateReport};
+use crate::library::Library;
 use crate::output;
 use crate::vault::Vault;
-use crate::workspace::{Attached, Recorded, Saved, Workspace};
+use crate::workspace::{Attached, Saved, Stored, Workspace};
 use anyhow::Result;
 use std::io::Read;
 use std::process::Stdio;
@@ -121,84 +122,49 @@ fn vault_holding(ctx: &Context, id: &str) -> Option<crate::config::VaultSpec> {
     ctx.vaults.iter().find(|v| has(v)).cloned()
 }
 
-/// Open the vault's index, bringing it up to date, and report what reading the notes found.
+/// Open the vault's index, bringing it up to date ([`crate::library::open_index`]), and
+/// report what reading the notes found.
 fn open_index(ctx: &Context, vault: &Vault) -> Result<NoteIndex> {
-    let check = Check::Quick {
-        full_limit: ctx.full_check_limit,
-    };
-    match NoteIndex::open(vault, check) {
-        Ok((idx, report)) => {
-            report_warnings(ctx, &report);
-            Ok(idx)
-        }
-        Err(e) => index_as_it_is(ctx, vault, e),
-    }
+    let (index, warnings) = crate::library::open_index(vault, ctx.freshness())?;
+    warn_all(ctx, &warnings);
+    Ok(index)
 }
 
 /// One vault of a search: its label (when several are searched) and its fresh index.
 pub(crate) use crate::library::Shelf as Opened;
 
-/// The indexes of the vaults a search, list or tags covers. A vault that is missing or cannot
-/// be read is reported once and left out; it is an error only when none is left.
-fn open_indexes(ctx: &Context) -> Result<Vec<Opened>> {
-    let set = ctx.search_set()?;
-    let several = set.len() > 1;
-    let mut opened = Vec::new();
-    let mut first_error = None;
-    for (label, dir) in set {
-        let result = Vault::open(&dir)
-            .map_err(anyhow::Error::from)
-            .and_then(|v| open_index(ctx, &v));
-        match result {
-            Ok(index) => opened.push(Opened { label, index }),
-            Err(e) if several => {
-                ctx.ui.warn(&format!(
-                    "vault '{}' left out: {e}",
-                    label.as_deref().unwrap_or("?")
-                ));
-                first_error.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    match (opened.is_empty(), first_error) {
-        (true, Some(e)) => Err(e),
-        _ => Ok(opened),
+/// The library of the vaults a search, pick, list, tags or misses covers
+/// ([`Library::open`]: a vault that is missing or cannot be read is reported once and left
+/// out; it is an error only when none is left).
+fn open_library(ctx: &Context) -> Result<Library> {
+    let (library, warnings) = Library::open(&ctx.search_set()?, ctx.freshness())?;
+    warn_all(ctx, &warnings);
+    Ok(library)
+}
+
+/// After a command's output: the full checks the library found due (vaults too large for a
+/// full check on every command), each in a background kb process; it catches notes edited
+/// in place.
+fn background_checks(library: &Library) {
+    for root in library.claim_full_checks() {
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let _ = std::process::Command::new(exe)
+            .arg("--dir")
+            .arg(root)
+            .args(["--quiet", "index"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
     }
 }
 
-/// The index could not be brought up to date (another kb holds the writer too long, the disk
-/// is full, the cache is read-only): answer from the index as it is, and say so.
-fn index_as_it_is(ctx: &Context, vault: &Vault, e: crate::error::KbError) -> Result<NoteIndex> {
-    match NoteIndex::open(vault, Check::Trust) {
-        Ok((idx, _)) if idx.num_notes() > 0 => {
-            let msg = format!(
-                "the index could not be updated ({e}); results may miss the latest changes"
-            );
-            ctx.ui.warn(&msg);
-            Ok(idx)
-        }
-        _ => Err(e.into()),
+fn warn_all(ctx: &Context, warnings: &[String]) {
+    for w in warnings {
+        ctx.ui.warn(w);
     }
-}
-
-/// After a command's output: in a vault too large for a full check on every command, start
-/// one in a background kb process if none ran recently (it catches notes edited in place).
-fn background_check(ctx: &Context, idx: &NoteIndex) {
-    if !idx.claim_full_check(ctx.full_check_limit, ctx.full_check_interval) {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let _ = std::process::Command::new(exe)
-        .arg("--dir")
-        .arg(idx.vault().root())
-        .args(["--quiet", "index"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
 }
 
 /// The vault's team settings (kb.toml), with its problems reported as warnings.
@@ -212,9 +178,7 @@ fn team_config(ctx: &Context, vault: &Vault) -> crate::config::VaultConfig {
 }
 
 fn report_warnings(ctx: &Context, report: &UpdateReport) {
-    for w in &report.warnings {
-        ctx.ui.warn(w);
-    }
+    warn_all(ctx, &report.warnings);
 }
 
 /// The workspace of the vault commands use, with its index brought up to date.
@@ -234,7 +198,7 @@ fn workspace_of_index(ctx: &Context, index: NoteIndex) -> Workspace {
 
 /// Say what recording written notes did: the commit, and (as warnings, never failures: the
 /// note is safe on disk) what git or the index could not take now.
-fn report_recorded(ctx: &Context, r: &Recorded) {
+fn report_stored(ctx: &Context, r: &Stored) {
     match &r.commit {
         Ok(Some(id)) if !ctx.ui.quiet() => ctx
             .ui
@@ -271,7 +235,7 @@ fn attach_and_report(ctx: &Context, ws: &mut Workspace, rel: &str, error: &str) 
             Ok(false)
         }
         Attached::Done(r) => {
-            report_recorded(ctx, &r);
+            report_stored(ctx, &r);
             ctx.ui.say(&format!(
                 "kb: error attached to {}",
                 crate::vault::id_of(rel)
@@ -307,8 +271,8 @@ fn edit_and_report(ctx: &Context, ws: &mut Workspace, rel: &str) -> Result<bool>
     crate::editor::edit(ctx.editor.as_deref(), &copy)?;
     let after = std::fs::read(&copy).map_err(|e| crate::vault::io_err(&copy, e))?;
     match ws.save_edit(rel, &before, &after)? {
-        Saved::Recorded { recorded, merged } => {
-            report_recorded(ctx, &recorded);
+        Saved::Stored { stored, merged } => {
+            report_stored(ctx, &stored);
             if merged && !ctx.ui.quiet() {
                 ctx.ui.tell(&format!(
                     "kb: merged with what was recorded in {} while the editor was open",

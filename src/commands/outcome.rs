@@ -19,7 +19,7 @@ pub fn run_worked(ctx: &Context, args: WorkedArgs) -> Result<ExitCode> {
         by: super::who(ctx),
         why: None,
     };
-    record(ctx, &args.note, Change::Outcome(outcome))
+    add_to_record(ctx, &args.note, Change::Outcome(outcome))
 }
 
 pub fn run_failed(ctx: &Context, args: FailedArgs) -> Result<ExitCode> {
@@ -31,11 +31,11 @@ pub fn run_failed(ctx: &Context, args: FailedArgs) -> Result<ExitCode> {
         by: super::who(ctx),
         why: non_empty(args.why),
     };
-    record(ctx, &args.note, Change::Outcome(outcome))
+    add_to_record(ctx, &args.note, Change::Outcome(outcome))
 }
 
 pub fn run_verify(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
-    record(ctx, &args.note, Change::Verified(super::now_rfc3339()))
+    add_to_record(ctx, &args.note, Change::Verified(super::now_rfc3339()))
 }
 
 enum Change {
@@ -47,16 +47,16 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
+fn add_to_record(ctx: &Context, note: &str, change: Change) -> Result<ExitCode> {
     let vault = ctx.vault_for_writing()?;
     let mut ws = super::open_workspace(ctx, &vault)?;
     let rel = ws.index().resolve(note)?;
-    let recorded = match &change {
+    let stored = match &change {
         Change::Outcome(o) => ws.record_outcome(&rel, o)?,
         Change::Verified(at) => ws.verify(&rel, at)?,
     };
-    super::report_recorded(ctx, &recorded);
-    ctx.ui.say(&format!("kb: {}", recorded.message));
+    super::report_stored(ctx, &stored);
+    ctx.ui.say(&format!("kb: {}", stored.message));
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", vault::id_of(&rel), vault.abs(&rel).display())?;
     Ok(ExitCode::Success)

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
             "the picker needs a terminal; use `kb search` in scripts".into()
         ));
     }
-    let opened = super::open_indexes(ctx)?;
+    let opened = super::open_library(ctx)?.shelves;
     let mut picker = Picker {
         query: args.query.unwrap_or_default(),
         filter,
@@ -117,7 +117,7 @@ pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
                 why: None,
             };
             let r = ws.record_outcome(&c.rel, &used)?;
-            super::report_recorded(&ctx, &r);
+            super::report_stored(&ctx, &r);
             println_id(&c.rel)
         }
     }

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             "the query is empty: paste the error or type a few words".into()
         ));
     }
-    let mut library = crate::library::Library::of(super::open_indexes(ctx)?, ctx.full_check_limit);
+    let mut library = super::open_library(ctx)?;
     let req = SearchRequest {
         text,
         limit: args.limit.unwrap_or(5).max(1),
@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         authors: if plain {
             Vec::new()
         } else {
-            authors_of(opened, &hits)
+            authors_of(&library, &hits)
         },
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -79,9 +79,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     if let Some(advice) = crate::library::advice(&prepared, &req.text, &hits, vault.is_vault()) {
         no_answer(ctx, &vault, &prepared, &advice, args.json);
     }
-    for o in opened {
-        super::background_check(ctx, &o.index);
-    }
+    super::background_checks(&library);
     // The process ends now: unmapping the indexes one by one would cost more than a tenth of
     // the search (the system frees them at exit in one go). Nothing of theirs needs flushing.
     std::mem::forget(library);
@@ -116,11 +114,15 @@ fn details_of(opened: &[super::Opened], prepared: &search::Prepared, hits: &[Hit
 }
 
 /// Who wrote the hits: one lookup per vault.
-fn authors_of(opened: &[super::Opened], hits: &[Hit]) -> Vec<Option<crate::history::Authorship>> {
-    let mut found: Vec<HashMap<String, crate::history::Authorship>> = opened
+fn authors_of(
+    library: &crate::library::Library,
+    hits: &[Hit],
+) -> Vec<Option<crate::history::Authorship>> {
+    let mut found: Vec<HashMap<String, crate::history::Authorship>> = library
+        .shelves
         .iter()
         .enumerate()
-        .map(|(v, o)| {
+        .map(|(v, _)| {
             let rels: Vec<&str> = hits
                 .iter()
                 .filter(|h| h.vault == v)
@@ -129,7 +131,7 @@ fn authors_of(opened: &[super::Opened], hits: &[Hit]) -> Vec<Option<crate::histo
             if rels.is_empty() {
                 HashMap::new()
             } else {
-                o.index.authorship(&rels)
+                library.authorship(v, &rels)
             }
         })
         .collect();

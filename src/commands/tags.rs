@@ -17,7 +17,7 @@ struct TagCount<'a> {
 
 pub fn run(ctx: &Context, args: TagsArgs) -> Result<ExitCode> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for o in super::open_indexes(ctx)? {
+    for o in super::open_library(ctx)?.shelves {
         for n in o.index.all()? {
             for t in n.tags {
                 *counts.entry(t).or_default() += 1;

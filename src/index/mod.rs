@@ -18,7 +18,6 @@ use state::DirState;
 
 use crate::error::{KbError, Result};
 use crate::vault::{self, Stamp, Vault};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tantivy::collector::TopDocs;
@@ -91,7 +90,6 @@ pub struct NoteIndex {
     files_path: PathBuf,
     dirs_path: PathBuf,
     /// Who wrote and last changed each note ([`crate::history`]).
-    authors_path: PathBuf,
     /// How long the last full check took ([`FULL_CHECK_DUTY`]).
     check_time_path: PathBuf,
     vault: Vault,
@@ -146,7 +144,6 @@ const DOCSTORE_BLOCK: usize = 4_096;
 const FILES_STATE: &str = "files.bin";
 const DIRS_STATE: &str = "dirs.bin";
 const INDEX_DIR: &str = "index";
-const AUTHORS: &str = "authors.txt";
 const CHECK_TIME: &str = "full-check-ms";
 
 impl NoteIndex {
@@ -186,7 +183,6 @@ impl NoteIndex {
             fields,
             files_path: loc.join(FILES_STATE),
             dirs_path: loc.join(DIRS_STATE),
-            authors_path: loc.join(AUTHORS),
             check_time_path: loc.join(CHECK_TIME),
             vault: vault.clone(),
         })
@@ -194,17 +190,6 @@ impl NoteIndex {
 
     pub(crate) fn path_term(&self, rel: &str) -> Term {
         Term::from_field_text(self.fields.path, rel)
-    }
-
-    /// Who wrote and who last changed these notes, from git's history (cached beside the
-    /// index; notes never committed are absent).
-    pub fn authorship(&self, rels: &[&str]) -> HashMap<String, crate::history::Authorship> {
-        crate::history::lookup(self.vault.root(), &self.authors_path, rels)
-    }
-
-    /// Bring the cached authorship up to date with the repository's HEAD.
-    pub fn update_authorship(&self) {
-        crate::history::update(self.vault.root(), &self.authors_path)
     }
 
     fn fields(&self) -> &Fields {
