@@ -8,6 +8,7 @@
 //! [`vault`], [`index`], [`normalize`], [`search`], [`git`], [`editor`]) know nothing of clap or
 //! terminals, except [`output`] which owns terminal presentation.
 
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod complete;

@@ -1,13 +1,13 @@
 //! The analysed query: pasted text or typed words, read once into what the index looks up
 //! (stems, words as written, error tokens, codes) and what the ranking compares (normalised
-//! lines). Pure: the words are cut by the index's own analysers ([`crate::index::Analyzer`]),
+//! lines). Pure: the words are cut by the index's own analysers ([`crate::analysis::Analyzer`]),
 //! and spelling is corrected against any [`Vocabulary`].
 //!
 //! The query is always data: it is normalised ([`crate::normalize`]) and tokenized by kb, and
 //! the index query is built term by term from it, so no character of it is syntax.
 
+use crate::analysis::Analyzer;
 use crate::error::Result;
-use crate::index::Analyzer;
 use crate::normalize::{self, PasteLine, Token, Var};
 use crate::spelling::{self, Vocabulary};
 

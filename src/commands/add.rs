@@ -171,60 +171,7 @@ fn read_template(ctx: &Context, vault: &Vault, rel: &str) -> Option<String> {
 fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
     let bare = body.trim_start_matches('\u{feff}');
     let mut text = if bare.starts_with("---") {
-        let fm = crate::frontmatter::split(bare)
-            .yaml
-            .and_then(|y| crate::frontmatter::parse(y).ok())
-            .unwrap_or_default();
-        let mut set: Vec<(&str, String)> = Vec::new();
-        if let Some(t) = &args.title {
-            // An empty `title:` (a draft kept because it had none) takes the one given.
-            match fm.title.as_deref().filter(|old| !old.trim().is_empty()) {
-                None => set.push(("title", t.clone())),
-                Some(old) if old.trim() == t.trim() => {}
-                Some(old) => bail!(KbError::InvalidInput(format!(
-                    "the note on stdin is titled \"{old}\" and --title says \"{t}\": give one title"
-                ))),
-            }
-        }
-        if fm.created.is_none() {
-            set.push(("created", now.to_string()));
-        }
-        // Each flag's items the note does not hold yet.
-        let missing = |given: &[String], held: &[String], same: fn(&str, &str) -> bool| {
-            given
-                .iter()
-                .filter(|g| !held.iter().any(|h| same(h, g)))
-                .cloned()
-                .collect::<Vec<String>>()
-        };
-        let trimmed_equal: fn(&str, &str) -> bool = |a, b| a.trim() == b.trim();
-        let tags = missing(&args.tags, &fm.tags, |a, b| a.eq_ignore_ascii_case(b));
-        let errors = missing(&args.errors, &fm.errors, trimmed_equal);
-        if let Some(st) = args.status {
-            match fm.status.as_deref() {
-                None => set.push(("status", st.as_str().to_string())),
-                Some(old) if old.trim().eq_ignore_ascii_case(st.as_str()) => {}
-                Some(old) => bail!(KbError::InvalidInput(format!(
-                    "the note on stdin has status \"{old}\" and --status says \"{}\": give one",
-                    st.as_str()
-                ))),
-            }
-        }
-        let applies = missing(&args.applies_to, &fm.applies_to, trimmed_equal);
-        crate::frontmatter::edit_fields(
-            body,
-            &[
-                ("tags", &tags),
-                ("errors", &errors),
-                ("applies_to", &applies),
-            ],
-            &set,
-        )
-        .map_err(|reason| {
-            KbError::InvalidInput(format!(
-                "cannot add the flags to the front matter given on stdin: {reason}"
-            ))
-        })?
+        merge_flags_into_front_matter(args, body, bare, now)?
     } else {
         // A body that starts with a `# Heading` gives the title (an empty `title:` would hide
         // it from search and from the note's file name).
@@ -257,6 +204,72 @@ fn compose_from_stdin(args: &AddArgs, body: &str, now: &str) -> Result<String> {
         }
     }
     Ok(text)
+}
+
+/// A note given on stdin with its own front matter (`bare`: without a byte-order mark): the
+/// flags' tags, errors and applies_to it lacks are added; `--title`, `--status` and `created`
+/// fill in what it lacks, and a different title or status is an error.
+fn merge_flags_into_front_matter(
+    args: &AddArgs,
+    body: &str,
+    bare: &str,
+    now: &str,
+) -> Result<String> {
+    let fm = crate::frontmatter::split(bare)
+        .yaml
+        .and_then(|y| crate::frontmatter::parse(y).ok())
+        .unwrap_or_default();
+    let mut set: Vec<(&str, String)> = Vec::new();
+    if let Some(t) = &args.title {
+        // An empty `title:` (a draft kept because it had none) takes the one given.
+        match fm.title.as_deref().filter(|old| !old.trim().is_empty()) {
+            None => set.push(("title", t.clone())),
+            Some(old) if old.trim() == t.trim() => {}
+            Some(old) => bail!(KbError::InvalidInput(format!(
+                "the note on stdin is titled \"{old}\" and --title says \"{t}\": give one title"
+            ))),
+        }
+    }
+    if fm.created.is_none() {
+        set.push(("created", now.to_string()));
+    }
+    if let Some(st) = args.status {
+        match fm.status.as_deref() {
+            None => set.push(("status", st.as_str().to_string())),
+            Some(old) if old.trim().eq_ignore_ascii_case(st.as_str()) => {}
+            Some(old) => bail!(KbError::InvalidInput(format!(
+                "the note on stdin has status \"{old}\" and --status says \"{}\": give one",
+                st.as_str()
+            ))),
+        }
+    }
+    // Each flag's items the note does not hold yet.
+    let missing = |given: &[String], held: &[String], same: fn(&str, &str) -> bool| {
+        given
+            .iter()
+            .filter(|g| !held.iter().any(|h| same(h, g)))
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    let trimmed_equal: fn(&str, &str) -> bool = |a, b| a.trim() == b.trim();
+    let tags = missing(&args.tags, &fm.tags, |a, b| a.eq_ignore_ascii_case(b));
+    let errors = missing(&args.errors, &fm.errors, trimmed_equal);
+    let applies = missing(&args.applies_to, &fm.applies_to, trimmed_equal);
+    let added = crate::frontmatter::edit_fields(
+        body,
+        &[
+            ("tags", &tags),
+            ("errors", &errors),
+            ("applies_to", &applies),
+        ],
+        &set,
+    )
+    .map_err(|reason| {
+        KbError::InvalidInput(format!(
+            "cannot add the flags to the front matter given on stdin: {reason}"
+        ))
+    })?;
+    Ok(added)
 }
 
 /// The note's text: front matter from the flags, then either the body given on stdin or the

@@ -89,10 +89,13 @@ fn scan(
     progress: bool,
 ) -> Result<Report> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
-    let mut cache: HashMap<String, Option<usize>> = HashMap::new();
-    let mut scratch = Scratch::default();
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_note: HashMap<usize, usize> = HashMap::new();
+    let mut lines_to_notes = LineMatcher {
+        matcher,
+        threshold,
+        cache: HashMap::new(),
+        scratch: Scratch::default(),
+    };
+    let mut groups = Groups::default();
     let mut buf = Vec::with_capacity(1024);
     let (mut lines, mut matched, mut bytes) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
@@ -106,19 +109,55 @@ fn scan(
         bytes += n as u64;
         if progress && lines % 4096 == 0 && last_progress.elapsed() > Duration::from_millis(250) {
             last_progress = Instant::now();
-            let pct = total
-                .map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64))
-                .unwrap_or_default();
-            eprint!(
-                "\rkb: scanned {lines} lines, {} MB{pct}, {matched} matched   ",
-                bytes / 1_000_000
-            );
+            show_progress(lines, bytes, total, matched);
         }
         if matcher.is_empty() {
             continue;
         }
         buf.truncate(MAX_LINE);
         let raw = String::from_utf8_lossy(&buf);
+        if let Some(note) = lines_to_notes.note_of(&raw) {
+            groups.add(matcher, note, lines, &raw);
+            matched += 1;
+        }
+    }
+    if progress {
+        eprint!("\r{:70}\r", "");
+    }
+    let mut notes = groups.groups;
+    notes.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.first_line.cmp(&b.first_line)));
+    Ok(Report {
+        lines,
+        matched,
+        unmatched: lines - matched,
+        notes,
+    })
+}
+
+/// `kb: scanned N lines, M MB (P%), K matched` over itself on stderr.
+fn show_progress(lines: u64, bytes: u64, total: Option<u64>, matched: u64) {
+    let pct = total
+        .map(|t| format!(" ({:.0}%)", 100.0 * bytes as f64 / t.max(1) as f64))
+        .unwrap_or_default();
+    eprint!(
+        "\rkb: scanned {lines} lines, {} MB{pct}, {matched} matched   ",
+        bytes / 1_000_000
+    );
+}
+
+/// Log lines to the note whose recorded error they match, each line form matched once (logs
+/// repeat the same lines with other variables).
+struct LineMatcher<'a> {
+    matcher: &'a Matcher,
+    threshold: f32,
+    cache: HashMap<String, Option<usize>>,
+    scratch: Scratch,
+}
+
+impl LineMatcher<'_> {
+    /// The note (its position in the matcher) a log line matches, if any: lines of fewer
+    /// than two constant words match nothing.
+    fn note_of(&mut self, raw: &str) -> Option<usize> {
         let line = normalize::strip_log_prefix(raw.trim_end());
         let tokens = normalize::normalize(line);
         let words = tokens
@@ -126,52 +165,53 @@ fn scan(
             .filter(|t| !matches!(t, normalize::Token::Var(_)))
             .count();
         if words < 2 {
-            continue;
+            return None;
         }
         let key = normalize::join(&tokens);
-        let found = match cache.get(&key) {
-            Some(v) => *v,
-            None => {
-                if cache.len() >= CACHE_LIMIT {
-                    cache.clear();
-                }
-                let v = matcher
-                    .best(&tokens, &mut scratch)
-                    .filter(|(_, sim)| *sim >= threshold)
-                    .map(|(note, _)| note);
-                cache.insert(key, v);
-                v
-            }
-        };
-        let Some(note) = found else { continue };
-        let g = *by_note.entry(note).or_insert_with(|| {
+        if let Some(v) = self.cache.get(&key) {
+            return *v;
+        }
+        if self.cache.len() >= CACHE_LIMIT {
+            self.cache.clear();
+        }
+        let v = self
+            .matcher
+            .best(&tokens, &mut self.scratch)
+            .filter(|(_, sim)| *sim >= self.threshold)
+            .map(|(note, _)| note);
+        self.cache.insert(key, v);
+        v
+    }
+}
+
+/// The matched lines grouped by note, in the order the notes were first matched.
+#[derive(Default)]
+struct Groups {
+    groups: Vec<Group>,
+    by_note: HashMap<usize, usize>,
+}
+
+impl Groups {
+    /// Line number `line` (text `raw`) matched note `note`.
+    fn add(&mut self, matcher: &Matcher, note: usize, line: u64, raw: &str) {
+        let groups = &mut self.groups;
+        let g = *self.by_note.entry(note).or_insert_with(|| {
             let n = matcher.note(note);
             groups.push(Group {
                 id: crate::vault::id_of(&n.rel).to_string(),
                 path: n.rel.clone(),
                 title: n.title.clone(),
                 lines: 0,
-                first_line: lines,
-                last_line: lines,
+                first_line: line,
+                last_line: line,
                 sample: output::one_line(raw.trim_end()),
             });
             groups.len() - 1
         });
-        let group = &mut groups[g];
+        let group = &mut self.groups[g];
         group.lines += 1;
-        group.last_line = lines;
-        matched += 1;
+        group.last_line = line;
     }
-    if progress {
-        eprint!("\r{:70}\r", "");
-    }
-    groups.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.first_line.cmp(&b.first_line)));
-    Ok(Report {
-        lines,
-        matched,
-        unmatched: lines - matched,
-        notes: groups,
-    })
 }
 
 fn print(ctx: &Context, out: &mut impl Write, r: &Report) -> std::io::Result<()> {

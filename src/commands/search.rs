@@ -428,38 +428,44 @@ fn print_hit(ctx: &Context, out: &mut impl Write, row: &Row, explain: bool) -> s
         writeln!(out, "   {} {line}", ui.out(output::LABEL, label))?;
     }
     if explain {
-        let e = &h.explanation;
-        writeln!(
-            out,
-            "   {} score {:.3} = text {:.3} (bm25 {:.2}{}) + error similarity {:.3} x {}",
-            ui.out(output::DIM, "why:"),
-            h.score,
-            e.text_part,
-            e.bm25,
-            if e.fuzzy { ", typo-tolerant" } else { "" },
-            e.error_similarity,
-            search::ERROR_WEIGHT
-        )?;
-        if let (Some(m), Some(q)) = (&e.matched_error, &e.pasted_line) {
-            writeln!(out, "        pasted:   {}", output::one_line(q))?;
-            writeln!(out, "        recorded: {}", output::one_line(m))?;
-        }
-        if !e.codes.is_empty() {
-            writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
-        }
-        if e.reordered_by_record {
-            writeln!(
-                out,
-                "        moved among equal matches by its record (uses that worked or failed, retired)"
-            )?;
-        }
-        if e.verbatim {
-            writeln!(
-                out,
-                "        recorded verbatim: + {}",
-                search::VERBATIM_WEIGHT
-            )?;
-        }
+        print_explanation(ui, out, h)?;
     }
     writeln!(out)
+}
+
+/// `why: score ... = text ... + error similarity ...` and what moved the hit (`--explain`).
+fn print_explanation(ui: &crate::ui::Ui, out: &mut impl Write, h: &Hit) -> std::io::Result<()> {
+    let e = &h.explanation;
+    writeln!(
+        out,
+        "   {} score {:.3} = text {:.3} (bm25 {:.2}{}) + error similarity {:.3} x {}",
+        ui.out(output::DIM, "why:"),
+        h.score,
+        e.text_part,
+        e.bm25,
+        if e.fuzzy { ", typo-tolerant" } else { "" },
+        e.error_similarity,
+        search::ERROR_WEIGHT
+    )?;
+    if let (Some(m), Some(q)) = (&e.matched_error, &e.pasted_line) {
+        writeln!(out, "        pasted:   {}", output::one_line(q))?;
+        writeln!(out, "        recorded: {}", output::one_line(m))?;
+    }
+    if !e.codes.is_empty() {
+        writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
+    }
+    if e.reordered_by_record {
+        writeln!(
+            out,
+            "        moved among equal matches by its record (uses that worked or failed, retired)"
+        )?;
+    }
+    if e.verbatim {
+        writeln!(
+            out,
+            "        recorded verbatim: + {}",
+            search::VERBATIM_WEIGHT
+        )?;
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ mod state;
 mod update;
 
 pub use candidates::{NoteRef, SearchSet};
-pub use schema::{error_lines, Analyzer, SCHEMA_VERSION};
+pub use schema::{error_lines, SCHEMA_VERSION};
 use schema::{text_analyzer, Fields};
 use state::DirState;
 

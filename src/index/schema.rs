@@ -1,5 +1,6 @@
 //! The tantivy schema of the note index, its tokenizers, and how a note becomes a document.
 
+pub use crate::analysis::{exact_analyzer, text_analyzer};
 use crate::normalize;
 use crate::note::Note;
 use crate::vault::{self, Stamp};
@@ -7,10 +8,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
     STRING,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
-    WhitespaceTokenizer,
-};
+use tantivy::tokenizer::{RemoveLongFilter, TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{Index, TantivyDocument};
 
 /// Bump when the schema, a tokenizer, what goes into a field or how it is stored (the doc store
@@ -104,63 +102,6 @@ pub fn build_schema() -> (Schema, Fields) {
         size: b.add_u64_field("size", NumericOptions::default().set_stored()),
     };
     (b.build(), fields)
-}
-
-/// kb's word cutting, as the index cuts the notes: stems for the text fields, words as
-/// written for the `exact` field. For the query, so it finds the notes' own terms.
-pub struct Analyzer {
-    stems: TextAnalyzer,
-    written: TextAnalyzer,
-}
-
-impl Default for Analyzer {
-    fn default() -> Self {
-        Analyzer::new()
-    }
-}
-
-impl Analyzer {
-    pub fn new() -> Analyzer {
-        Analyzer {
-            stems: text_analyzer(),
-            written: exact_analyzer(),
-        }
-    }
-
-    /// Each stem of `text` in order, until `each` returns false.
-    pub fn stems(&mut self, text: &str, each: impl FnMut(&str) -> bool) {
-        each_token(&mut self.stems, text, each)
-    }
-
-    /// Each word of `text` as written (lower-cased) in order, until `each` returns false.
-    pub fn as_written(&mut self, text: &str, each: impl FnMut(&str) -> bool) {
-        each_token(&mut self.written, text, each)
-    }
-}
-
-fn each_token(analyzer: &mut TextAnalyzer, text: &str, mut each: impl FnMut(&str) -> bool) {
-    let mut stream = analyzer.token_stream(text);
-    while stream.advance() {
-        if !each(&stream.token().text) {
-            break;
-        }
-    }
-}
-
-pub fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
-
-/// Words as written, for the `exact` field.
-pub fn exact_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser)
-        .build()
 }
 
 pub fn register_tokenizers(index: &Index) {
