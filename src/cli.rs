@@ -87,6 +87,19 @@ pub enum Command {
     Config(ConfigArgs),
     /// Serve the vaults to an AI assistant (Model Context Protocol over stdio)
     Mcp(McpArgs),
+    /// Serve a read-only web view of the vaults (search and read notes in a browser)
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (0: any free port; the address is printed)
+    #[arg(long, short, default_value_t = crate::web::DEFAULT_PORT)]
+    pub port: u16,
+    /// The address to listen on; another than 127.0.0.1 makes the notes visible to that
+    /// network
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ pub mod usage;
 pub mod vault;
 pub mod view;
 pub mod wait;
+pub mod web;
 pub mod workspace;
 
 use clap::Parser;

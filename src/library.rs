@@ -228,6 +228,106 @@ impl Library {
     }
 }
 
+/// A search's answer as a front end shows it: the notes found, in order, and what to do when
+/// none answers.
+pub struct Answer {
+    pub found: Vec<Found>,
+    pub advice: Option<Advice>,
+    /// The query as prepared (for remembering a miss).
+    pub prepared: Prepared,
+}
+
+/// One note found.
+pub struct Found {
+    /// The note's id as the front ends take it back (`team:windows/foo` with several vaults).
+    pub id: String,
+    pub view: NoteView,
+    pub score: f32,
+    /// The note's recorded errors (as written) that the query matched.
+    pub matched_errors: Vec<String>,
+    /// The hit's scoring, for `--explain`-like displays.
+    pub explanation: search::Explanation,
+}
+
+impl Library {
+    /// Search (see [`Library::search`]) and read the notes found as every front end shows
+    /// them; only vault `vault` when given (an unknown name is an error naming the vaults).
+    /// `writable`: kb may write here (the advice then includes the `kb add` line).
+    pub fn answer(
+        &mut self,
+        req: &SearchRequest,
+        vault: Option<&str>,
+        writable: bool,
+    ) -> Result<Answer> {
+        if let Some(v) = vault {
+            if !self.shelves.iter().any(|s| s.label.as_deref() == Some(v)) {
+                let names: Vec<&str> = self.labels().into_iter().flatten().collect();
+                return Err(KbError::InvalidInput(if names.is_empty() {
+                    format!("there is one vault here, not several: leave out the vault ('{v}')")
+                } else {
+                    format!(
+                        "there is no vault '{v}'; the vaults are {}",
+                        names.join(", ")
+                    )
+                }));
+            }
+        }
+        let prepared = search::prepare(&req.text);
+        let (mut hits, _) = self.search(req, &prepared)?;
+        if let Some(v) = vault {
+            let labels = self.labels();
+            hits.retain(|h| labels[h.vault] == Some(v));
+        }
+        let advice = advice(&prepared, &req.text, &hits, writable);
+        let mut found = Vec::with_capacity(hits.len());
+        for h in hits {
+            // A note gone since the search (deleted meanwhile) is left out.
+            let Ok((view, note, _)) = self.view(h.vault, &h.note.rel) else {
+                continue;
+            };
+            let id = match &view.vault {
+                Some(l) => format!("{l}:{}", view.id),
+                None => view.id.clone(),
+            };
+            found.push(Found {
+                id,
+                matched_errors: matched_errors(&note, h.explanation.matched_error.as_deref()),
+                view,
+                score: h.score,
+                explanation: h.explanation,
+            });
+        }
+        Ok(Answer {
+            found,
+            advice,
+            prepared,
+        })
+    }
+}
+
+/// The note's recorded errors (as written) whose normalised form is the one that matched.
+fn matched_errors(note: &Note, matched: Option<&str>) -> Vec<String> {
+    let Some(m) = matched else {
+        return Vec::new();
+    };
+    let found: Vec<String> = note
+        .all_errors()
+        .filter(|e| crate::normalize::key(e) == m)
+        .map(|e| crate::misses::clip(e.trim(), 500).to_string())
+        .fold(Vec::new(), |mut seen, e| {
+            // An error quoted in the body as in the front matter is one error.
+            if !seen.contains(&e) && seen.len() < 3 {
+                seen.push(e);
+            }
+            seen
+        });
+    if found.is_empty() {
+        vec![m.to_string()]
+    } else {
+        found
+    }
+}
+
 /// What to do when the hits do not answer the query (None when they do): the web query (the
 /// query's constant parts, bounded) and the `kb add` line (the first line, at most 300
 /// characters; only when kb may write: `writable`).

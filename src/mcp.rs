@@ -10,9 +10,9 @@
 //! never exits on a request. stdout carries only protocol messages.
 
 use crate::error::KbError;
-use crate::library::{self, Library};
+use crate::library::Library;
 use crate::note::Note;
-use crate::search::{self, SearchRequest};
+use crate::search::SearchRequest;
 use crate::vault::{self, Vault};
 use crate::workspace::{Attached, Stored, Workspace};
 use rmcp::model::{
@@ -416,88 +416,34 @@ fn search_tool(state: &mut State, a: &Args) -> Result<Value, String> {
         filter: crate::filter::Filter::new(&tags, None).map_err(|e| e.to_string())?,
     };
     let wanted_vault = a.text("vault")?;
-    if let Some(v) = &wanted_vault {
-        if !state
-            .library
-            .shelves
-            .iter()
-            .any(|s| s.label.as_deref() == Some(v.as_str()))
-        {
-            let names: Vec<&str> = state.library.labels().into_iter().flatten().collect();
-            return Err(if names.is_empty() {
-                format!("there is one vault here, not several: leave out 'vault' ('{v}')")
-            } else {
-                format!(
-                    "there is no vault '{v}'; the vaults are {}",
-                    names.join(", ")
-                )
-            });
-        }
-    }
-    let prepared = search::prepare(&req.text);
-    let (mut hits, _) = state
+    let writable = state.opts.target.is_some();
+    let answer = state
         .library
-        .search(&req, &prepared)
+        .answer(&req, wanted_vault.as_deref(), writable)
         .map_err(|e| e.to_string())?;
-    if let Some(v) = &wanted_vault {
-        let labels = state.library.labels();
-        hits.retain(|h| labels[h.vault] == Some(v.as_str()));
-    }
-    let advice = library::advice(&prepared, &query, &hits, state.opts.target.is_some());
-    if let (Some(adv), Some(target)) = (&advice, &state.opts.target) {
+    if let (Some(adv), Some(target)) = (&answer.advice, &state.opts.target) {
         if let Ok(v) = Vault::open(target) {
-            let _ = crate::misses::remember(&v, &adv.web_query, &prepared, &now_rfc3339());
+            let _ = crate::misses::remember(&v, &adv.web_query, &answer.prepared, &now_rfc3339());
         }
     }
     let mut out = Vec::new();
-    for h in &hits {
-        let Ok((view, note, _)) = state.library.view(h.vault, &h.note.rel) else {
-            continue;
-        };
-        let id = match &view.vault {
-            Some(l) => format!("{l}:{}", view.id),
-            None => view.id.clone(),
-        };
-        let mut v = serde_json::to_value(&view).unwrap_or_default();
+    for f in &answer.found {
+        let mut v = serde_json::to_value(&f.view).unwrap_or_default();
         if let Value::Object(m) = &mut v {
-            m.insert("id".into(), json!(id));
-            m.insert("score".into(), json!((h.score * 1000.0).round() / 1000.0));
-            m.insert(
-                "matched_errors".into(),
-                json!(matched_errors(
-                    &note,
-                    h.explanation.matched_error.as_deref()
-                )),
-            );
+            m.insert("id".into(), json!(f.id));
+            m.insert("score".into(), json!((f.score * 1000.0).round() / 1000.0));
+            m.insert("matched_errors".into(), json!(f.matched_errors));
             // Compact: the recorded errors that matched say enough.
             m.remove("errors");
             m.retain(|_, v| !v.is_null() && *v != json!([]));
         }
         out.push(v);
     }
-    let mut result = json!({"answered": advice.is_none(), "hits": out});
-    if let Some(adv) = advice {
+    let mut result = json!({"answered": answer.advice.is_none(), "hits": out});
+    if let Some(adv) = answer.advice {
         result["advice"] = serde_json::to_value(adv).unwrap_or_default();
     }
     Ok(result)
-}
-
-/// The note's recorded errors (as written) whose normalised form is the one that matched.
-fn matched_errors(note: &Note, matched: Option<&str>) -> Vec<String> {
-    let Some(m) = matched else {
-        return Vec::new();
-    };
-    let found: Vec<String> = note
-        .all_errors()
-        .filter(|e| crate::normalize::key(e) == m)
-        .take(3)
-        .map(|e| crate::misses::clip(e.trim(), 500).to_string())
-        .collect();
-    if found.is_empty() {
-        vec![m.to_string()]
-    } else {
-        found
-    }
 }
 
 fn show_tool(state: &mut State, a: &Args) -> Result<Value, String> {

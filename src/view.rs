@@ -33,6 +33,16 @@ pub struct NoteView {
 }
 
 impl NoteView {
+    /// Who wrote and last changed the note, when git knows.
+    pub fn authorship(&self) -> Option<Authorship> {
+        Some(Authorship {
+            author: self.author.clone()?,
+            authored: self.authored.clone()?,
+            last_editor: self.last_editor.clone()?,
+            last_edited: self.last_edited.clone()?,
+        })
+    }
+
     /// The view of the note at `rel` (its parsed text), in vault `vault` (a label when several
     /// are searched), with what git's history says of it.
     pub fn new(vault: Option<&str>, rel: &str, note: &Note, who: Option<&Authorship>) -> NoteView {

@@ -16,6 +16,7 @@ mod outcome;
 mod pick;
 mod scan;
 mod search;
+mod serve;
 mod show;
 mod sync;
 mod tags;
@@ -71,6 +72,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Man(a) => completions::run_man(a),
         Command::Config(a) => config::run(ctx, a),
         Command::Mcp(a) => mcp::run(ctx, a),
+        Command::Serve(a) => serve::run(ctx, a),
     }
 }
 

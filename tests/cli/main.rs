@@ -18,6 +18,7 @@ mod test_regressions;
 mod test_remotes;
 mod test_scan;
 mod test_search;
+mod test_serve;
 mod test_show_list_edit;
 mod test_sync;
 mod test_sync_safety;
