@@ -170,6 +170,17 @@ def measure_size(n, work, rng, huge=False):
                            env=GIT_ENV, capture_output=True, text=True, check=True)
         m = json.loads(p.stdout.strip().splitlines()[-1])
         r["mcp_p50_ms"], r["mcp_p95_ms"] = m["p50_ms"], m["p95_ms"]
+    for k in ("web_search_p50_ms", "web_search_p95_ms", "web_note_p50_ms", "web_note_p95_ms", "web_rtt_p50_ms"):
+        r[k] = None
+    if n >= 10000:
+        log("%d: kb serve pages (server time), same queries and their first hits' notes" % n)
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "web_pages.py"), KB, vault,
+                            json.dumps([row["query"] for row in sample]), "5"],
+                           env=GIT_ENV, capture_output=True, text=True, check=True)
+        w = json.loads(p.stdout.strip().splitlines()[-1])
+        r["web_search_p50_ms"], r["web_search_p95_ms"] = w["search_p50_ms"], w["search_p95_ms"]
+        r["web_note_p50_ms"], r["web_note_p95_ms"] = w["note_p50_ms"], w["note_p95_ms"]
+        r["web_rtt_p50_ms"] = w["search_rtt_p50_ms"]
     shutil.rmtree(bare_dir, ignore_errors=True)
     if huge:
         r["index_nochange_ms"] = None
@@ -511,6 +522,11 @@ def write_results(a, results, scan, elapsed):
         ("kb speed-up over rg", "speedup_vs_rg", ""),
         ("kb mcp search round trip p50, warm server (ms)", "mcp_p50_ms", ""),
         ("kb mcp search round trip p95, warm server (ms)", "mcp_p95_ms", ""),
+        ("kb serve search page p50, server time (ms)", "web_search_p50_ms", ""),
+        ("kb serve search page p95, server time (ms)", "web_search_p95_ms", ""),
+        ("kb serve search page p50, loopback round trip (ms)", "web_rtt_p50_ms", ""),
+        ("kb serve note page p50, server time (ms)", "web_note_p50_ms", ""),
+        ("kb serve note page p95, server time (ms)", "web_note_p95_ms", ""),
         ("kb search peak RSS (MB)", "search_rss_mb", ""),
         ("kb index --rebuild (s)", "rebuild_s", ""),
         ("rebuild peak RSS (MB)", "rebuild_rss_mb", ""),
