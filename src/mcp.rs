@@ -536,7 +536,7 @@ fn add_tool(state: &mut State, a: &Args) -> Result<Value, String> {
     let force = a.flag("force")?;
     let mut ws = workspace(state)?;
     let vault = ws.vault().clone();
-    let team = crate::config::load_vault(vault.root(), &mut Vec::new());
+    let team = vault.team();
     let mut all_tags = tags.clone();
     for t in &team.default_tags {
         if !all_tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {

@@ -22,6 +22,8 @@ pub struct Vault {
     /// The note template named in kb.toml (relative path): a file of the vault that is not a
     /// note, so never indexed.
     template: Option<String>,
+    /// kb.toml, read once when the vault is opened, with its problems.
+    team: std::sync::Arc<(crate::config::VaultConfig, Vec<String>)>,
 }
 
 /// A markdown file found in the vault, with what is needed to notice a change.
@@ -84,18 +86,32 @@ impl Vault {
         if !root.join(CONFIG_FILE).is_file() && is_too_broad(&root) {
             return Err(KbError::TooBroad(root));
         }
-        let template = crate::config::load_vault(&root, &mut Vec::new())
-            .template
-            .and_then(|t| {
-                let rel = t.replace('\\', "/");
-                let rel = rel.trim_start_matches("./");
-                match rel {
-                    "" => None,
-                    r if r.ends_with(".md") => Some(r.to_string()),
-                    r => Some(format!("{r}.md")),
-                }
-            });
-        Ok(Vault { root, template })
+        let mut warnings = Vec::new();
+        let team = crate::config::load_vault(&root, &mut warnings);
+        let template = team.template.clone().and_then(|t| {
+            let rel = t.replace('\\', "/");
+            let rel = rel.trim_start_matches("./");
+            match rel {
+                "" => None,
+                r if r.ends_with(".md") => Some(r.to_string()),
+                r => Some(format!("{r}.md")),
+            }
+        });
+        Ok(Vault {
+            root,
+            template,
+            team: std::sync::Arc::new((team, warnings)),
+        })
+    }
+
+    /// The vault's team settings (kb.toml), as read when it was opened.
+    pub fn team(&self) -> &crate::config::VaultConfig {
+        &self.team.0
+    }
+
+    /// What was wrong in kb.toml (unknown keys, bad values), to show as warnings.
+    pub fn team_warnings(&self) -> &[String] {
+        &self.team.1
     }
 
     /// Whether the folder is a vault (`kb init` made it, or it holds `kb.toml`): only then does

@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<ExitCode> {
     let team = ctx
         .vault()
         .ok()
-        .map(|v| super::team_config(ctx, &v))
+        .map(|v| super::team_config(ctx, &v).clone())
         .unwrap_or_default();
     let mut put = |key: &str, value: Option<String>| {
         let (value, source) = match value {

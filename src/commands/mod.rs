@@ -170,13 +170,9 @@ fn warn_all(ctx: &Context, warnings: &[String]) {
 }
 
 /// The vault's team settings (kb.toml), with its problems reported as warnings.
-fn team_config(ctx: &Context, vault: &Vault) -> crate::config::VaultConfig {
-    let mut warnings = Vec::new();
-    let team = crate::config::load_vault(vault.root(), &mut warnings);
-    for w in &warnings {
-        ctx.ui.warn(w);
-    }
-    team
+fn team_config<'v>(ctx: &Context, vault: &'v Vault) -> &'v crate::config::VaultConfig {
+    warn_all(ctx, vault.team_warnings());
+    vault.team()
 }
 
 fn report_warnings(ctx: &Context, report: &UpdateReport) {

@@ -52,7 +52,7 @@ fn sync_one(ctx: &Context, args: &SyncArgs) -> Result<(SyncReport, usize)> {
     let vault = ctx.vault_for_writing()?;
     let team = super::team_config(ctx, &vault);
     let opts = SyncOptions {
-        default_url: team.remote,
+        default_url: team.remote.clone(),
         remote: args.remote.clone(),
         allow_secrets: args.allow_secrets,
         ..options(ctx)
