@@ -235,6 +235,13 @@ pub struct FilterArgs {
     pub since: Option<String>,
 }
 
+impl FilterArgs {
+    /// The filter these flags ask for (a bad date is an error naming it).
+    pub fn filter(&self) -> crate::error::Result<crate::filter::Filter> {
+        crate::filter::Filter::new(&self.tags, self.since.as_deref())
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PickArgs {
     /// Text to start with

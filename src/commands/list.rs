@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cli::ListArgs;
 use crate::exit_codes::ExitCode;
-use crate::filter::{date_of, Filter};
+use crate::filter::date_of;
 use crate::index::StoredNote;
 use crate::output;
 use anyhow::Result;
@@ -25,7 +25,7 @@ struct JsonNote<'a> {
 
 pub fn run(ctx: &Context, args: ListArgs) -> Result<ExitCode> {
     let opened = super::open_library(ctx)?.shelves;
-    let filter = Filter::new(&args.filter.tags, args.filter.since.as_deref())?;
+    let filter = args.filter.filter()?;
     let mut notes: Vec<(String, Option<&str>, StoredNote)> = Vec::new();
     for o in &opened {
         for n in o.index.all()? {

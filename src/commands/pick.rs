@@ -54,7 +54,7 @@ enum Outcome {
 }
 
 pub fn run(ctx: &Context, args: crate::cli::PickArgs) -> Result<ExitCode> {
-    let filter = crate::filter::Filter::new(&args.filter.tags, args.filter.since.as_deref())?;
+    let filter = args.filter.filter()?;
     let limit = args.limit.unwrap_or(LIMIT).max(1);
     if !std::io::stderr().is_terminal() || !ctx.stdin_tty {
         bail!(crate::error::KbError::InvalidInput(

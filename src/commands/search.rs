@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let req = SearchRequest {
         text,
         limit: args.limit.unwrap_or(5).max(1),
-        filter: crate::filter::Filter::new(&args.filter.tags, args.filter.since.as_deref())?,
+        filter: args.filter.filter()?,
     };
     let prepared = search::prepare(&req.text);
     let (hits, reports) = library.search(&req, &prepared)?;
