@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Search evaluation through the real `kb search --json`: the loghub development set
 # (../shared/eval) and the real notes of ../shared/eval/realnotes (hand-written questions and
-# pasted lines), each on its own and inside a 10,000-note synthetic vault; the real notes also
+# pasted lines, paraphrases), each on its own and inside a 10,000-note synthetic vault, and the
+# support symptoms of ../shared/eval/symptoms on notes-example; the real notes also
 # through ../shared/eval/bm25_baseline.py (plain BM25 of title + body) in the same run.
 # Writes bench/EVAL.md.   bench/eval.sh   (a few minutes; the baseline needs `pip install tantivy`)
 set -euo pipefail
@@ -38,11 +39,28 @@ base="$shared/eval/bm25_baseline.py"
 realnotes=""
 for where in rn rnbig; do
   "$kb" --dir "$work/$where" -q index --rebuild
-  for set in questions pasted; do
+  for set in questions pasted paraphrases; do
     echo "eval: realnotes $set ($where)" >&2
     realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" kb "$(score "$kb" "$work/$where" "$rn/$set.jsonl")")$'\n'
     realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" bm25 "$(score "$base" "$work/$where" "$rn/$set.jsonl")")$'\n'
   done
+done
+
+# Support symptoms in a caller's words (../shared/eval/symptoms): notes-example alone, and
+# placed among the real notes so that unrelated notes compete.
+sy="$shared/eval/symptoms/questions.jsonl"
+rm -rf "$work/sy" "$work/syrn"
+cp -r notes-example "$work/sy"
+rm -rf "$work/sy/.kb"
+cp -r "$rn/vault" "$work/syrn"
+cp -r notes-example "$work/syrn/notes-example"
+rm -rf "$work/syrn/notes-example/.kb" "$work/syrn/notes-example/kb.toml"
+symptoms=""
+for where in sy syrn; do
+  "$kb" --dir "$work/$where" -q index --rebuild
+  echo "eval: symptoms ($where)" >&2
+  symptoms+=$(printf '%-8s %-5s %s' "$where" kb "$(score "$kb" "$work/$where" "$sy")")$'\n'
+  symptoms+=$(printf '%-8s %-5s %s' "$where" bm25 "$(score "$base" "$work/$where" "$sy")")$'\n'
 done
 
 {
@@ -71,6 +89,14 @@ done
   echo
   echo '```'
   printf '%s' "$realnotes"
+  echo '```'
+  echo
+  echo "## Symptoms in a caller's words (../shared/eval/symptoms: 20 questions about notes-example)"
+  echo
+  echo "\`sy\`: notes-example alone; \`syrn\`: notes-example inside the real notes (577 more)."
+  echo
+  echo '```'
+  printf '%s' "$symptoms"
   echo '```'
 } > bench/EVAL.md
 cat bench/EVAL.md

@@ -14,6 +14,35 @@ use std::io::Write;
 const FILE: &str = "misses.jsonl";
 /// Words after which a message names an account: the next word is left out of a web query.
 const ACCOUNT_WORDS: &[&str] = &["user", "username", "login", "account", "upn"];
+/// Words that say what happened to an account, never its name (`account locked out`, `user
+/// is disabled`): kept after an account word.
+const ACCOUNT_STATES: &[&str] = &[
+    "locked",
+    "lockout",
+    "disabled",
+    "expired",
+    "deleted",
+    "blocked",
+    "suspended",
+    "not",
+    "is",
+    "has",
+    "was",
+    "does",
+    "name",
+    "names",
+    "password",
+    "profile",
+    "cannot",
+    "can",
+    "could",
+    "must",
+    "already",
+    "doesn",
+    "control",
+    "settings",
+    "type",
+];
 /// Lines of the paste that make the web query.
 const QUERY_LINES: usize = 2;
 /// Words and codes of one line in the web query, and of the whole query (web search engines
@@ -48,11 +77,14 @@ pub fn web_query(p: &Prepared) -> String {
         let mut codes: Vec<&str> = Vec::new();
         let mut after_account_word = false;
         for t in &line.tokens {
-            // `for user jdoe`, `login kim`: the name is the customer's, not the error's.
+            // `for user jdoe`, `login kim` in a pasted error: the name is the customer's, not
+            // the error's. Typed words name no one (`account locked out`), and a word that
+            // says what happened to the account is not a name either.
             let skip = std::mem::replace(
                 &mut after_account_word,
-                matches!(t, Token::Word(w) if ACCOUNT_WORDS.contains(&w.as_str())),
-            );
+                p.is_error_paste()
+                    && matches!(t, Token::Word(w) if ACCOUNT_WORDS.contains(&w.as_str())),
+            ) && !matches!(t, Token::Word(w) if ACCOUNT_STATES.contains(&w.as_str()));
             match t {
                 Token::Word(_) if skip => {}
                 Token::Word(w) => words.push(w),
@@ -229,5 +261,25 @@ mod tests {
         for private in ["jsmith", "fs01", "10.2.3.4", "scans"] {
             assert!(!q.to_lowercase().contains(private), "{private} in {q}");
         }
+    }
+
+    #[test]
+    fn the_web_query_keeps_what_happened_to_an_account() {
+        let typed = web_query(&crate::search::prepare("event 4740 account locked out"));
+        assert!(typed.contains("locked"), "{typed}");
+        let pasted = web_query(&crate::search::prepare(
+            "The referenced account is currently locked out and may not be logged on to. Error 0x80070775",
+        ));
+        assert!(
+            pasted.contains("locked") && pasted.contains("0x80070775"),
+            "{pasted}"
+        );
+        let named = web_query(&crate::search::prepare(
+            "Login failed for user kjansen. Reason: password expired. Error 18487",
+        ));
+        assert!(
+            !named.contains("kjansen") && named.contains("expired"),
+            "{named}"
+        );
     }
 }
