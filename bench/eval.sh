@@ -53,8 +53,9 @@ rm -rf "$work/sy" "$work/syrn"
 cp -r notes-example "$work/sy"
 rm -rf "$work/sy/.kb"
 cp -r "$rn/vault" "$work/syrn"
-cp -r notes-example "$work/syrn/notes-example"
-rm -rf "$work/syrn/notes-example/.kb" "$work/syrn/notes-example/kb.toml"
+# notes-example's folders beside the real notes' (paths stay those the questions expect).
+cp -r notes-example/. "$work/syrn/"
+rm -rf "$work/syrn/.kb" "$work/syrn/kb.toml"
 symptoms=""
 for where in sy syrn; do
   "$kb" --dir "$work/$where" -q index --rebuild

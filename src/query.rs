@@ -219,6 +219,32 @@ impl Prepared {
     }
 
     /// Neighbouring words of a typed query, each pair once.
+    /// The query's codes and (typed) numbers of three digits or more as the `exact` field
+    /// holds them (`0x800f081f`, `4740`): what names a problem among notes that share its
+    /// words.
+    pub fn identifiers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut analyzer = Analyzer::new();
+        for c in &self.codes {
+            let mut parts = Vec::new();
+            analyzer.as_written(c, |w| {
+                parts.push(w.to_string());
+                true
+            });
+            if let [one] = parts.as_slice() {
+                push_unique(&mut out, one);
+            }
+        }
+        if !self.is_error_paste() {
+            for w in &self.sequence {
+                if w.len() >= 3 && w.chars().all(|c| c.is_ascii_digit()) {
+                    push_unique(&mut out, w);
+                }
+            }
+        }
+        out
+    }
+
     pub fn pairs(&self) -> Vec<[&str; 2]> {
         let mut pairs: Vec<[&str; 2]> = Vec::new();
         for w in self.sequence.windows(2) {

@@ -55,6 +55,10 @@ pub struct Explanation {
     /// Whether the note was moved among notes matching about equally well by its record
     /// (uses that worked or failed, retired).
     pub reordered_by_record: bool,
+    /// The recorded error that matched carries other codes than the query's (none in
+    /// common): another error with the same words; its similarity counts for less.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub other_code: bool,
 }
 
 /// One result.
@@ -373,8 +377,24 @@ fn error_match(
             }
         }
     }
+    // `windows update error 0x80070002` is not `windows update error 0x800f081f`: codes name
+    // errors, so a recorded error whose codes are all others is another error.
+    if !p.codes.is_empty() && ex.codes.is_empty() {
+        if let Some(key) = &ex.matched_error {
+            let has_code = key
+                .split(' ')
+                .any(|t| matches!(normalize::normalize(t).as_slice(), [Token::Code(_)]));
+            if has_code {
+                best *= OTHER_CODE_FACTOR;
+                ex.other_code = true;
+            }
+        }
+    }
     ex.error_similarity = best;
 }
+
+/// What a recorded error's similarity keeps when it carries other codes than the query's.
+const OTHER_CODE_FACTOR: f32 = 0.3;
 
 #[cfg(test)]
 mod tests {

@@ -41,6 +41,13 @@ const COMMON_TERM_SHARE: f64 = 0.2;
 const COMMON_TERM_MIN_NOTES: u64 = 2_000;
 /// Weight of two typed words found side by side.
 const PAIR_WEIGHT: f32 = 0.75;
+/// Weight added to a code or number of the query (`0x800f081f`, `4740`) found in a note's
+/// title or text, when it is rare in the notes (held by at most [`RARE_CODE_SHARE`] of them,
+/// or [`RARE_CODE_NOTES`]): it names the problem, where the words around it (`windows update
+/// error`) are shared by many notes.
+const RARE_CODE_WEIGHT: f32 = 2.0;
+const RARE_CODE_SHARE: f64 = 0.01;
+const RARE_CODE_NOTES: u64 = 3;
 
 /// A note found in one index of a [`SearchSet`] (valid for that set only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,6 +196,13 @@ impl<'a> SearchSet<'a> {
                 Term::from_field_text(exact, b),
             ];
             evidence.push((pair, PAIR_WEIGHT));
+        }
+        let rare = (self.num_notes() as f64 * RARE_CODE_SHARE).max(RARE_CODE_NOTES as f64) as u64;
+        for code in p.identifiers() {
+            let term = Term::from_field_text(exact, &code);
+            if self.doc_freq(&term) <= rare {
+                evidence.push((vec![term], RARE_CODE_WEIGHT));
+            }
         }
         if evidence.is_empty() {
             return Ok(());

@@ -582,3 +582,75 @@ fn many_candidates_keep_each_note_with_its_own_score() {
     let expected: Vec<String> = (1..=24).rev().map(|k| format!("device-{k:02}")).collect();
     assert_eq!(ids, expected);
 }
+
+/// Many notes share `windows update error` (and record it with their own codes); the one note
+/// that holds the query's code in its text comes first, and a typed event number lifts the
+/// note that names it above notes that only repeat the words.
+#[test]
+fn a_rare_code_or_number_among_shared_words_finds_its_note() {
+    let env = TestEnv::new();
+    let filler = "Windows Update error troubleshooting: run the Windows Update troubleshooter, \
+                  reset the update components, retry the Windows update. The update error comes \
+                  back after a failed cumulative update.";
+    let codes = [
+        "0x80070002",
+        "0x8024402c",
+        "0x80073712",
+        "0x800705b4",
+        "0x80240034",
+    ];
+    for (i, c) in codes.iter().cycle().take(15).enumerate() {
+        env.write(
+            &format!("updates/wu-{i}.md"),
+            format!(
+                "---\ntitle: Windows Update error {c} case {i}\nerrors:\n  - \"Windows Update error {c}\"\n---\n\n{filler}\n\n{filler}\n\n## Fix\n\nReset the components.\n"
+            ),
+        );
+    }
+    env.write(
+        "updates/dotnet35.md",
+        "---\ntitle: .NET Framework 3.5 will not install\n---\n\nThe feature install stops with \
+         0x800f081f: the source files could not be found.\n\n## Fix\n\nDISM with /Source.\n",
+    );
+    for i in 0..8 {
+        env.write(
+            &format!("ad/lock-{i}.md"),
+            format!(
+                "---\ntitle: Account problems {i}\n---\n\nThe user account is locked out of the \
+                 domain account again; account lockout policy and account settings. Event log \
+                 shows account events for the account.\n\n## Fix\n\nUnlock the account.\n"
+            ),
+        );
+    }
+    env.write(
+        "ad/lockout-source.md",
+        "---\ntitle: Finding which device keeps locking an account\n---\n\nFilter the Security \
+         log for event ID 4740; its Caller Computer Name is the device.\n\n## Fix\n\nRemove the \
+         stale credentials there.\n",
+    );
+    env.kb(&["index"]).ok();
+    let r = env
+        .kb(&["search", "--json", "windows update error 0x800f081f"])
+        .ok();
+    assert_eq!(r.ids()[0], "updates/dotnet35", "{}", r.stdout);
+    // The notes recording the same words with another code are other errors.
+    let r = env
+        .kb(&[
+            "search",
+            "--json",
+            "--explain",
+            "windows update error 0x800f081f",
+        ])
+        .ok();
+    assert_eq!(r.json()[1]["explain"]["other_code"], true, "{}", r.stdout);
+    // Their own code still finds each of them first.
+    let r = env
+        .kb(&["search", "--json", "Windows Update error 0x80073712"])
+        .ok();
+    assert!(r.ids()[0].starts_with("updates/wu-"), "{}", r.stdout);
+    assert!(r.stdout.contains("0x80073712"));
+    let r = env
+        .kb(&["search", "--json", "event 4740 account locked out"])
+        .ok();
+    assert_eq!(r.ids()[0], "ad/lockout-source", "{}", r.stdout);
+}
