@@ -162,22 +162,15 @@ def measure_size(n, work, rng, huge=False):
     r["bare_p50_ms"] = pct(bare_times, 0.5) * 1000
     r["kb_over_bare"] = r["search_p50_ms"] / r["bare_p50_ms"]
     r["search_rss_mb"] = max(time_v(kbv + ["search", "--", row["query"]])[1] for row in sample[:3])
-    r["mcp_p50_ms"] = r["mcp_p95_ms"] = None
-    if n >= 10000:
-        log("%d: kb mcp search round trips (Python MCP SDK client), same queries" % n)
-        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "mcp_roundtrip.py"), KB, vault,
-                            json.dumps([row["query"] for row in sample]), "5"],
-                           env=GIT_ENV, capture_output=True, text=True, check=True)
-        m = json.loads(p.stdout.strip().splitlines()[-1])
-        r["mcp_p50_ms"], r["mcp_p95_ms"] = m["p50_ms"], m["p95_ms"]
-    for k in ("web_search_p50_ms", "web_search_p95_ms", "web_note_p50_ms", "web_note_p95_ms", "web_rtt_p50_ms"):
+    for k in ("mcp_p50_ms", "mcp_p95_ms", "web_search_p50_ms", "web_search_p95_ms", "web_note_p50_ms",
+              "web_note_p95_ms", "web_rtt_p50_ms"):
         r[k] = None
     if n >= 10000:
+        log("%d: kb mcp search round trips (Python MCP SDK client), same queries" % n)
+        m = front_end_timing("mcp_roundtrip.py", vault, sample)
+        r["mcp_p50_ms"], r["mcp_p95_ms"] = m["p50_ms"], m["p95_ms"]
         log("%d: kb serve pages (server time), same queries and their first hits' notes" % n)
-        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "web_pages.py"), KB, vault,
-                            json.dumps([row["query"] for row in sample]), "5"],
-                           env=GIT_ENV, capture_output=True, text=True, check=True)
-        w = json.loads(p.stdout.strip().splitlines()[-1])
+        w = front_end_timing("web_pages.py", vault, sample)
         r["web_search_p50_ms"], r["web_search_p95_ms"] = w["search_p50_ms"], w["search_p95_ms"]
         r["web_note_p50_ms"], r["web_note_p95_ms"] = w["note_p50_ms"], w["note_p95_ms"]
         r["web_rtt_p50_ms"] = w["search_rtt_p50_ms"]
@@ -410,6 +403,15 @@ def fmt(v, unit=""):
     if isinstance(v, float):
         return ("%.3f" % v if v < 1 else "%.1f" % v) + unit
     return str(v) + unit
+
+
+def front_end_timing(script, vault, sample):
+    """Run bench/SCRIPT (a long-running front end's timing: kb mcp, kb serve) on the vault with
+    the sampled queries, 5 runs each; its last line of JSON."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", script), KB, vault,
+                        json.dumps([row["query"] for row in sample]), "5"],
+                       env=GIT_ENV, capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main():

@@ -190,14 +190,7 @@ pub fn note(p: &NotePage) -> String {
     s.push_str("</section>");
     if !p.backlinks.is_empty() {
         s.push_str(r#"<section class="backlinks"><h2>Linked from</h2><ul>"#);
-        for (id, title) in &p.backlinks {
-            s.push_str(&format!(
-                r#"<li><a href="{}">{}</a> <code class="id">{}</code></li>"#,
-                note_href(id),
-                esc(title),
-                esc(id)
-            ));
-        }
+        s.push_str(&note_items(&p.backlinks));
         s.push_str("</ul></section>");
     }
     s.push_str("</article>");
@@ -211,16 +204,24 @@ pub fn tag(tag: &str, notes: &[(String, String)]) -> String {
         esc(tag),
         crate::output::count(notes.len() as u64, "note")
     );
-    for (id, title) in notes {
-        s.push_str(&format!(
-            r#"<li><a href="{}">{}</a> <code class="id">{}</code></li>"#,
-            note_href(id),
-            esc(title),
-            esc(id)
-        ));
-    }
+    s.push_str(&note_items(notes));
     s.push_str("</ul>");
     layout(&format!("#{tag} - kb"), "", &s)
+}
+
+/// A list item per note (id as the web view takes it, title): its title linked, its id.
+fn note_items(notes: &[(String, String)]) -> String {
+    notes
+        .iter()
+        .map(|(id, title)| {
+            format!(
+                r#"<li><a href="{}">{}</a> <code class="id">{}</code></li>"#,
+                note_href(id),
+                esc(title),
+                esc(id)
+            )
+        })
+        .collect()
 }
 
 pub fn tags(counts: &[(String, usize)]) -> String {
