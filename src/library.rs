@@ -117,8 +117,11 @@ impl Library {
 
     /// The vaults (their roots) of a one-off front end (the CLI) whose full check of every
     /// note is due now, each claimed so that one process runs it: the caller starts that
-    /// check apart (a background `kb index`) after answering. A long-running front end does
-    /// not need this: [`Library::refresh`] before each request keeps it fresh.
+    /// check apart (a background `kb index`) after answering. The long-running front ends
+    /// (`kb mcp`, `kb serve`) do not start it: they call [`Library::refresh`] before each
+    /// request (the quick check, by folder, in a vault too large for a full one) and re-read
+    /// the hits whose files changed; a note of a large vault edited in place that is not a
+    /// hit waits for the next CLI command's background check or `kb index`.
     pub fn claim_full_checks(&self) -> Vec<PathBuf> {
         self.shelves
             .iter()
