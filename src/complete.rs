@@ -19,7 +19,7 @@ pub fn note_ids() -> Vec<CompletionCandidate> {
         };
         if let Some(l) = &label {
             out.extend(notes.iter().map(|n| {
-                CompletionCandidate::new(format!("{l}:{}", n.id()))
+                CompletionCandidate::new(crate::library::qualified_id(Some(l), n.id()))
                     .help(Some(n.title.clone().into()))
             }));
         }

@@ -17,6 +17,22 @@ pub struct Shelf {
     pub index: NoteIndex,
 }
 
+impl Shelf {
+    /// The id of the note at `rel` as every front end takes it back ([`qualified_id`]).
+    pub fn id_of(&self, rel: &str) -> String {
+        qualified_id(self.label.as_deref(), vault::id_of(rel))
+    }
+}
+
+/// A note's id with its vault's label when several vaults are served (`team:windows/foo`, an
+/// id `kb show`, `kb mcp` and the web view take as it is), else the id itself.
+pub fn qualified_id(label: Option<&str>, id: &str) -> String {
+    match label {
+        Some(l) => format!("{l}:{id}"),
+        None => id.to_string(),
+    }
+}
+
 pub struct Library {
     pub shelves: Vec<Shelf>,
     freshness: Freshness,
@@ -288,12 +304,8 @@ impl Library {
             let Ok((view, note, _)) = self.view(h.vault, &h.note.rel) else {
                 continue;
             };
-            let id = match &view.vault {
-                Some(l) => format!("{l}:{}", view.id),
-                None => view.id.clone(),
-            };
             found.push(Found {
-                id,
+                id: qualified_id(view.vault.as_deref(), &view.id),
                 matched_errors: matched_errors(&note, h.explanation.matched_error.as_deref()),
                 view,
                 score: h.score,

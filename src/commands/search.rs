@@ -97,10 +97,7 @@ struct Shown<'a> {
 impl Shown<'_> {
     /// `team:windows/foo` with several vaults (an id `kb show` takes as it is).
     fn id(&self, h: &Hit) -> String {
-        match self.labels[h.vault] {
-            Some(l) => format!("{l}:{}", h.note.id()),
-            None => h.note.id().to_string(),
-        }
+        crate::library::qualified_id(self.labels[h.vault], h.note.id())
     }
 }
 

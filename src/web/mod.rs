@@ -310,20 +310,13 @@ async fn note_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) ->
         };
         let split = crate::frontmatter::split(&text);
         let body = without_title_heading(text.get(split.body_offset..).unwrap_or(""), &view.title);
-        let label = library.shelves[shelf].label.clone();
-        let backlinks = library.shelves[shelf]
+        let s = &library.shelves[shelf];
+        let backlinks = s
             .index
             .backlinks(&rel)
             .unwrap_or_default()
             .into_iter()
-            .map(|n| {
-                let id = crate::vault::id_of(&n.rel).to_string();
-                let id = match &label {
-                    Some(l) => format!("{l}:{id}"),
-                    None => id,
-                };
-                (id, n.title)
-            })
+            .map(|n| (s.id_of(&n.rel), n.title))
             .collect();
         html(
             StatusCode::OK,
@@ -358,12 +351,7 @@ async fn tag_page(State(shared): State<Arc<Shared>>, Path(tag): Path<String>) ->
             let Ok(all) = s.index.all() else { continue };
             for n in all {
                 if n.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
-                    let id = crate::vault::id_of(&n.rel).to_string();
-                    let id = match &s.label {
-                        Some(l) => format!("{l}:{id}"),
-                        None => id,
-                    };
-                    notes.push((id, n.title));
+                    notes.push((s.id_of(&n.rel), n.title));
                 }
             }
         }
