@@ -100,22 +100,19 @@ impl Table {
     }
 }
 
-/// Where a vault's authorship is cached: kb's folder of the vault, beside the index.
-fn cache_of(vault: &crate::vault::Vault) -> std::path::PathBuf {
-    vault.state_dir().join(CACHE_FILE)
-}
-
+/// The cache's file in kb's folder of the vault (beside the index).
 const CACHE_FILE: &str = "authors.txt";
 
-/// The authorship of these notes of `vault` (see [`lookup`]).
-pub fn of_notes(vault: &crate::vault::Vault, rels: &[&str]) -> HashMap<String, Authorship> {
-    lookup(vault.root(), &cache_of(vault), rels)
+/// The authorship of these notes of the vault at `vault_root`, whose kb folder (the index's)
+/// is `state_dir` (see [`lookup`]).
+pub fn of_notes(vault_root: &Path, state_dir: &Path, rels: &[&str]) -> HashMap<String, Authorship> {
+    lookup(vault_root, &state_dir.join(CACHE_FILE), rels)
 }
 
 /// Bring the vault's cached authorship up to date with its HEAD (after a rebuild of the
 /// index, after `kb sync`), so that the next search only looks its hits up.
-pub fn bring_vault_up_to_date(vault: &crate::vault::Vault) {
-    bring_up_to_date(vault.root(), &cache_of(vault));
+pub fn bring_vault_up_to_date(vault_root: &Path, state_dir: &Path) {
+    bring_up_to_date(vault_root, &state_dir.join(CACHE_FILE));
 }
 
 /// The authorship of these notes (paths relative to the vault), from the cache at `cache`,

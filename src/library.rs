@@ -158,7 +158,8 @@ impl Library {
         shelf: usize,
         rels: &[&str],
     ) -> std::collections::HashMap<String, crate::history::Authorship> {
-        crate::history::of_notes(self.shelves[shelf].index.vault(), rels)
+        let index = &self.shelves[shelf].index;
+        crate::history::of_notes(index.vault().root(), index.state_dir(), rels)
     }
 
     /// Bring every index up to date with the notes (what another kb wrote since, notes edited

@@ -193,7 +193,7 @@ impl Workspace {
             self.index.update_files(&rels).map_err(|e| e.to_string())
         };
         // Read now, not during the next search.
-        crate::history::bring_vault_up_to_date(self.vault());
+        crate::history::bring_vault_up_to_date(self.vault().root(), self.index.state_dir());
         Ok(Synced {
             report,
             reindexed: rels.len(),

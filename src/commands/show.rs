@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<ExitCode> {
     }
     let links = resolve_links(&idx, &note);
     let backlinks = idx.backlinks(&rel)?;
-    let who = crate::history::of_notes(&vault, &[rel.as_str()]).remove(&rel);
+    let who = crate::history::of_notes(vault.root(), idx.state_dir(), &[rel.as_str()]).remove(&rel);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let j = JsonNote {

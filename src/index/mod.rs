@@ -89,7 +89,9 @@ pub struct NoteIndex {
     fields: Fields,
     files_path: PathBuf,
     dirs_path: PathBuf,
-    /// Who wrote and last changed each note ([`crate::history`]).
+    /// kb's folder of the vault, where the index and its caches are (decided once, when the
+    /// index is opened: finding it checks and probes the folder).
+    state_dir: PathBuf,
     /// How long the last full check took ([`FULL_CHECK_DUTY`]).
     check_time_path: PathBuf,
     vault: Vault,
@@ -182,6 +184,7 @@ impl NoteIndex {
             reader,
             fields,
             files_path: loc.join(FILES_STATE),
+            state_dir: loc.to_path_buf(),
             dirs_path: loc.join(DIRS_STATE),
             check_time_path: loc.join(CHECK_TIME),
             vault: vault.clone(),
@@ -194,6 +197,11 @@ impl NoteIndex {
 
     fn fields(&self) -> &Fields {
         &self.fields
+    }
+
+    /// kb's folder of the vault (the index's, and its caches' such as [`crate::history`]).
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
     }
 
     pub fn vault(&self) -> &Vault {

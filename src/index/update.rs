@@ -76,7 +76,7 @@ impl NoteIndex {
         // Who wrote each note is read from the history once here, so that searches only look
         // their hits up; before the index is written, so that the two do not hold their
         // memory at the same time (at a million notes 350 MB and 750 MB).
-        crate::history::bring_vault_up_to_date(vault);
+        crate::history::bring_vault_up_to_date(vault.root(), idx.state_dir());
         let scan = vault.scan();
         let writer = idx.writer(scan.files.len())?;
         writer.delete_all_documents()?;
