@@ -212,11 +212,19 @@ fn kb_read_only(env: &TestEnv, args: &[&str]) -> crate::env::Run {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("unshare (util-linux)");
-    crate::env::Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    crate::env::Run::from(o)
+}
+
+/// A write refused on a read-only disk: exit 2 and one sentence naming the note.
+#[track_caller]
+fn refused_read_only(r: &crate::env::Run, file: &str) {
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("cannot write {file}: the disk is read-only")),
+        "{}",
+        r.stderr
+    );
 }
 
 // 7: a read-only disk gives one sentence naming the note; the typed text is kept elsewhere.
@@ -231,13 +239,7 @@ fn a_read_only_disk_names_the_note_and_keeps_the_draft_elsewhere() {
         vec!["verify", "alpha-one"],
     ] {
         let r = kb_read_only(&env, &args);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(
-            r.stderr
-                .contains("cannot write alpha-one.md: the disk is read-only"),
-            "{}",
-            r.stderr
-        );
+        refused_read_only(&r, "alpha-one.md");
         assert!(
             !r.stderr.contains(".kb-tmp") && !r.stderr.contains("kb.lock"),
             "{}",
@@ -256,13 +258,7 @@ fn a_read_only_disk_names_the_note_and_keeps_the_draft_elsewhere() {
             "Restart the beta service.",
         ],
     );
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("cannot write beta.md: the disk is read-only"),
-        "{}",
-        r.stderr
-    );
+    refused_read_only(&r, "beta.md");
     let draft = crate::env::kept_in(&r.stderr);
     assert!(!draft.starts_with(env.vault.to_str().unwrap()), "{draft}");
     assert!(std::fs::read_to_string(draft)

@@ -34,26 +34,33 @@ pub(crate) struct Team {
     pub remote: PathBuf,
 }
 
+/// A bare repository `name` in `a`'s home, whose HEAD names `branch`, added as the vault's
+/// `origin`; the vault is on `main`. Its path.
+pub(crate) fn bare_origin(a: &TestEnv, name: &str, branch: &str) -> PathBuf {
+    let remote = a.home.join(name);
+    git(
+        &a.home,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            branch,
+            remote.to_str().unwrap(),
+        ],
+    );
+    git(&a.vault, &["checkout", "-q", "-B", "main"]);
+    git(
+        &a.vault,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    remote
+}
+
 impl Team {
     pub fn new() -> Team {
         let a = TestEnv::new();
-        let remote = a.home.join("remote.git");
-        git(
-            &a.home,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(&a.vault, &["checkout", "-q", "-b", "main"]);
-        git(
-            &a.vault,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
+        let remote = bare_origin(&a, "remote.git", "main");
         a.write(
             "printing/spooler.md",
             note(

@@ -474,23 +474,7 @@ fn kb_edit_merges_outcomes_recorded_while_the_editor_was_open() {
 #[test]
 fn a_clone_follows_the_remotes_only_branch_and_sync_refuses_a_second_one() {
     let a = TestEnv::new();
-    let remote = a.home.join("r.git");
-    git(
-        &a.home,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "master",
-            remote.to_str().unwrap(),
-        ],
-    );
-    git(&a.vault, &["checkout", "-q", "-B", "main"]);
-    git(
-        &a.vault,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
+    let remote = crate::test_sync::bare_origin(&a, "r.git", "master");
     a.write("one.md", note("One note", &[], &["E_ONE"], "x"));
     a.kb(&["sync"]).ok();
     let b = TestEnv::empty();
