@@ -89,6 +89,24 @@ pub enum Command {
     Mcp(McpArgs),
     /// Serve a read-only web view of the vaults (search and read notes in a browser)
     Serve(ServeArgs),
+    /// The optional embedding model that matches typed questions by meaning
+    Model(ModelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub action: ModelAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Load a model (PATH, else the configured one), embed a sentence, say what it is and how
+    /// fast it runs
+    Check {
+        /// A sentence-transformers folder (config.json, tokenizer.json, model.safetensors)
+        path: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -412,7 +430,8 @@ pub struct CloneArgs {
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// Recreate the index from scratch
+    /// Recreate the index from scratch (the notes' vectors are kept: they depend only on the
+    /// notes and the model)
     #[arg(long)]
     pub rebuild: bool,
 }

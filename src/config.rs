@@ -25,6 +25,9 @@ pub struct UserConfig {
     pub default_vault: Option<String>,
     /// `[mcp] allow_write = true`: `kb mcp` offers its write tools.
     pub mcp_allow_write: bool,
+    /// The folder of a sentence-embedding model (`KB_MODEL` wins): typed questions are also
+    /// matched by meaning ([`crate::embed`]).
+    pub model: Option<PathBuf>,
 }
 
 /// One named vault of the person's configuration.
@@ -119,6 +122,7 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
             "vaults",
             "default_vault",
             "mcp",
+            "model",
         ],
         path,
         warnings,
@@ -154,6 +158,9 @@ pub fn load_user(path: &Path, warnings: &mut Vec<String>) -> UserConfig {
         sync_timeout,
         vaults: vaults(&t, path, warnings),
         default_vault: string(&t, "default_vault", path, warnings),
+        model: string(&t, "model", path, warnings)
+            .filter(|m| !m.is_empty())
+            .map(|m| expand_home(&m)),
         mcp_allow_write: match t.get("mcp").map(|m| m.get("allow_write")) {
             None | Some(None) => false,
             Some(Some(toml::Value::Boolean(b))) => *b,

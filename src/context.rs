@@ -26,6 +26,9 @@ pub struct Context {
     pub vaults_named: bool,
     /// `[mcp] allow_write` of config.toml.
     pub mcp_allow_write: bool,
+    /// The embedding model's folder (`$KB_MODEL`, empty for none; else `model` in
+    /// config.toml): typed questions are also matched by meaning.
+    pub model: Option<PathBuf>,
     /// How the CLI speaks: colour per stream, quiet, progress.
     pub ui: crate::ui::Ui,
     pub stdin_tty: bool,
@@ -114,6 +117,13 @@ impl Context {
             (None, Some(s)) => (std::time::Duration::from_secs_f64(s), "user config"),
             _ => (crate::sync::DEFAULT_TIMEOUT, "default"),
         };
+        let model = crate::embed::configured(user.model.as_deref());
+        let model_source = match std::env::var_os(crate::embed::ENV) {
+            Some(v) if v.is_empty() => "KB_MODEL (empty: off)",
+            Some(_) => "KB_MODEL",
+            None if model.is_some() => "user config",
+            None => "default (none: words only)",
+        };
         let sources = vec![
             (
                 "vault",
@@ -158,6 +168,13 @@ impl Context {
                 format!("{} s", sync_timeout.as_secs_f64()),
                 timeout_source,
             ),
+            (
+                "model",
+                model
+                    .as_ref()
+                    .map_or_else(|| "(none)".to_string(), |m| m.display().to_string()),
+                model_source,
+            ),
         ];
         let stdout_tty = std::io::stdout().is_terminal();
         Context {
@@ -168,6 +185,7 @@ impl Context {
             vault_problem,
             vaults_named: !cli.vaults.is_empty(),
             mcp_allow_write: user.mcp_allow_write,
+            model,
             ui: crate::ui::Ui::new(
                 decide(stdout_tty),
                 decide(std::io::stderr().is_terminal()),

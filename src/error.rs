@@ -143,6 +143,9 @@ pub enum KbError {
         vault: PathBuf,
     },
 
+    #[error("the embedding model at {} cannot be used: {reason}", path.display())]
+    Model { path: PathBuf, reason: String },
+
     #[error("index: {0}")]
     Index(#[from] tantivy::TantivyError),
 
@@ -232,6 +235,10 @@ impl KbError {
             ),
             KbError::RepositoryLocked(_) => Some(
                 "try again in a moment (KB_LOCK_WAIT sets how long kb waits, in seconds)".into(),
+            ),
+            KbError::Model { .. } => Some(
+                "point `model` in config.toml or KB_MODEL at a sentence-transformers folder (config.json, tokenizer.json, model.safetensors), or set KB_MODEL= (empty) to search without it; `kb model check PATH` tests one"
+                    .into(),
             ),
             KbError::Index(_) => {
                 Some("the index is a cache: `kb index --rebuild` recreates it from the notes".into())

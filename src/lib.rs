@@ -15,6 +15,7 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod editor;
+pub mod embed;
 pub mod error;
 pub mod exit_codes;
 pub mod filter;

@@ -36,6 +36,22 @@ pub fn qualified_id(label: Option<&str>, id: &str) -> String {
 pub struct Library {
     pub shelves: Vec<Shelf>,
     freshness: Freshness,
+    meaning: Meaning,
+    /// What the person should know that is not an error (a model that cannot be loaded),
+    /// taken by the front end ([`Library::take_notices`]).
+    notices: Vec<String>,
+    /// Vaults (their positions) whose notes are not all embedded: the front end may start
+    /// `kb index` for them ([`Library::claim_embedding`]).
+    unembedded: std::collections::BTreeSet<usize>,
+}
+
+/// The embedding model of the library: none, named but not loaded yet (it is loaded by the
+/// first typed question: a pasted error never waits for it), loaded, or unusable.
+enum Meaning {
+    Off,
+    Named(PathBuf),
+    Loaded(Box<crate::embed::Model>),
+    Failed,
 }
 
 /// How fresh an index must be before it answers: the person's settings, the same for every
@@ -127,7 +143,16 @@ impl Library {
         }
         match (shelves.is_empty(), first_error) {
             (true, Some(e)) => Err(e),
-            _ => Ok((Library { shelves, freshness }, warnings)),
+            _ => Ok((
+                Library {
+                    shelves,
+                    freshness,
+                    meaning: Meaning::Off,
+                    notices: Vec::new(),
+                    unembedded: Default::default(),
+                },
+                warnings,
+            )),
         }
     }
 
@@ -181,19 +206,92 @@ impl Library {
         self.shelves.iter().map(|s| s.label.as_deref()).collect()
     }
 
+    /// Use the embedding model in folder `path` (None: none) for typed questions; it is
+    /// loaded when the first one comes.
+    pub fn with_model(mut self, path: Option<PathBuf>) -> Library {
+        self.meaning = path.map_or(Meaning::Off, Meaning::Named);
+        self
+    }
+
+    /// Load the model now if one is named (a long-running front end pays the time once,
+    /// before its first question); whether one is ready.
+    pub fn load_model(&mut self) -> bool {
+        if let Meaning::Named(path) = &self.meaning {
+            self.meaning = match crate::embed::Model::load(path) {
+                Ok(m) => Meaning::Loaded(Box::new(m)),
+                Err(e) => {
+                    self.notices.push(format!("{e}; searching by words alone"));
+                    Meaning::Failed
+                }
+            };
+        }
+        matches!(self.meaning, Meaning::Loaded(_))
+    }
+
+    /// The model, when one is configured and usable.
+    pub fn model(&self) -> Option<&crate::embed::Model> {
+        match &self.meaning {
+            Meaning::Loaded(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Messages for the person since the last call (a model that could not be loaded).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// The vaults (their roots) whose notes are not all embedded and whose embedding nobody
+    /// started: each is claimed, so that one process computes them (the caller starts a
+    /// background `kb index`).
+    pub fn claim_embedding(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.unembedded)
+            .into_iter()
+            .filter(|&v| crate::embed::claim(self.shelves[v].index.state_dir()))
+            .map(|v| self.shelves[v].index.vault().root().to_path_buf())
+            .collect()
+    }
+
+    /// The query's meaning for typed words, when a model is configured.
+    fn meaning_of(&mut self, req: &SearchRequest, p: &Prepared) -> Option<crate::embed::Semantic> {
+        if p.needs_recorded_error() || !self.load_model() {
+            return None;
+        }
+        let model = self.model()?;
+        let idxs: Vec<&NoteIndex> = self.shelves.iter().map(|s| &s.index).collect();
+        match crate::embed::Semantic::new(model, &req.text, &idxs) {
+            Ok(m) => {
+                let missing = m.incomplete(&idxs);
+                self.unembedded.extend(missing);
+                Some(m)
+            }
+            Err(e) => {
+                self.notices.push(format!("{e}; searching by words alone"));
+                None
+            }
+        }
+    }
+
     /// Search every vault as one ([`search::search_many`]); a hit whose file changed since it
     /// was indexed (edited in place in a large vault) is re-read and the search runs again.
-    /// Also the reports of the notes re-read.
+    /// Typed words are also compared by meaning when a model is configured. Also the reports
+    /// of the notes re-read.
     pub fn search(
         &mut self,
         req: &SearchRequest,
         prepared: &Prepared,
     ) -> Result<(Vec<Hit>, Vec<UpdateReport>)> {
+        let meaning = self.meaning_of(req, prepared);
         let run = |shelves: &[Shelf]| {
             let idxs: Vec<&NoteIndex> = shelves.iter().map(|s| &s.index).collect();
-            search::search_many(&idxs, req, prepared)
+            search::search_many(&idxs, req, prepared, meaning.as_ref())
         };
         let mut hits = run(&self.shelves)?;
+        self.unembedded.extend(
+            hits.iter()
+                .filter(|h| h.explanation.not_embedded)
+                .map(|h| h.vault),
+        );
         let mut reports = Vec::new();
         for (v, s) in self.shelves.iter_mut().enumerate() {
             let stale = s

@@ -59,6 +59,21 @@ pub struct Explanation {
     /// common): another error with the same words; its similarity counts for less.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub other_code: bool,
+    /// With an embedding model, for typed words: the cosine of the query to the note's best
+    /// passage (None: no model, a pasted error, or the note not embedded yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<f32>,
+    /// The share of the text part that meaning weighs ([`SEMANTIC_WEIGHT`]; 0 without it).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub semantic_weight: f32,
+    /// The note has no vectors of its current text yet (`kb index` computes them): it ranks
+    /// by its words.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_embedded: bool,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// One result.
@@ -84,17 +99,29 @@ const CLOSE_ANSWER: f32 = 0.5;
 /// Scores this close (a share of the best hit's score) are a tie that the notes' records order.
 const TIE: f32 = 0.02;
 
+/// For typed words with an embedding model: the share of a note's text part that is the
+/// similarity of meaning (the rest is its words' BM25). Chosen on the development sets
+/// (bench/EVAL.md).
+pub const SEMANTIC_WEIGHT: f32 = 0.5;
+
 /// Search the index; hits best first.
 pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
-    search_many(&[idx], req, &prepare(&req.text))
+    search_many(&[idx], req, &prepare(&req.text), None)
 }
 
 /// Search several indexes (vaults) as one: BM25 statistics (note counts, term frequencies,
 /// field lengths), spelling and the weights of error tokens are those of all of them together,
 /// so a note's score does not depend on which vault holds it; candidates come from each
 /// index, and one ranking orders them all. Each hit's `vault` is its index's position in
-/// `idxs`.
-pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Result<Vec<Hit>> {
+/// `idxs`. With `meaning` (an embedding model's view of the query), typed words also find
+/// the notes nearest in meaning, and their similarity weighs in the ranking; a pasted error
+/// is ranked by its words and errors alone.
+pub fn search_many(
+    idxs: &[&NoteIndex],
+    req: &SearchRequest,
+    p: &Prepared,
+    meaning: Option<&crate::embed::Semantic>,
+) -> Result<Vec<Hit>> {
     if idxs.is_empty()
         || (p.words.is_empty() && p.key_tokens.is_empty() && p.masked_words.is_empty())
     {
@@ -138,17 +165,42 @@ pub fn search_many(idxs: &[&NoteIndex], req: &SearchRequest, p: &Prepared) -> Re
             Default::default()
         };
         let mut seen: HashSet<NoteRef> = top.iter().map(|(_, r)| *r).collect();
-        let errors_only = by_errors
+        let errors_only: Vec<(f32, NoteRef)> = by_errors
             .into_iter()
             .filter(|r| seen.insert(*r))
-            .map(|r| (0.0, r));
-        for (bm25, r) in top.into_iter().chain(errors_only) {
+            .map(|r| (0.0, r))
+            .collect();
+        let store = meaning
+            .filter(|_| !q.needs_recorded_error())
+            .and_then(|m| m.stores[vault].as_ref().map(|s| (m, s)));
+        // The notes nearest in meaning are candidates too, whatever their words.
+        let mut nearest = Vec::new();
+        if let Some((m, s)) = store {
+            for (i, _) in s.nearest(&m.probe, want) {
+                if let Some(r) = set.by_path(vault, s.rel(i))? {
+                    if seen.insert(r) {
+                        nearest.push((0.0, r));
+                    }
+                }
+            }
+        }
+        for (bm25, r) in top.into_iter().chain(errors_only).chain(nearest) {
+            let note = set.stored(vault, r)?;
+            let semantic = store.map(|(m, s)| {
+                s.find(&note.rel)
+                    .filter(|&i| s.hash(i) == note.hash)
+                    .map(|i| s.score(i, &m.probe))
+            });
+            if !req.filter.keeps(&note) {
+                continue;
+            }
             candidates.push(Candidate {
-                note: set.stored(vault, r)?,
+                note,
                 vault,
                 bm25,
                 verbatim: verbatim.contains(&r),
                 fuzzy,
+                semantic,
             });
         }
     }
@@ -172,6 +224,9 @@ pub struct Candidate {
     pub verbatim: bool,
     /// Whether typos had to be allowed to find it.
     pub fuzzy: bool,
+    /// With meaning in the ranking: the cosine of the query to the note (None inside: the
+    /// note is not embedded yet). None: meaning is not used for this query.
+    pub semantic: Option<Option<f32>>,
 }
 
 /// Orders the candidates for the query, best first: the text part (BM25 scaled to the best
@@ -181,6 +236,7 @@ pub struct Candidate {
 pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f32) -> Vec<Hit> {
     let best = candidates.iter().map(|c| c.bm25).fold(0.0f32, f32::max);
     let best = if best > 0.0 { best } else { 1.0 };
+    let meaning = Similarities::of(&candidates);
     let query_level = Explanation {
         read_as: if p.is_error_paste() {
             "a pasted error"
@@ -204,6 +260,9 @@ pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f
                 verbatim: c.verbatim,
                 ..query_level.clone()
             };
+            if let Some(sem) = c.semantic {
+                meaning.fuse(&mut ex, sem);
+            }
             error_match(p, &c.note, weight, &mut ex);
             let score = ex.text_part
                 + p.error_weight(ex.error_similarity)
@@ -225,6 +284,45 @@ pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f
     order_ties_by_record(&mut hits);
     copies_after_originals(&mut hits);
     hits
+}
+
+/// The similarities of meaning among the candidates: what a note's similarity is measured
+/// against.
+struct Similarities {
+    best: f32,
+    mean: f32,
+}
+
+impl Similarities {
+    fn of(candidates: &[Candidate]) -> Similarities {
+        let all: Vec<f32> = candidates
+            .iter()
+            .filter_map(|c| c.semantic.flatten())
+            .collect();
+        Similarities {
+            best: all.iter().copied().fold(0.0f32, f32::max),
+            mean: all.iter().sum::<f32>() / all.len().max(1) as f32,
+        }
+    }
+
+    /// The text part of typed words with meaning: BM25 (scaled to the best candidate's) and
+    /// the similarity of meaning, from 0 at the candidates' mean (what any note of the vault
+    /// reaches: its level depends on the model) to 1 at the best, weighed by
+    /// [`SEMANTIC_WEIGHT`]. A note not embedded yet keeps its words' part.
+    fn fuse(&self, ex: &mut Explanation, semantic: Option<f32>) {
+        ex.semantic_weight = SEMANTIC_WEIGHT;
+        let Some(s) = semantic else {
+            ex.not_embedded = true;
+            return;
+        };
+        ex.semantic = Some(s);
+        let part = if self.best > self.mean {
+            ((s - self.mean) / (self.best - self.mean)).max(0.0)
+        } else {
+            0.0
+        };
+        ex.text_part = (1.0 - SEMANTIC_WEIGHT) * ex.text_part + SEMANTIC_WEIGHT * part;
+    }
 }
 
 /// A sync's conflict copy (`name.conflict-DATE-COMMIT.md`) holds the other side's version of a
@@ -410,6 +508,7 @@ mod tests {
             created: None,
             updated: None,
             stamp: Default::default(),
+            hash: 0,
             record: Record::new(status, None, &[], &[]),
         }
     }
@@ -421,6 +520,7 @@ mod tests {
             bm25,
             verbatim: false,
             fuzzy: false,
+            semantic: None,
         }
     }
 

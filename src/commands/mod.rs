@@ -12,6 +12,7 @@ mod link;
 mod list;
 mod mcp;
 mod misses;
+mod model;
 mod outcome;
 mod pick;
 mod scan;
@@ -73,6 +74,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Config(a) => config::run(ctx, a),
         Command::Mcp(a) => mcp::run(ctx, a),
         Command::Serve(a) => serve::run(ctx, a),
+        Command::Model(a) => model::run(ctx, a),
     }
 }
 
@@ -141,14 +143,21 @@ pub(crate) use crate::library::Shelf as Opened;
 fn open_library(ctx: &Context) -> Result<Library> {
     let (library, warnings) = Library::open(&ctx.search_set()?, ctx.freshness())?;
     warn_all(ctx, &warnings);
-    Ok(library)
+    Ok(library.with_model(ctx.model.clone()))
 }
 
 /// After a command's output: the full checks the library found due (vaults too large for a
-/// full check on every command), each in a background kb process; it catches notes edited
-/// in place.
-fn background_checks(library: &Library) {
-    for root in library.claim_full_checks() {
+/// full check on every command), and the vaults whose notes are not all embedded (with a
+/// model), each in a background `kb index`: it catches notes edited in place and computes
+/// the missing vectors, while searches go on without them.
+fn background_checks(library: &mut Library) {
+    let mut roots = library.claim_full_checks();
+    for r in library.claim_embedding() {
+        if !roots.contains(&r) {
+            roots.push(r);
+        }
+    }
+    for root in roots {
         let Ok(exe) = std::env::current_exe() else {
             return;
         };

@@ -21,6 +21,9 @@ const FIX_LINES: usize = 3;
 struct JsonHit<'a> {
     rank: usize,
     score: f32,
+    /// With an embedding model, for typed words: the cosine of the query to the note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    semantic: Option<f32>,
     snippet: String,
     #[serde(flatten)]
     note: crate::view::NoteView,
@@ -47,6 +50,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     for r in &reports {
         super::report_warnings(ctx, r);
     }
+    super::warn_all(ctx, &library.take_notices());
     let opened = &library.shelves;
     // Misses are remembered in the vault writes go to (else the first one searched).
     let vault = ctx
@@ -79,7 +83,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     if let Some(advice) = crate::library::advice(&prepared, &req.text, &hits, vault.is_vault()) {
         no_answer(ctx, &vault, &prepared, &advice, args.json);
     }
-    super::background_checks(&library);
+    super::background_checks(&mut library);
     // The process ends now: unmapping the indexes one by one would cost more than a tenth of
     // the search (the system frees them at exit in one go). Nothing of theirs needs flushing.
     std::mem::forget(library);
@@ -152,6 +156,7 @@ fn print_json(
         .map(|(i, ((h, d), who))| JsonHit {
             rank: i + 1,
             score: h.score,
+            semantic: h.explanation.semantic,
             snippet: d.plain_snippet(),
             note: match &d.note {
                 Some(n) => {
@@ -450,6 +455,18 @@ fn print_explanation(ui: &crate::ui::Ui, out: &mut impl Write, h: &Hit) -> std::
     }
     if !e.codes.is_empty() {
         writeln!(out, "        codes in common: {}", e.codes.join(", "))?;
+    }
+    if let Some(s) = e.semantic {
+        writeln!(
+            out,
+            "        semantic {s:.2} (meaning is {:.0}% of the text part, words the rest)",
+            e.semantic_weight * 100.0
+        )?;
+    } else if e.not_embedded {
+        writeln!(
+            out,
+            "        semantic: not embedded yet (`kb index` computes it); ranked by its words"
+        )?;
     }
     if e.reordered_by_record {
         writeln!(

@@ -83,6 +83,19 @@ impl<'a> SearchSet<'a> {
         self.idxs[vault].stored(&self.searchers[vault], note.0)
     }
 
+    /// The note of index `vault` at `rel`, if indexed.
+    pub fn by_path(&self, vault: usize, rel: &str) -> Result<Option<NoteRef>> {
+        let q = tantivy::query::TermQuery::new(
+            self.idxs[vault].path_term(rel),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let hits = self.searchers[vault].search(
+            &q,
+            &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+        )?;
+        Ok(hits.first().map(|(_, a)| NoteRef(*a)))
+    }
+
     /// Index `vault`'s `want` best notes for `q` by text, with their BM25, best first; with
     /// `typos`, each word may be misspelt (and most words must match). Only notes carrying
     /// every tag of `tags`.

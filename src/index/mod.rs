@@ -51,6 +51,11 @@ impl Snippets {
     }
 }
 
+/// The hash kb keeps of a note's bytes (in the index's state and its documents).
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    state::hash(bytes)
+}
+
 /// What an update of the index did.
 #[derive(Debug, Default, Clone)]
 pub struct UpdateReport {
@@ -73,6 +78,8 @@ pub struct StoredNote {
     pub created: Option<String>,
     pub updated: Option<String>,
     pub stamp: Stamp,
+    /// xxh3 of the bytes indexed (see [`crate::embed`]).
+    pub hash: u64,
     /// Known-error state and outcomes.
     pub record: crate::outcomes::Record,
 }
@@ -242,6 +249,7 @@ impl NoteIndex {
                 mtime: num(f.mtime),
                 size: num(f.size),
             },
+            hash: num(f.hash),
             record: crate::outcomes::Record::new(
                 text(f.status).as_deref(),
                 text(f.verified).as_deref(),
@@ -257,6 +265,20 @@ impl NoteIndex {
         self.searcher()
             .doc_freq(&Term::from_field_u64(self.fields.errform, form))
             .is_ok_and(|n| n > 0)
+    }
+
+    /// Every indexed note's path and the hash of the bytes indexed, in path order (from the
+    /// state file, without reading the index).
+    pub fn content_hashes(&self) -> Vec<(String, u64)> {
+        state::State::load(&self.files_path)
+            .map(|st| {
+                st.files
+                    .iter()
+                    .filter(|(_, f)| f.hash != 0)
+                    .map(|(r, f)| (r.to_string(), f.hash))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every note in the index.

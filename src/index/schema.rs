@@ -14,7 +14,7 @@ use tantivy::{Index, TantivyDocument};
 /// Bump when the schema, a tokenizer, what goes into a field or how it is stored (the doc store
 /// block) changes: the index is rebuilt.
 /// The normaliser's version is part of it.
-pub const SCHEMA_VERSION: u32 = 10_000 + normalize::VERSION;
+pub const SCHEMA_VERSION: u32 = 11_000 + normalize::VERSION;
 
 /// Words: split on non-alphanumerics, lower-cased, English stems.
 pub const TOKENIZER_TEXT: &str = "kb_text";
@@ -63,6 +63,8 @@ pub struct Fields {
     pub outcomes: Field,
     pub mtime: Field,
     pub size: Field,
+    /// xxh3 of the note's bytes, stored: whether the note's embeddings are of this version.
+    pub hash: Field,
 }
 
 pub fn build_schema() -> (Schema, Fields) {
@@ -100,6 +102,7 @@ pub fn build_schema() -> (Schema, Fields) {
         outcomes: b.add_text_field("outcomes", STORED),
         mtime: b.add_u64_field("mtime", NumericOptions::default().set_stored()),
         size: b.add_u64_field("size", NumericOptions::default().set_stored()),
+        hash: b.add_u64_field("hash", NumericOptions::default().set_stored()),
     };
     (b.build(), fields)
 }
@@ -124,8 +127,8 @@ const MAX_ERRORS: usize = 50;
 /// At most this many error lines quoted in a note's body are recorded.
 const MAX_QUOTED_ERRORS: usize = 200;
 
-/// The document for a note read from `rel`.
-pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyDocument {
+/// The document for a note read from `rel` (`hash`: of its bytes).
+pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp, hash: u64) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.path, rel);
     doc.add_text(f.stem, vault::stem_of(rel).to_lowercase());
@@ -207,6 +210,7 @@ pub fn to_document(f: &Fields, rel: &str, note: &Note, stamp: Stamp) -> TantivyD
     }
     doc.add_u64(f.mtime, stamp.mtime);
     doc.add_u64(f.size, stamp.size);
+    doc.add_u64(f.hash, hash);
     doc
 }
 

@@ -436,15 +436,9 @@ impl NoteIndex {
                 vault::MAX_NOTE_BYTES / (1024 * 1024)
             ));
         }
-        writer.add_document(schema::to_document(&self.fields, rel, &note, stamp))?;
-        Ok(Some((
-            FileState {
-                stamp,
-                hash: state::hash(&bytes),
-                seen,
-            },
-            warnings,
-        )))
+        let hash = state::hash(&bytes);
+        writer.add_document(schema::to_document(&self.fields, rel, &note, stamp, hash))?;
+        Ok(Some((FileState { stamp, hash, seen }, warnings)))
     }
 
     /// Commit the index, then record the new file states: appended to the journal when they

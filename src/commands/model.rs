@@ -1,0 +1,73 @@
+//! `kb model check [PATH]`: load an embedding model, embed a sentence, and say what it is and
+//! how fast it runs (the model configured when no PATH is given).
+
+use super::Context;
+use crate::cli::{ModelAction, ModelArgs};
+use crate::embed::Model;
+use crate::error::KbError;
+use crate::exit_codes::ExitCode;
+use anyhow::{bail, Result};
+use std::time::Instant;
+
+/// What `check` embeds: two sentences that mean about the same, and one that does not.
+const SAME: [&str; 2] = [
+    "Outlook keeps asking for my password",
+    "the mail program prompts for credentials again and again",
+];
+const OTHER: &str = "the laptop fan is loud after the update";
+
+pub fn run(ctx: &Context, args: ModelArgs) -> Result<ExitCode> {
+    match args.action {
+        ModelAction::Check { path } => check(ctx, path),
+    }
+}
+
+fn check(ctx: &Context, path: Option<std::path::PathBuf>) -> Result<ExitCode> {
+    let Some(path) = path.or_else(|| ctx.model.clone()) else {
+        bail!(KbError::InvalidInput(
+            "no model is configured: give its folder (`kb model check PATH`), or set `model` in config.toml or KB_MODEL".into()
+        ));
+    };
+    let start = Instant::now();
+    let model = Model::load(&path)?;
+    let load = start.elapsed();
+    let start = Instant::now();
+    let one = model.embed(&[SAME[0]])?;
+    let first = start.elapsed();
+    let texts = [SAME[0], SAME[1], OTHER];
+    let start = Instant::now();
+    let v = model.embed(&texts)?;
+    let three = start.elapsed();
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    println!("{}", model.describe());
+    println!(
+        "loaded in {} ms; one sentence embedded in {} ms, three in {} ms",
+        load.as_millis(),
+        first.as_millis(),
+        three.as_millis()
+    );
+    println!(
+        "similar sentences {:.2}, unrelated {:.2} (cosine)",
+        cos(&v[0], &v[1]),
+        cos(&v[0], &v[2])
+    );
+    // The same sentence alone and in a batch (padded) must give the same vector.
+    let drift = one[0]
+        .iter()
+        .zip(&v[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    if drift > 1e-3 {
+        bail!(KbError::Model {
+            path,
+            reason: format!("a sentence embedded alone and in a batch differs by {drift:.4}"),
+        });
+    }
+    if ctx.model.as_deref() != Some(path.as_path()) {
+        ctx.ui.say(&format!(
+            "kb: to use it, set `model = \"{}\"` in config.toml or KB_MODEL",
+            path.display()
+        ));
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,313 @@
+//! A sentence-transformers BERT-family model run in process on the CPU: candle for the
+//! network, Hugging Face's tokenizers for the words. The folder is what sentence-transformers
+//! saves: `config.json` (the BERT configuration), `tokenizer.json`, `model.safetensors`, and
+//! optionally `1_Pooling/config.json` (mean or CLS pooling), `modules.json` (whether the
+//! vectors are normalised) and `sentence_bert_config.json` (the length it was trained for).
+
+use crate::error::{KbError, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use std::path::{Path, PathBuf};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// How token vectors become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// The mean of the tokens' vectors (padding left out).
+    Mean,
+    /// The vector of the first token (`[CLS]`).
+    Cls,
+}
+
+/// A loaded model.
+pub struct Model {
+    bert: BertModel,
+    tokenizer: Tokenizer,
+    /// The same without padding or truncation, for cutting passages (made when first needed:
+    /// a search never cuts passages).
+    plain: std::sync::OnceLock<Tokenizer>,
+    pooling: Pooling,
+    normalize: bool,
+    max_tokens: usize,
+    dim: usize,
+    layers: usize,
+    fingerprint: u64,
+    path: PathBuf,
+    bytes: u64,
+}
+
+/// Passages of a note are embedded this many at a time (similar lengths together).
+pub const BATCH: usize = 8;
+
+fn bad(dir: &Path, reason: impl std::fmt::Display) -> KbError {
+    KbError::Model {
+        path: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    std::fs::read(dir.join(name)).map_err(|e| bad(dir, format!("{name}: {e}")))
+}
+
+fn json(dir: &Path, name: &str) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(dir.join(name)).ok()?).ok()
+}
+
+impl Model {
+    /// Load the model in folder `dir`.
+    pub fn load(dir: &Path) -> Result<Model> {
+        if !dir.is_dir() {
+            return Err(bad(dir, "it is not a folder"));
+        }
+        let config_bytes = read(dir, "config.json")?;
+        let config: Config = serde_json::from_slice(&config_bytes)
+            .map_err(|e| bad(dir, format!("config.json is not a BERT configuration: {e}")))?;
+        if let Some(t) = config.model_type.as_deref() {
+            if t != "bert" {
+                return Err(bad(
+                    dir,
+                    format!("config.json describes a '{t}' model; kb runs BERT models"),
+                ));
+            }
+        }
+        let tokenizer_bytes = read(dir, "tokenizer.json")?;
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
+            .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
+        let weights_path = dir.join("model.safetensors");
+        let meta = std::fs::metadata(&weights_path)
+            .map_err(|e| bad(dir, format!("model.safetensors: {e}")))?;
+        let bytes = meta.len();
+        // The weights are identified by their header (names, shapes, offsets), size and
+        // modification time rather than by hashing 90 MB at every start: a model replaced by
+        // another (even of the same shapes) is a new file.
+        let fingerprint = {
+            use xxhash_rust::xxh3::Xxh3;
+            let mut h = Xxh3::new();
+            for part in [
+                &config_bytes,
+                &tokenizer_bytes,
+                &safetensors_header(&weights_path),
+            ] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+            h.update(&bytes.to_le_bytes());
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(&mtime.to_le_bytes());
+            h.digest()
+        };
+        // SAFETY: the map lives only while the weights are copied into the model's own
+        // tensors, below; the folder is the person's own model, which nothing rewrites in
+        // place while kb starts (a changed file is a new fingerprint next time).
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &Device::Cpu)
+        }
+        .map_err(|e| bad(dir, format!("model.safetensors: {e}")))?;
+        let bert = BertModel::load(vb, &config).map_err(|e| {
+            bad(
+                dir,
+                format!("model.safetensors does not fit config.json: {e}"),
+            )
+        })?;
+        let trained = json(dir, "sentence_bert_config.json")
+            .and_then(|c| c.get("max_seq_length")?.as_u64())
+            .map(|n| n as usize);
+        let max_tokens = trained
+            .unwrap_or(config.max_position_embeddings)
+            .min(config.max_position_embeddings)
+            .max(8);
+        let pooling = match json(dir, "1_Pooling/config.json") {
+            Some(p) if p.get("pooling_mode_cls_token").and_then(|v| v.as_bool()) == Some(true) => {
+                Pooling::Cls
+            }
+            _ => Pooling::Mean,
+        };
+        // sentence-transformers lists a Normalize module when its vectors are unit length;
+        // kb compares by cosine either way, so it normalises always (the flag is reported).
+        let normalize = json(dir, "modules.json")
+            .and_then(|m| {
+                Some(m.as_array()?.iter().any(|x| {
+                    x.get("type")
+                        .and_then(|t| t.as_str())
+                        .is_some_and(|t| t.ends_with("Normalize"))
+                }))
+            })
+            .unwrap_or(false);
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
+        Ok(Model {
+            bert,
+            tokenizer,
+            plain: std::sync::OnceLock::new(),
+            pooling,
+            normalize,
+            max_tokens,
+            dim: config.hidden_size,
+            layers: config.num_hidden_layers,
+            fingerprint,
+            path: dir.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// Length of its vectors.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Tokens it reads of one text (longer texts are cut).
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// Identifies the model's files: vectors made by another model are not compared.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// One line: what the model is.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: BERT, {} layers, {} dimensions, {} pooling{}, up to {} tokens, {:.1} MB of weights",
+            self.path.display(),
+            self.layers,
+            self.dim,
+            match self.pooling {
+                Pooling::Mean => "mean",
+                Pooling::Cls => "CLS",
+            },
+            if self.normalize { ", normalised" } else { "" },
+            self.max_tokens,
+            self.bytes as f64 / 1e6
+        )
+    }
+
+    /// Unit vectors of the texts, in their order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?;
+        self.forward(&enc)
+            .map_err(|e| bad(&self.path, format!("running the model: {e}")))
+    }
+
+    fn forward(&self, enc: &[tokenizers::Encoding]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let dev = &self.bert.device;
+        let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> candle_core::Result<Tensor> {
+            let v: Vec<Tensor> = enc
+                .iter()
+                .map(|e| Tensor::new(f(e), dev))
+                .collect::<candle_core::Result<_>>()?;
+            Tensor::stack(&v, 0)
+        };
+        let ids = rows(&|e| e.get_ids())?;
+        let types = ids.zeros_like()?;
+        let mask = rows(&|e| e.get_attention_mask())?;
+        let out = self.bert.forward(&ids, &types, Some(&mask))?;
+        let pooled = match self.pooling {
+            Pooling::Cls => out.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Mean => {
+                let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                let sum = out.broadcast_mul(&m)?.sum(1)?;
+                let n = m.sum(1)?.clamp(1.0, f64::MAX)?;
+                sum.broadcast_div(&n)?
+            }
+        };
+        let mut vecs = pooled.to_vec2::<f32>()?;
+        for v in &mut vecs {
+            unit(v);
+        }
+        Ok(vecs)
+    }
+
+    /// Cut a note into passages the model reads whole: each is the title followed by as much
+    /// of the text as fits, cut at token boundaries (a note's score is its best passage's).
+    pub fn passages(&self, title: &str, text: &str) -> Vec<String> {
+        let room = |used: usize| self.max_tokens.saturating_sub(used + 2).max(16);
+        let title_tokens = self.count_tokens(title);
+        let per = room(title_tokens);
+        let Ok(enc) = self.plain().encode(text, false) else {
+            return vec![format!("{title}\n{text}")];
+        };
+        let offsets = enc.get_offsets();
+        if offsets.is_empty() {
+            return vec![title.to_string()];
+        }
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < offsets.len() {
+            let end = (start + per).min(offsets.len());
+            let (from, to) = (offsets[start].0, offsets[end - 1].1);
+            let piece = text.get(from..to).unwrap_or_default();
+            out.push(format!("{title}\n{piece}"));
+            start = end;
+            if out.len() >= MAX_PASSAGES {
+                break;
+            }
+        }
+        out
+    }
+
+    fn plain(&self) -> &Tokenizer {
+        self.plain.get_or_init(|| {
+            let mut t = self.tokenizer.clone();
+            t.with_padding(None);
+            // Removing the truncation cannot fail (only a stride longer than it can).
+            let _ = t.with_truncation(None);
+            t
+        })
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.plain()
+            .encode(text, false)
+            .map(|e| e.len())
+            .unwrap_or(0)
+    }
+}
+
+/// The JSON header of a safetensors file (its first bytes say how long it is); empty if the
+/// file cannot be read (loading it then says why).
+fn safetensors_header(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return head;
+    };
+    let mut len = [0u8; 8];
+    if f.read_exact(&mut len).is_ok() {
+        let n = u64::from_le_bytes(len).min(100 << 20);
+        let _ = f.take(n).read_to_end(&mut head);
+    }
+    head
+}
+
+/// A note longer than this many passages is embedded by its beginning (a 60-page log pasted
+/// in a note should not take minutes).
+pub const MAX_PASSAGES: usize = 32;
+
+/// Scale `v` to unit length (a zero vector stays zero).
+pub fn unit(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
