@@ -304,7 +304,9 @@ mod tests {
         let c = unit(vec![0.5, 0.5, 0.5, 0.5]);
         let mut w = Builder::default();
         w.add("z/last.md".into(), 7, vec![Packed::of(&b)]);
-        w.add("a/first.md".into(), 9, vec![Packed::of(&b), Packed::of(&a)]);
+        w.add("a/first.md".into(), 9, vec![Packed::of(&a), Packed::of(&b)]);
+        // The query's passage is not its first: half its similarity is the first's.
+        w.add("y/tail.md".into(), 4, vec![Packed::of(&b), Packed::of(&a)]);
         w.add("m/mid.md".into(), 3, vec![Packed::of(&c)]);
         w.write(dir.path(), 42, 4).unwrap();
         assert!(
@@ -312,14 +314,17 @@ mod tests {
             "another model's vectors"
         );
         let e = Embeddings::open(dir.path(), 42).unwrap();
-        assert_eq!(e.len(), 3);
+        assert_eq!(e.len(), 4);
         assert_eq!(e.rel(0), "a/first.md");
         assert_eq!(e.find("m/mid.md"), Some(1));
         assert_eq!(e.find("m/none.md"), None);
         assert_eq!(e.hash(e.find("z/last.md").unwrap()), 7);
         let q = Probe::new(&a);
-        // The first note's best passage is `a` itself.
+        // The first note's first passage is `a` itself.
         assert!((e.score(0, &q) - 1.0).abs() < 0.02, "{}", e.score(0, &q));
+        let ab: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        let tail = e.score(e.find("y/tail.md").unwrap(), &q);
+        assert!((tail - (0.5 + 0.5 * ab)).abs() < 0.02, "{tail}");
         let near = e.nearest(&q, 2);
         assert_eq!(
             near.iter().map(|n| e.rel(n.0)).collect::<Vec<_>>(),
