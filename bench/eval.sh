@@ -4,13 +4,21 @@
 # pasted lines, paraphrases), each on its own and inside a 10,000-note synthetic vault, and the
 # support symptoms of ../shared/eval/symptoms on notes-example; the real notes also
 # through ../shared/eval/bm25_baseline.py (plain BM25 of title + body) in the same run.
-# Writes bench/EVAL.md.   bench/eval.sh   (a few minutes; the baseline needs `pip install tantivy`)
+# With the embedding model (tests/fetch_model.sh: all-MiniLM-L6-v2), the real notes and the
+# symptoms are scored again as `kb+m` (typed questions also matched by meaning); the vectors
+# of the 10,000-note vault take about 20 minutes to compute on 2 cores.
+# Writes bench/EVAL.md.   bench/eval.sh   (the baseline needs `pip install tantivy`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${KB_SHARED:-../shared}
 work=${KB_EVAL_DIR:-$(mktemp -d)}
 cargo build --release --quiet
 kb=${CARGO_TARGET_DIR:-$PWD/target}/release/kb
+# Without the model first: KB_MODEL empty turns off one the person's configuration names.
+export KB_MODEL=
+model=$(bash tests/fetch_model.sh)
+# `kb index` with the model: the vectors the scoring with it needs.
+embed() { KB_MODEL="$model" "$kb" --dir "$1" -q index; }
 
 rm -rf "$work/ev" "$work/big"
 python3 "$shared/eval/make_loghub_eval.py" "$shared/eval/loghub" "$work/ev" >&2
@@ -44,6 +52,12 @@ for where in rn rnbig; do
     realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" kb "$(score "$kb" "$work/$where" "$rn/$set.jsonl")")$'\n'
     realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" bm25 "$(score "$base" "$work/$where" "$rn/$set.jsonl")")$'\n'
   done
+  echo "eval: embedding $where" >&2
+  embed "$work/$where"
+  for set in questions pasted paraphrases; do
+    echo "eval: realnotes $set ($where, with the model)" >&2
+    realnotes+=$(printf '%-8s %-10s %-5s %s' "$where" "$set" kb+m "$(KB_MODEL="$model" score "$kb" "$work/$where" "$rn/$set.jsonl")")$'\n'
+  done
 done
 
 # Support symptoms in a caller's words (../shared/eval/symptoms): notes-example alone, and
@@ -62,7 +76,12 @@ for where in sy syrn; do
   echo "eval: symptoms ($where)" >&2
   symptoms+=$(printf '%-8s %-5s %s' "$where" kb "$(score "$kb" "$work/$where" "$sy")")$'\n'
   symptoms+=$(printf '%-8s %-5s %s' "$where" bm25 "$(score "$base" "$work/$where" "$sy")")$'\n'
+  embed "$work/$where"
+  symptoms+=$(printf '%-8s %-5s %s' "$where" kb+m "$(KB_MODEL="$model" score "$kb" "$work/$where" "$sy")")$'\n'
 done
+# Pasted log lines with the model: they are ranked by their errors, the model never loaded.
+echo "eval: loghub with the model" >&2
+with_model=$(KB_MODEL="$model" python3 "$shared/eval/run_eval.py" "$kb" "$work/ev/vault" "$work/ev/queries.jsonl" | tail -1)
 
 {
   echo "# kb search evaluation"
@@ -77,6 +96,12 @@ done
   echo "$alone"
   echo '```'
   echo
+  echo "With the embedding model configured (pasted lines never load it):"
+  echo
+  echo '```'
+  echo "$with_model"
+  echo '```'
+  echo
   echo "## Inside a 10,000-note synthetic vault (gen_corpus.py)"
   echo
   echo '```'
@@ -86,7 +111,8 @@ done
   echo "## Real notes (../shared/eval/realnotes: 577 notes), kb beside plain BM25 of title + body"
   echo
   echo "\`rn\`: the real notes alone; \`rnbig\`: inside the same 10,000 synthetic notes. \`bm25\` is"
-  echo "../shared/eval/bm25_baseline.py, scored in the same run."
+  echo "../shared/eval/bm25_baseline.py, scored in the same run; \`kb+m\` is kb with the embedding"
+  echo "model all-MiniLM-L6-v2 (\`KB_MODEL\`, vectors computed by \`kb index\`)."
   echo
   echo '```'
   printf '%s' "$realnotes"
