@@ -84,6 +84,22 @@ impl Freshness {
     }
 }
 
+/// Start `kb index` on the vault at `root` in a background process of its own (the full
+/// check of a large vault, the vectors of notes not embedded yet): the caller does not wait.
+pub fn index_in_background(root: &std::path::Path) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let _ = std::process::Command::new(exe)
+        .arg("--dir")
+        .arg(root)
+        .args(["--quiet", "index"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
 /// What to do when no note answers: the web search to try, and the `kb add` that starts the
 /// note once it is solved.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -250,6 +266,16 @@ impl Library {
             .filter(|&v| crate::embed::claim(self.shelves[v].index.state_dir()))
             .map(|v| self.shelves[v].index.vault().root().to_path_buf())
             .collect()
+    }
+
+    /// For a long-running front end, after a request: start in the background the work the
+    /// library found due (vectors of notes not embedded yet), and the messages for the
+    /// person (a model that could not be loaded).
+    pub fn after_request(&mut self) -> Vec<String> {
+        for root in self.claim_embedding() {
+            index_in_background(&root);
+        }
+        self.take_notices()
     }
 
     /// The query's meaning for typed words, when a model is configured.

@@ -37,6 +37,8 @@ pub struct Options {
     /// The vault writes go to (None: writes refused, as for a read-only vault).
     pub target: Option<PathBuf>,
     pub freshness: crate::library::Freshness,
+    /// The embedding model's folder (None: words only), loaded at start.
+    pub model: Option<PathBuf>,
     /// Whether the write tools are offered (`--allow-write`, `mcp.allow_write`).
     pub allow_write: bool,
     /// The git program commits stage with (None: libgit2).
@@ -58,6 +60,10 @@ pub struct Server {
 /// Serve over stdin and stdout until the client closes them.
 pub fn serve(opts: Options) -> crate::error::Result<()> {
     let (library, warnings) = Library::open(&opts.set, opts.freshness)?;
+    let mut library = library.with_model(opts.model.clone());
+    // A long-running front end loads the model once, before the first question.
+    library.load_model();
+    let warnings: Vec<String> = warnings.into_iter().chain(library.take_notices()).collect();
     for w in warnings {
         eprintln!("kb mcp: {w}");
     }
@@ -114,10 +120,13 @@ impl ServerHandler for Server {
         // The vaults are read and written with blocking calls: off the protocol's thread.
         let outcome = tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 call(&mut state, allow_write, &name, &args)
-            }))
-            .unwrap_or_else(|_| {
+            }));
+            for w in state.library.after_request() {
+                eprintln!("kb mcp: {w}");
+            }
+            answer.unwrap_or_else(|_| {
                 Err(
                     "kb hit an internal error on this request (a bug in kb); the server goes on"
                         .into(),
@@ -433,6 +442,9 @@ fn search_tool(state: &mut State, a: &Args) -> Result<Value, String> {
             m.insert("id".into(), json!(f.id));
             m.insert("score".into(), json!((f.score * 1000.0).round() / 1000.0));
             m.insert("matched_errors".into(), json!(f.matched_errors));
+            if let Some(s) = f.explanation.semantic {
+                m.insert("semantic".into(), json!((s * 1000.0).round() / 1000.0));
+            }
             // Compact: the recorded errors that matched say enough.
             m.remove("errors");
             m.retain(|_, v| !v.is_null() && *v != json!([]));

@@ -35,6 +35,7 @@ pub fn run(ctx: &Context, args: McpArgs) -> Result<ExitCode> {
         set,
         target,
         freshness: ctx.freshness(),
+        model: ctx.model.clone(),
         allow_write,
         git,
     })?;

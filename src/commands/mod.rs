@@ -32,7 +32,6 @@ use crate::vault::Vault;
 use crate::workspace::{Attached, Saved, Stored, Workspace};
 use anyhow::Result;
 use std::io::Read;
-use std::process::Stdio;
 
 pub fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
     // An id written `NAME:id` (several vaults configured) is an id of vault NAME: the command
@@ -158,17 +157,7 @@ fn background_checks(library: &mut Library) {
         }
     }
     for root in roots {
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        let _ = std::process::Command::new(exe)
-            .arg("--dir")
-            .arg(root)
-            .args(["--quiet", "index"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+        crate::library::index_in_background(&root);
     }
 }
 

@@ -18,6 +18,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<ExitCode> {
     let opts = crate::web::Options {
         set,
         freshness: ctx.freshness(),
+        model: ctx.model.clone(),
         bind: std::net::SocketAddr::new(args.bind, args.port),
     };
     let ui = ctx.ui;

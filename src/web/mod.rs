@@ -44,6 +44,8 @@ pub struct Options {
     /// The vaults: (label when several, folder).
     pub set: Vec<(Option<String>, std::path::PathBuf)>,
     pub freshness: Freshness,
+    /// The embedding model's folder (None: words only), loaded at start.
+    pub model: Option<std::path::PathBuf>,
     pub bind: SocketAddr,
 }
 
@@ -60,6 +62,10 @@ struct Shared {
 /// serve until the process is stopped.
 pub fn serve(opts: Options, ready: impl FnOnce(SocketAddr)) -> crate::error::Result<()> {
     let (library, warnings) = Library::open(&opts.set, opts.freshness)?;
+    let mut library = library.with_model(opts.model.clone());
+    // A long-running front end loads the model once, before the first question.
+    library.load_model();
+    let warnings: Vec<String> = warnings.into_iter().chain(library.take_notices()).collect();
     for w in warnings {
         eprintln!("kb serve: {w}");
     }
@@ -239,7 +245,11 @@ async fn with_library(
         for w in library.refresh() {
             eprintln!("kb serve: {w}");
         }
-        work(&mut library)
+        let response = work(&mut library);
+        for w in library.after_request() {
+            eprintln!("kb serve: {w}");
+        }
+        response
     })
     .await;
     done.unwrap_or_else(|_| {

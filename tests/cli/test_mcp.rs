@@ -18,7 +18,12 @@ fn vault_with_a_note() -> TestEnv {
     env
 }
 
-fn client(env: &TestEnv, scenario: &str) -> String {
+pub fn client(env: &TestEnv, scenario: &str) -> String {
+    client_with(env, scenario, &[])
+}
+
+/// [`client`] with more environment variables for `kb mcp`.
+pub fn client_with(env: &TestEnv, scenario: &str, vars: &[(&str, &str)]) -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
     let mut c = env.command();
     let o = std::process::Command::new("python3")
@@ -28,6 +33,7 @@ fn client(env: &TestEnv, scenario: &str) -> String {
         .arg(scenario)
         .env_clear()
         .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .envs(vars.iter().copied())
         .current_dir(&env.home)
         .output()
         .expect("python3");

@@ -433,6 +433,20 @@ fn an_unusable_model_leaves_search_by_words_working() {
     assert!(!store(&env).exists());
 }
 
+#[test]
+fn kb_mcp_ranks_typed_words_with_the_model_and_pasted_errors_without() {
+    let env = TestEnv::new();
+    let model = tiny_model(&env.home.join("tiny"));
+    vault_with_notes(&env);
+    with_model(&env, &model, &["index"]).ok();
+    let out =
+        crate::test_mcp::client_with(&env, "meaning", &[("KB_MODEL", model.to_str().unwrap())]);
+    assert!(
+        out.contains("a pasted error is ranked without the model"),
+        "{out}"
+    );
+}
+
 /// The real all-MiniLM-L6-v2: a question that shares no word with the note that answers it
 /// finds it by meaning, and does not without the model.
 #[test]

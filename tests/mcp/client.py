@@ -117,9 +117,20 @@ async def writes(kb, vault):
     await scenario(kb, ["--allow-write"], body)
 
 
+async def meaning(kb, vault):
+    """With KB_MODEL set: typed words carry a semantic score, a pasted error does not."""
+    async def body(session, tools):
+        err, r = await call(session, "search", {"query": "printer spooler stops"})
+        check(not err and r["hits"] and all("semantic" in h for h in r["hits"]), "typed words carry a semantic score", r)
+        err, r = await call(session, "search", {"query": "The Print Spooler service terminated unexpectedly. Error 0x800706b9"})
+        check(not err and r["hits"] and r["hits"][0]["id"] == "printing/spooler", "a pasted error finds its note", r)
+        check(all("semantic" not in h for h in r["hits"]), "a pasted error is ranked without the model", r)
+    await scenario(kb, [], body)
+
+
 def main():
     kb, vault, which = sys.argv[1], sys.argv[2], sys.argv[3]
-    asyncio.run({"read_only": read_only, "writes": writes}[which](kb, vault))
+    asyncio.run({"read_only": read_only, "writes": writes, "meaning": meaning}[which](kb, vault))
 
 
 main()
