@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark kb on generated vaults; writes bench/RESULTS.md. See bench/bench.py.
+# Benchmark kb on generated vaults; writes bench/RESULTS.md. See bench/bench.py and, for the
+# embedding model, bench/meaning.py.
 #   bench/run.sh           1,000, 10,000 and 100,000 notes (about 10 minutes on 2 cores)
 #   bench/run.sh --quick   1,000 and 10,000 notes (under 5 minutes)
 #   bench/run.sh --huge    also 1,000,000 notes (generating them alone takes a while)
@@ -17,4 +18,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # `kb mcp` round trips are timed with the official Python MCP SDK client.
 python3 -c "import mcp" 2>/dev/null || python3 -m pip install -q "mcp==2.3.0" || python3 -m pip install -q --break-system-packages "mcp==2.3.0"
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@"
+# The embedding model's costs (10,000 notes: about 20 minutes computing their vectors).
+python3 bench/meaning.py
