@@ -5,8 +5,8 @@
 //!
 //! Layout: [`cli`] is the clap definition; [`context`] resolves flags and environment once;
 //! [`commands`] holds one module per command; the domain modules ([`note`], [`frontmatter`],
-//! [`vault`], [`index`], [`normalize`], [`search`], [`git`], [`editor`]) know nothing of clap or
-//! terminals, except [`output`] which owns terminal presentation.
+//! [`vault`], [`index`], [`normalize`], [`search`], [`embed`], [`git`], [`editor`]) know
+//! nothing of clap or terminals, except [`output`] which owns terminal presentation.
 
 pub mod analysis;
 pub mod cli;
