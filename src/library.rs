@@ -222,6 +222,21 @@ impl Library {
         self.shelves.iter().map(|s| s.label.as_deref()).collect()
     }
 
+    /// [`Library::open`] for a long-running front end (`kb mcp`, `kb serve`): the embedding
+    /// model in folder `model` (None: none) is loaded now, once, before the first question.
+    /// Also the warnings (a model that cannot be loaded among them).
+    pub fn open_serving(
+        set: &[(Option<String>, PathBuf)],
+        freshness: Freshness,
+        model: Option<PathBuf>,
+    ) -> Result<(Library, Vec<String>)> {
+        let (library, mut warnings) = Library::open(set, freshness)?;
+        let mut library = library.with_model(model);
+        library.load_model();
+        warnings.extend(library.take_notices());
+        Ok((library, warnings))
+    }
+
     /// Use the embedding model in folder `path` (None: none) for typed questions; it is
     /// loaded when the first one comes.
     pub fn with_model(mut self, path: Option<PathBuf>) -> Library {

@@ -59,11 +59,7 @@ pub struct Server {
 
 /// Serve over stdin and stdout until the client closes them.
 pub fn serve(opts: Options) -> crate::error::Result<()> {
-    let (library, warnings) = Library::open(&opts.set, opts.freshness)?;
-    let mut library = library.with_model(opts.model.clone());
-    // A long-running front end loads the model once, before the first question.
-    library.load_model();
-    let warnings: Vec<String> = warnings.into_iter().chain(library.take_notices()).collect();
+    let (library, warnings) = Library::open_serving(&opts.set, opts.freshness, opts.model.clone())?;
     for w in warnings {
         eprintln!("kb mcp: {w}");
     }

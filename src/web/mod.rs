@@ -61,11 +61,7 @@ struct Shared {
 /// Open the vaults, bind, call `ready` with the address bound (port 0 picks a free one), then
 /// serve until the process is stopped.
 pub fn serve(opts: Options, ready: impl FnOnce(SocketAddr)) -> crate::error::Result<()> {
-    let (library, warnings) = Library::open(&opts.set, opts.freshness)?;
-    let mut library = library.with_model(opts.model.clone());
-    // A long-running front end loads the model once, before the first question.
-    library.load_model();
-    let warnings: Vec<String> = warnings.into_iter().chain(library.take_notices()).collect();
+    let (library, warnings) = Library::open_serving(&opts.set, opts.freshness, opts.model.clone())?;
     for w in warnings {
         eprintln!("kb serve: {w}");
     }
