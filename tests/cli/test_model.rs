@@ -177,6 +177,15 @@ fn vault_with_notes(env: &TestEnv) {
     );
 }
 
+/// A vault of three notes embedded with the tiny model, and the model's folder.
+fn embedded_vault() -> (TestEnv, PathBuf) {
+    let env = TestEnv::new();
+    let model = tiny_model(&env.home.join("tiny"));
+    vault_with_notes(&env);
+    with_model(&env, &model, &["index"]).ok();
+    (env, model)
+}
+
 fn with_model(env: &TestEnv, model: &Path, args: &[&str]) -> crate::env::Run {
     env.kb_env(args, &[("KB_MODEL", model.to_str().unwrap())])
 }
@@ -291,10 +300,7 @@ fn kb_index_embeds_new_and_changed_notes_only_and_drops_removed_ones() {
 
 #[test]
 fn typed_words_carry_a_semantic_score_and_pasted_errors_do_not() {
-    let env = TestEnv::new();
-    let model = tiny_model(&env.home.join("tiny"));
-    vault_with_notes(&env);
-    with_model(&env, &model, &["index"]).ok();
+    let (env, model) = embedded_vault();
     let r = with_model(
         &env,
         &model,
@@ -354,10 +360,7 @@ fn typed_words_carry_a_semantic_score_and_pasted_errors_do_not() {
 
 #[test]
 fn a_search_never_waits_for_vectors_and_starts_computing_them() {
-    let env = TestEnv::new();
-    let model = tiny_model(&env.home.join("tiny"));
-    vault_with_notes(&env);
-    with_model(&env, &model, &["index"]).ok();
+    let (env, model) = embedded_vault();
     env.write(
         "network/vpn.md",
         note(
@@ -435,10 +438,7 @@ fn an_unusable_model_leaves_search_by_words_working() {
 
 #[test]
 fn kb_mcp_ranks_typed_words_with_the_model_and_pasted_errors_without() {
-    let env = TestEnv::new();
-    let model = tiny_model(&env.home.join("tiny"));
-    vault_with_notes(&env);
-    with_model(&env, &model, &["index"]).ok();
+    let (env, model) = embedded_vault();
     let out =
         crate::test_mcp::client_with(&env, "meaning", &[("KB_MODEL", model.to_str().unwrap())]);
     assert!(
