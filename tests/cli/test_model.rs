@@ -312,7 +312,8 @@ fn typed_words_carry_a_semantic_score_and_pasted_errors_do_not() {
     assert_eq!(first["id"], "printing/spooler", "{}", r.stdout);
     let s = first["semantic"].as_f64().expect("a semantic score");
     assert!((-1.0..=1.0).contains(&s), "{s}");
-    assert_eq!(first["explain"]["semantic_weight"].as_f64(), Some(0.5));
+    let weight = first["explain"]["semantic_weight"].as_f64().unwrap_or(0.0);
+    assert!((weight - 0.6).abs() < 1e-6, "{weight}");
     let r = with_model(
         &env,
         &model,
