@@ -7,6 +7,7 @@
 //! changed notes only ([`update`]), never by a search, which ranks the notes not yet embedded
 //! by their words alone.
 
+mod encoder;
 mod model;
 mod store;
 

@@ -4,6 +4,7 @@
 //! optionally `1_Pooling/config.json` (mean or CLS pooling), `modules.json` (whether the
 //! vectors are normalised) and `sentence_bert_config.json` (the length it was trained for).
 
+use super::encoder::Encoder;
 use crate::error::{KbError, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -22,7 +23,13 @@ pub enum Pooling {
 
 /// A loaded model.
 pub struct Model {
-    bert: BertModel,
+    /// A single text (a question) goes through this.
+    encoder: Encoder,
+    /// Batches of passages (`kb index`) go through candle's BertModel, loaded when first
+    /// needed: a search never loads it.
+    bert: std::sync::OnceLock<std::result::Result<BertModel, String>>,
+    config: Config,
+    weights: PathBuf,
     tokenizer: Tokenizer,
     /// The same without padding or truncation, for cutting passages (made when first needed:
     /// a search never cuts passages).
@@ -102,19 +109,14 @@ impl Model {
             h.update(&mtime.to_le_bytes());
             h.digest()
         };
-        // SAFETY: the map lives only while the weights are copied into the model's own
-        // tensors, below; the folder is the person's own model, which nothing rewrites in
-        // place while kb starts (a changed file is a new fingerprint next time).
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &Device::Cpu)
-        }
-        .map_err(|e| bad(dir, format!("model.safetensors: {e}")))?;
-        let bert = BertModel::load(vb, &config).map_err(|e| {
-            bad(
-                dir,
-                format!("model.safetensors does not fit config.json: {e}"),
-            )
-        })?;
+        let encoder = weights(&weights_path)
+            .and_then(|vb| Encoder::load(vb, &config))
+            .map_err(|e| {
+                bad(
+                    dir,
+                    format!("model.safetensors does not fit config.json: {e}"),
+                )
+            })?;
         let trained = json(dir, "sentence_bert_config.json")
             .and_then(|c| c.get("max_seq_length")?.as_u64())
             .map(|n| n as usize);
@@ -150,7 +152,9 @@ impl Model {
             }))
             .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
         Ok(Model {
-            bert,
+            encoder,
+            bert: std::sync::OnceLock::new(),
+            weights: weights_path,
             tokenizer,
             plain: std::sync::OnceLock::new(),
             pooling,
@@ -158,6 +162,7 @@ impl Model {
             max_tokens,
             dim: config.hidden_size,
             layers: config.num_hidden_layers,
+            config,
             fingerprint,
             path: dir.to_path_buf(),
             bytes,
@@ -205,12 +210,54 @@ impl Model {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?;
-        self.forward(&enc)
-            .map_err(|e| bad(&self.path, format!("running the model: {e}")))
+        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
+        if let [one] = enc.as_slice() {
+            return Ok(vec![self.one(one.get_ids()).map_err(run)?]);
+        }
+        self.forward(self.batches()?, &enc).map_err(run)
     }
 
-    fn forward(&self, enc: &[tokenizers::Encoding]) -> candle_core::Result<Vec<Vec<f32>>> {
-        let dev = &self.bert.device;
+    /// candle's model, for batches of passages (loaded at the first call).
+    pub fn batches(&self) -> Result<&BertModel> {
+        self.bert
+            .get_or_init(|| {
+                weights(&self.weights)
+                    .and_then(|vb| BertModel::load(vb, &self.config))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| bad(&self.path, format!("model.safetensors: {e}")))
+    }
+
+    /// One text's vector through the hand-written encoder (no padding to mask).
+    fn one(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+        let rows = self.encoder.forward(ids)?;
+        let h = self.dim;
+        let mut v = vec![0f32; h];
+        match self.pooling {
+            Pooling::Cls => v.copy_from_slice(&rows[..h.min(rows.len())]),
+            Pooling::Mean => {
+                let n = rows.len() / h;
+                for row in rows.chunks(h) {
+                    for (a, b) in v.iter_mut().zip(row) {
+                        *a += b;
+                    }
+                }
+                for a in &mut v {
+                    *a /= n.max(1) as f32;
+                }
+            }
+        }
+        unit(&mut v);
+        Ok(v)
+    }
+
+    fn forward(
+        &self,
+        bert: &BertModel,
+        enc: &[tokenizers::Encoding],
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
+        let dev = &bert.device;
         let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> candle_core::Result<Tensor> {
             let v: Vec<Tensor> = enc
                 .iter()
@@ -221,7 +268,7 @@ impl Model {
         let ids = rows(&|e| e.get_ids())?;
         let types = ids.zeros_like()?;
         let mask = rows(&|e| e.get_attention_mask())?;
-        let out = self.bert.forward(&ids, &types, Some(&mask))?;
+        let out = bert.forward(&ids, &types, Some(&mask))?;
         let pooled = match self.pooling {
             Pooling::Cls => out.narrow(1, 0, 1)?.squeeze(1)?,
             Pooling::Mean => {
@@ -282,6 +329,15 @@ impl Model {
             .map(|e| e.len())
             .unwrap_or(0)
     }
+}
+
+/// The weights in `path`, to copy into the model's own memory.
+fn weights(path: &Path) -> candle_core::Result<VarBuilder<'static>> {
+    // SAFETY: the map lives only while the weights are copied into the model's own memory
+    // (the encoder's vectors, candle's tensors); the folder is the person's own model, which
+    // nothing rewrites in place while kb starts (a changed file is a new fingerprint next
+    // time).
+    unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, &Device::Cpu) }
 }
 
 /// The JSON header of a safetensors file (its first bytes say how long it is); empty if the

@@ -1,0 +1,492 @@
+//! One text through the BERT encoder, written out for the case a search has: a single
+//! sentence of a few tokens.
+//!
+//! candle's matrix products pack the weight matrices for their kernels at every call, which
+//! pays for itself over the thousands of token rows of a batch of passages (`kb index` uses
+//! candle) but dominates a question of a dozen tokens: a query took 12-18 ms that way, most of
+//! it packing 43 MB of weights (measured with perf). Here every output is a dot product of a
+//! token row with a weight row as stored (row-major, `out x in`), a few token rows per weight
+//! row so that each weight is read once; the same arithmetic as candle's BertModel, checked
+//! against it by the tests (`same_vectors_as_candle`).
+
+use candle_core::DType;
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{Config, HiddenAct};
+
+/// A dense layer: `y = x W^T + b`, `W` stored `out x inp`, row-major.
+struct Linear {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    out: usize,
+    inp: usize,
+}
+
+struct Norm {
+    g: Vec<f32>,
+    b: Vec<f32>,
+}
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    attn_norm: Norm,
+    up: Linear,
+    down: Linear,
+    out_norm: Norm,
+}
+
+/// The weights of a BERT encoder, as plain vectors.
+pub struct Encoder {
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    norm: Norm,
+    layers: Vec<Layer>,
+    hidden: usize,
+    heads: usize,
+    act: HiddenAct,
+    eps: f32,
+    vocab: usize,
+    positions: usize,
+}
+
+fn vector(vb: &VarBuilder, shape: &[usize], name: &str) -> candle_core::Result<Vec<f32>> {
+    vb.get(shape, name)?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()
+}
+
+fn linear(vb: &VarBuilder, inp: usize, out: usize) -> candle_core::Result<Linear> {
+    Ok(Linear {
+        w: vector(vb, &[out, inp], "weight")?,
+        b: vector(vb, &[out], "bias")?,
+        out,
+        inp,
+    })
+}
+
+/// LayerNorm parameters under `weight`/`bias`, or the older `gamma`/`beta`.
+fn norm(vb: &VarBuilder, size: usize) -> candle_core::Result<Norm> {
+    let vb = vb.pp("LayerNorm");
+    if vb.contains_tensor("weight") {
+        Ok(Norm {
+            g: vector(&vb, &[size], "weight")?,
+            b: vector(&vb, &[size], "bias")?,
+        })
+    } else {
+        Ok(Norm {
+            g: vector(&vb, &[size], "gamma")?,
+            b: vector(&vb, &[size], "beta")?,
+        })
+    }
+}
+
+impl Encoder {
+    /// The weights `BertModel::load` would read from `vb` (same names, same prefixes).
+    pub fn load(vb: VarBuilder, c: &Config) -> candle_core::Result<Encoder> {
+        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
+            vb.pp("bert")
+        } else {
+            match &c.model_type {
+                Some(t)
+                    if vb.contains_tensor(&format!("{t}.embeddings.word_embeddings.weight")) =>
+                {
+                    vb.pp(t)
+                }
+                _ => vb,
+            }
+        };
+        let h = c.hidden_size;
+        if c.num_attention_heads == 0 || !h.is_multiple_of(c.num_attention_heads) {
+            return Err(candle_core::Error::Msg(format!(
+                "hidden size {h} is not a multiple of {} heads",
+                c.num_attention_heads
+            )));
+        }
+        let e = vb.pp("embeddings");
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let l = vb.pp(format!("encoder.layer.{i}"));
+            let a = l.pp("attention");
+            layers.push(Layer {
+                q: linear(&a.pp("self.query"), h, h)?,
+                k: linear(&a.pp("self.key"), h, h)?,
+                v: linear(&a.pp("self.value"), h, h)?,
+                o: linear(&a.pp("output.dense"), h, h)?,
+                attn_norm: norm(&a.pp("output"), h)?,
+                up: linear(&l.pp("intermediate.dense"), h, c.intermediate_size)?,
+                down: linear(&l.pp("output.dense"), c.intermediate_size, h)?,
+                out_norm: norm(&l.pp("output"), h)?,
+            });
+        }
+        Ok(Encoder {
+            word: vector(&e, &[c.vocab_size, h], "word_embeddings.weight")?,
+            position: vector(
+                &e,
+                &[c.max_position_embeddings, h],
+                "position_embeddings.weight",
+            )?,
+            token_type: vector(
+                &e,
+                &[c.type_vocab_size.max(1), h],
+                "token_type_embeddings.weight",
+            )?,
+            norm: norm(&e, h)?,
+            layers,
+            hidden: h,
+            heads: c.num_attention_heads,
+            act: c.hidden_act,
+            eps: c.layer_norm_eps as f32,
+            vocab: c.vocab_size,
+            positions: c.max_position_embeddings,
+        })
+    }
+
+    /// The last layer's vector of every token of one sequence (`ids`, token type 0, no
+    /// padding), row after row.
+    pub fn forward(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+        let (n, h) = (ids.len().min(self.positions), self.hidden);
+        let mut x = vec![0f32; n * h];
+        for (t, &id) in ids.iter().take(n).enumerate() {
+            let id = id as usize;
+            if id >= self.vocab {
+                return Err(candle_core::Error::Msg(format!(
+                    "token {id} is outside the vocabulary of {}",
+                    self.vocab
+                )));
+            }
+            let row = &mut x[t * h..(t + 1) * h];
+            let word = &self.word[id * h..(id + 1) * h];
+            let pos = &self.position[t * h..(t + 1) * h];
+            for (i, r) in row.iter_mut().enumerate() {
+                *r = word[i] + pos[i] + self.token_type[i];
+            }
+        }
+        layer_norm(&mut x, &self.norm, self.eps);
+        let (heads, d) = (self.heads, h / self.heads);
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut q = vec![0f32; n * h];
+        let mut k = vec![0f32; n * h];
+        let mut v = vec![0f32; n * h];
+        let mut ctx = vec![0f32; n * h];
+        let mut tmp = vec![0f32; n * h];
+        let mut scores = vec![0f32; n];
+        for l in &self.layers {
+            matmul(&l.q, &x, &mut q);
+            matmul(&l.k, &x, &mut k);
+            matmul(&l.v, &x, &mut v);
+            for head in 0..heads {
+                let part = head * d..(head + 1) * d;
+                for i in 0..n {
+                    let qi = &q[i * h..][part.clone()];
+                    for (j, s) in scores.iter_mut().enumerate() {
+                        *s = plain_dot(qi, &k[j * h..][part.clone()]) * scale;
+                    }
+                    softmax(&mut scores);
+                    let c = &mut ctx[i * h..][part.clone()];
+                    c.fill(0.0);
+                    for (j, &p) in scores.iter().enumerate() {
+                        for (ci, vj) in c.iter_mut().zip(&v[j * h..][part.clone()]) {
+                            *ci += p * vj;
+                        }
+                    }
+                }
+            }
+            matmul(&l.o, &ctx, &mut tmp);
+            add(&mut x, &tmp);
+            layer_norm(&mut x, &l.attn_norm, self.eps);
+            let mut inter = vec![0f32; n * l.up.out];
+            matmul(&l.up, &x, &mut inter);
+            for z in &mut inter {
+                *z = activate(self.act, *z);
+            }
+            matmul(&l.down, &inter, &mut tmp);
+            add(&mut x, &tmp);
+            layer_norm(&mut x, &l.out_norm, self.eps);
+        }
+        Ok(x)
+    }
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}
+
+fn layer_norm(x: &mut [f32], n: &Norm, eps: f32) {
+    let h = n.g.len();
+    for row in x.chunks_mut(h) {
+        let mean = row.iter().sum::<f32>() / h as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = (*v - mean) * inv * n.g[i] + n.b[i];
+        }
+    }
+}
+
+fn softmax(s: &mut [f32]) {
+    let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in s.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in s.iter_mut() {
+        *v /= sum;
+    }
+}
+
+fn activate(act: HiddenAct, x: f32) -> f32 {
+    match act {
+        HiddenAct::Gelu => 0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2)),
+        HiddenAct::GeluApproximate => {
+            let c = (2.0 / std::f32::consts::PI).sqrt();
+            0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+        }
+        HiddenAct::Relu => x.max(0.0),
+    }
+}
+
+fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `y = x W^T + b` for the rows of `x`: with the processor's 256-bit fused multiply-adds
+/// where it has them (chosen when running, so one binary serves every x86-64 machine).
+fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the processor has the features the function is compiled for.
+            unsafe { avx2::matmul(l, x, y) };
+            return;
+        }
+    }
+    portable(l, x, y);
+}
+
+/// The same without wider instructions than the target's baseline.
+fn portable(l: &Linear, x: &[f32], y: &mut [f32]) {
+    let k = l.inp;
+    for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(l.out)) {
+        for (j, yv) in yr.iter_mut().enumerate() {
+            *yv = plain_dot(xr, &l.w[j * k..(j + 1) * k]) + l.b[j];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Linear;
+    use std::arch::x86_64::*;
+
+    /// Token rows that share one pass over a weight row (each weight is read once for them).
+    const ROWS: usize = 4;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
+        let (k, out) = (l.inp, l.out);
+        let n = x.len() / k;
+        assert!(l.w.len() == k * out && l.b.len() == out && y.len() >= n * out);
+        let mut t = 0;
+        while t < n {
+            let rows = (n - t).min(ROWS);
+            for j in 0..out {
+                let w = &l.w[j * k..(j + 1) * k];
+                let mut sums = [0f32; ROWS];
+                if rows == ROWS {
+                    sums = dots4(w, &x[t * k..(t + ROWS) * k]);
+                } else {
+                    for (r, s) in sums.iter_mut().enumerate().take(rows) {
+                        *s = dot(w, &x[(t + r) * k..(t + r + 1) * k]);
+                    }
+                }
+                for (r, s) in sums.iter().enumerate().take(rows) {
+                    y[(t + r) * out + j] = s + l.b[j];
+                }
+            }
+            t += rows;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sum(v: __m256) -> f32 {
+        let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let pair = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
+        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
+    }
+
+    /// `w` with each of the four rows of `x` (four times `w`'s length, one after another).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dots4(w: &[f32], x: &[f32]) -> [f32; ROWS] {
+        let k = w.len();
+        assert_eq!(x.len(), ROWS * k);
+        let (wp, xp) = (w.as_ptr(), x.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); ROWS];
+        let mut i = 0;
+        while i + 8 <= k {
+            // SAFETY: i + 8 <= k; row r is x[r*k..(r+1)*k] (asserted lengths).
+            let wv = _mm256_loadu_ps(wp.add(i));
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(r * k + i)), wv, *a);
+            }
+            i += 8;
+        }
+        let mut out = [0f32; ROWS];
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = sum(acc[r]);
+            for m in i..k {
+                *o += x[r * k + m] * w[m];
+            }
+        }
+        out
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot(w: &[f32], x: &[f32]) -> f32 {
+        let k = w.len();
+        assert_eq!(x.len(), k);
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= k {
+            // SAFETY: i + 8 <= k, the length of both.
+            acc = _mm256_fmadd_ps(
+                _mm256_loadu_ps(x.as_ptr().add(i)),
+                _mm256_loadu_ps(w.as_ptr().add(i)),
+                acc,
+            );
+            i += 8;
+        }
+        let mut s = sum(acc);
+        for m in i..k {
+            s += x[m] * w[m];
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+    use candle_transformers::models::bert::BertModel;
+    use std::collections::HashMap;
+
+    /// A small BERT with pseudo-random weights whose sizes are not multiples of the vector
+    /// width (the kernels' remainders run too).
+    fn model(act: &str) -> (Config, HashMap<String, Tensor>) {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "vocab_size": 50, "hidden_size": 20, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "intermediate_size": 36, "hidden_act": act,
+            "hidden_dropout_prob": 0.0, "max_position_embeddings": 16, "type_vocab_size": 2,
+            "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+            "model_type": "bert"
+        }))
+        .unwrap();
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 0.8
+        };
+        let mut tensors = HashMap::new();
+        let mut put = |name: String, shape: Vec<usize>| {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = (0..n).map(|_| next()).collect();
+            tensors.insert(name, Tensor::from_vec(v, shape, &Device::Cpu).unwrap());
+        };
+        let (h, i) = (20, 36);
+        put("embeddings.word_embeddings.weight".into(), vec![50, h]);
+        put("embeddings.position_embeddings.weight".into(), vec![16, h]);
+        put("embeddings.token_type_embeddings.weight".into(), vec![2, h]);
+        let mut norms = vec!["embeddings".to_string()];
+        for l in 0..2 {
+            let p = format!("encoder.layer.{l}");
+            for (name, out, inp) in [
+                ("attention.self.query", h, h),
+                ("attention.self.key", h, h),
+                ("attention.self.value", h, h),
+                ("attention.output.dense", h, h),
+                ("intermediate.dense", i, h),
+                ("output.dense", h, i),
+            ] {
+                put(format!("{p}.{name}.weight"), vec![out, inp]);
+                put(format!("{p}.{name}.bias"), vec![out]);
+            }
+            norms.push(format!("{p}.attention.output"));
+            norms.push(format!("{p}.output"));
+        }
+        for n in norms {
+            put(format!("{n}.LayerNorm.weight"), vec![h]);
+            put(format!("{n}.LayerNorm.bias"), vec![h]);
+        }
+        (config, tensors)
+    }
+
+    #[test]
+    fn same_vectors_as_candle() {
+        for act in ["gelu", "geluapproximate", "relu"] {
+            let (config, tensors) = model(act);
+            let vb = || VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu);
+            let ours = Encoder::load(vb(), &config).unwrap();
+            let bert = BertModel::load(vb(), &config).unwrap();
+            // 1 to 9 tokens: fewer than, exactly and more than the rows that share a pass.
+            for n in 1..=9u32 {
+                let ids: Vec<u32> = (0..n).map(|t| (t * 7 + 3) % 50).collect();
+                let mine = ours.forward(&ids).unwrap();
+                let t = Tensor::new(ids.as_slice(), &Device::Cpu)
+                    .unwrap()
+                    .unsqueeze(0)
+                    .unwrap();
+                let theirs: Vec<f32> = bert
+                    .forward(&t, &t.zeros_like().unwrap(), None)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                assert_eq!(mine.len(), theirs.len());
+                let drift = mine
+                    .iter()
+                    .zip(&theirs)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(drift < 1e-4, "{act}, {n} tokens: differs by {drift}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_wide_products_equal_the_portable_ones() {
+        let (_, tensors) = model("gelu");
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let l = linear(&vb.pp("encoder.layer.0.intermediate.dense"), 20, 36).unwrap();
+        for n in 1..=9 {
+            let x: Vec<f32> = (0..n * 20)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect();
+            let (mut a, mut b) = (vec![0f32; n * 36], vec![0f32; n * 36]);
+            matmul(&l, &x, &mut a);
+            portable(&l, &x, &mut b);
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() < 1e-4, "{n} rows: {p} vs {q}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_outside_the_vocabulary_is_an_error() {
+        let (config, tensors) = model("gelu");
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let ours = Encoder::load(vb, &config).unwrap();
+        assert!(ours.forward(&[3, 50]).is_err());
+        assert!(ours.forward(&[]).unwrap().is_empty());
+    }
+}
