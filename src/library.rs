@@ -247,8 +247,13 @@ impl Library {
     /// Load the model now if one is named (a long-running front end pays the time once,
     /// before its first question); whether one is ready.
     pub fn load_model(&mut self) -> bool {
+        self.load(crate::embed::Model::load)
+    }
+
+    /// Load the model now if one is named, by `how`; whether one is ready.
+    fn load(&mut self, how: fn(&std::path::Path) -> Result<crate::embed::Model>) -> bool {
         if let Meaning::Named(path) = &self.meaning {
-            self.meaning = match crate::embed::Model::load(path) {
+            self.meaning = match how(path) {
                 Ok(m) => Meaning::Loaded(Box::new(m)),
                 Err(e) => {
                     self.notices.push(format!("{e}; searching by words alone"));
@@ -295,7 +300,9 @@ impl Library {
 
     /// The query's meaning for typed words, when a model is configured.
     fn meaning_of(&mut self, req: &SearchRequest, p: &Prepared) -> Option<crate::embed::Semantic> {
-        if p.needs_recorded_error() || !self.load_model() {
+        // Loaded here, the model answers this process's question or two (a long-running
+        // front end loaded it at its start): its weights are read in place.
+        if p.needs_recorded_error() || !self.load(crate::embed::Model::load_mapped) {
             return None;
         }
         let model = self.model()?;

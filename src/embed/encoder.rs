@@ -8,22 +8,135 @@
 //! token row with a weight row as stored (row-major, `out x in`), a few token rows per weight
 //! row so that each weight is read once; the same arithmetic as candle's BertModel, checked
 //! against it by the tests (`same_vectors_as_candle`).
+//!
+//! A process that answers one question (`kb search`) reads the weights where the file's map
+//! puts them instead of copying 90 MB into fresh memory (which was two thirds of such a
+//! search, measured with perf); a long-running one (`kb mcp`, `kb serve`) copies them, so
+//! that a model file replaced or cut while it runs cannot change or take away its weights.
 
 use candle_core::DType;
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
+use std::sync::Arc;
+
+/// A tensor's floats: copied, or in place in the mapped weights file.
+enum Floats {
+    Owned(Vec<f32>),
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl std::ops::Deref for Floats {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            Floats::Owned(v) => v,
+            // SAFETY: `start..start + 4 * len` lies inside the map and `start` is aligned for
+            // f32 (both checked by `Source::floats`), the bytes are little-endian f32 on a
+            // little-endian machine, and the map lives as long as this value.
+            Floats::Mapped { map, start, len } => unsafe {
+                std::slice::from_raw_parts(map.as_ptr().add(*start).cast::<f32>(), *len)
+            },
+        }
+    }
+}
+
+/// Where the weights come from: candle's loader (any dtype, copied), or, for f32 tensors of
+/// a mapped file, the map itself.
+pub struct Source<'a> {
+    vb: VarBuilder<'a>,
+    /// The names `vb` is under (`encoder.layer.0`...), for finding them in the map.
+    prefix: String,
+    mapped: Option<(Arc<memmap2::Mmap>, safetensors::tensor::Metadata, usize)>,
+}
+
+impl<'a> Source<'a> {
+    /// Every tensor copied by candle's loader.
+    pub fn copied(vb: VarBuilder<'a>) -> Source<'a> {
+        Source {
+            vb,
+            prefix: String::new(),
+            mapped: None,
+        }
+    }
+
+    /// The f32 tensors of `map` (a safetensors file) read in place; others through `vb`.
+    pub fn mapped(vb: VarBuilder<'a>, map: Arc<memmap2::Mmap>) -> Source<'a> {
+        let meta = safetensors::SafeTensors::read_metadata(&map[..]).ok();
+        Source {
+            vb,
+            prefix: String::new(),
+            mapped: meta.map(|(n, m)| (map, m, 8 + n)),
+        }
+    }
+
+    fn pp(&self, prefix: impl ToString) -> Source<'a> {
+        let prefix = prefix.to_string();
+        Source {
+            vb: self.vb.pp(&prefix),
+            prefix: self.path(&prefix),
+            mapped: self.mapped.clone(),
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.vb.contains_tensor(name)
+    }
+
+    fn floats(&self, shape: &[usize], name: &str) -> candle_core::Result<Floats> {
+        if let Some((map, meta, data)) = &self.mapped {
+            let full = self.path(name);
+            if let Some(info) = meta.info(&full) {
+                let (from, to) = info.data_offsets;
+                let start = data + from;
+                let len = shape.iter().product::<usize>();
+                if cfg!(target_endian = "little")
+                    && info.dtype == safetensors::Dtype::F32
+                    && info.shape == shape
+                    && to.checked_sub(from) == Some(len * 4)
+                    && data + to <= map.len()
+                    && (map.as_ptr() as usize + start) % std::mem::align_of::<f32>() == 0
+                {
+                    return Ok(Floats::Mapped {
+                        map: map.clone(),
+                        start,
+                        len,
+                    });
+                }
+            }
+        }
+        Ok(Floats::Owned(
+            self.vb
+                .get(shape, name)?
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        ))
+    }
+}
 
 /// A dense layer: `y = x W^T + b`, `W` stored `out x inp`, row-major.
 struct Linear {
-    w: Vec<f32>,
-    b: Vec<f32>,
+    w: Floats,
+    b: Floats,
     out: usize,
     inp: usize,
 }
 
 struct Norm {
-    g: Vec<f32>,
-    b: Vec<f32>,
+    g: Floats,
+    b: Floats,
 }
 
 struct Layer {
@@ -39,9 +152,9 @@ struct Layer {
 
 /// The weights of a BERT encoder, as plain vectors.
 pub struct Encoder {
-    word: Vec<f32>,
-    position: Vec<f32>,
-    token_type: Vec<f32>,
+    word: Floats,
+    position: Floats,
+    token_type: Floats,
     norm: Norm,
     layers: Vec<Layer>,
     hidden: usize,
@@ -52,51 +165,40 @@ pub struct Encoder {
     positions: usize,
 }
 
-fn vector(vb: &VarBuilder, shape: &[usize], name: &str) -> candle_core::Result<Vec<f32>> {
-    vb.get(shape, name)?
-        .to_dtype(DType::F32)?
-        .flatten_all()?
-        .to_vec1::<f32>()
-}
-
-fn linear(vb: &VarBuilder, inp: usize, out: usize) -> candle_core::Result<Linear> {
+fn linear(src: &Source, inp: usize, out: usize) -> candle_core::Result<Linear> {
     Ok(Linear {
-        w: vector(vb, &[out, inp], "weight")?,
-        b: vector(vb, &[out], "bias")?,
+        w: src.floats(&[out, inp], "weight")?,
+        b: src.floats(&[out], "bias")?,
         out,
         inp,
     })
 }
 
 /// LayerNorm parameters under `weight`/`bias`, or the older `gamma`/`beta`.
-fn norm(vb: &VarBuilder, size: usize) -> candle_core::Result<Norm> {
-    let vb = vb.pp("LayerNorm");
-    if vb.contains_tensor("weight") {
-        Ok(Norm {
-            g: vector(&vb, &[size], "weight")?,
-            b: vector(&vb, &[size], "bias")?,
-        })
+fn norm(src: &Source, size: usize) -> candle_core::Result<Norm> {
+    let src = src.pp("LayerNorm");
+    let (g, b) = if src.contains("weight") {
+        ("weight", "bias")
     } else {
-        Ok(Norm {
-            g: vector(&vb, &[size], "gamma")?,
-            b: vector(&vb, &[size], "beta")?,
-        })
-    }
+        ("gamma", "beta")
+    };
+    Ok(Norm {
+        g: src.floats(&[size], g)?,
+        b: src.floats(&[size], b)?,
+    })
 }
 
 impl Encoder {
-    /// The weights `BertModel::load` would read from `vb` (same names, same prefixes).
-    pub fn load(vb: VarBuilder, c: &Config) -> candle_core::Result<Encoder> {
-        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
-            vb.pp("bert")
+    /// The weights `BertModel::load` would read (same names, same prefixes).
+    pub fn load(src: Source, c: &Config) -> candle_core::Result<Encoder> {
+        let vb = if src.contains("bert.embeddings.word_embeddings.weight") {
+            src.pp("bert")
         } else {
             match &c.model_type {
-                Some(t)
-                    if vb.contains_tensor(&format!("{t}.embeddings.word_embeddings.weight")) =>
-                {
-                    vb.pp(t)
+                Some(t) if src.contains(&format!("{t}.embeddings.word_embeddings.weight")) => {
+                    src.pp(t)
                 }
-                _ => vb,
+                _ => src,
             }
         };
         let h = c.hidden_size;
@@ -123,14 +225,12 @@ impl Encoder {
             });
         }
         Ok(Encoder {
-            word: vector(&e, &[c.vocab_size, h], "word_embeddings.weight")?,
-            position: vector(
-                &e,
+            word: e.floats(&[c.vocab_size, h], "word_embeddings.weight")?,
+            position: e.floats(
                 &[c.max_position_embeddings, h],
                 "position_embeddings.weight",
             )?,
-            token_type: vector(
-                &e,
+            token_type: e.floats(
                 &[c.type_vocab_size.max(1), h],
                 "token_type_embeddings.weight",
             )?,
@@ -435,7 +535,7 @@ mod tests {
         for act in ["gelu", "geluapproximate", "relu"] {
             let (config, tensors) = model(act);
             let vb = || VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu);
-            let ours = Encoder::load(vb(), &config).unwrap();
+            let ours = Encoder::load(Source::copied(vb()), &config).unwrap();
             let bert = BertModel::load(vb(), &config).unwrap();
             // 1 to 9 tokens: fewer than, exactly and more than the rows that share a pass.
             for n in 1..=9u32 {
@@ -467,7 +567,8 @@ mod tests {
     fn the_wide_products_equal_the_portable_ones() {
         let (_, tensors) = model("gelu");
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let l = linear(&vb.pp("encoder.layer.0.intermediate.dense"), 20, 36).unwrap();
+        let src = Source::copied(vb).pp("encoder.layer.0.intermediate.dense");
+        let l = linear(&src, 20, 36).unwrap();
         for n in 1..=9 {
             let x: Vec<f32> = (0..n * 20)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
@@ -485,7 +586,7 @@ mod tests {
     fn a_token_outside_the_vocabulary_is_an_error() {
         let (config, tensors) = model("gelu");
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let ours = Encoder::load(vb, &config).unwrap();
+        let ours = Encoder::load(Source::copied(vb), &config).unwrap();
         assert!(ours.forward(&[3, 50]).is_err());
         assert!(ours.forward(&[]).unwrap().is_empty());
     }

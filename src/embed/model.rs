@@ -4,12 +4,13 @@
 //! optionally `1_Pooling/config.json` (mean or CLS pooling), `modules.json` (whether the
 //! vectors are normalised) and `sentence_bert_config.json` (the length it was trained for).
 
-use super::encoder::Encoder;
+use super::encoder::{Encoder, Source};
 use crate::error::{KbError, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// How token vectors become one sentence vector.
@@ -63,8 +64,20 @@ fn json(dir: &Path, name: &str) -> Option<serde_json::Value> {
 }
 
 impl Model {
-    /// Load the model in folder `dir`.
+    /// Load the model in folder `dir`, its weights copied into kb's memory (for a process
+    /// that runs long: a model file replaced or cut meanwhile does not touch them).
     pub fn load(dir: &Path) -> Result<Model> {
+        Model::open(dir, false)
+    }
+
+    /// Load the model in folder `dir` for a process that answers a question or two: the
+    /// weights a question needs are read in place from the file's map (copying 90 MB was
+    /// most of such a process's time).
+    pub fn load_mapped(dir: &Path) -> Result<Model> {
+        Model::open(dir, true)
+    }
+
+    fn open(dir: &Path, mapped: bool) -> Result<Model> {
         if !dir.is_dir() {
             return Err(bad(dir, "it is not a folder"));
         }
@@ -110,7 +123,14 @@ impl Model {
             h.digest()
         };
         let encoder = weights(&weights_path)
-            .and_then(|vb| Encoder::load(vb, &config))
+            .and_then(|vb| {
+                let src = if mapped {
+                    Source::mapped(vb, Arc::new(map(&weights_path)?))
+                } else {
+                    Source::copied(vb)
+                };
+                Encoder::load(src, &config)
+            })
             .map_err(|e| {
                 bad(
                     dir,
@@ -338,6 +358,15 @@ fn weights(path: &Path) -> candle_core::Result<VarBuilder<'static>> {
     // nothing rewrites in place while kb starts (a changed file is a new fingerprint next
     // time).
     unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, &Device::Cpu) }
+}
+
+/// The weights file mapped, for reading in place.
+fn map(path: &Path) -> candle_core::Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path)?;
+    // SAFETY: the person's own model file, which nothing rewrites in place while a
+    // one-question process reads it; long-running processes copy the weights instead
+    // (`Model::load`).
+    unsafe { memmap2::Mmap::map(&file) }.map_err(candle_core::Error::from)
 }
 
 /// The JSON header of a safetensors file (its first bytes say how long it is); empty if the
