@@ -106,7 +106,7 @@ impl<'a> Source<'a> {
                     && info.shape == shape
                     && to.checked_sub(from) == Some(len * 4)
                     && data + to <= map.len()
-                    && (map.as_ptr() as usize + start) % std::mem::align_of::<f32>() == 0
+                    && (map.as_ptr() as usize + start).is_multiple_of(std::mem::align_of::<f32>())
                 {
                     return Ok(Floats::Mapped {
                         map: map.clone(),
@@ -561,6 +561,24 @@ mod tests {
                 assert!(drift < 1e-4, "{act}, {n} tokens: differs by {drift}");
             }
         }
+    }
+
+    #[test]
+    fn weights_read_in_place_give_the_same_vectors() {
+        let (config, tensors) = model("gelu");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        candle_core::safetensors::save(&tensors, &path).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.unwrap());
+        let vb = || VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu);
+        let mapped = Encoder::load(Source::mapped(vb(), map), &config).unwrap();
+        assert!(matches!(mapped.word, Floats::Mapped { .. }));
+        assert!(matches!(mapped.layers[1].down.w, Floats::Mapped { .. }));
+        let copied = Encoder::load(Source::copied(vb()), &config).unwrap();
+        assert!(matches!(copied.word, Floats::Owned(_)));
+        let ids = [3, 9, 27, 4, 1];
+        assert_eq!(mapped.forward(&ids).unwrap(), copied.forward(&ids).unwrap());
     }
 
     #[test]
