@@ -6,7 +6,7 @@ on a generated vault (../shared/bench/gen_corpus.py), whole `kb` processes, warm
 - `kb index` computing every note's vectors: time, notes/s, passages, the vectors' file size;
   the time for 100,000 notes is estimated from that throughput unless --embed-100k (hours);
 - typed questions (../shared/eval/symptoms: 20 support problems in a caller's words) with the
-  model and without (KB_MODEL empty), CLI p50/p95, and `kb mcp` round trips with the model;
+  model and without (KB_MODEL empty), CLI p50/p95, and `kb mcp` round trips with and without;
 - pasted errors (gen_corpus queries) with the model configured and without.
 
 Writes its section of bench/RESULTS.md (between the markers below; bench/run.sh runs it after
@@ -142,11 +142,13 @@ def main():
         without = cli_times(vault, typed, None)
         p_with = cli_times(vault, pasted, model)
         p_without = cli_times(vault, pasted, None)
-        log("%d: kb mcp round trips with the model" % n)
+        log("%d: kb mcp round trips with the model and without" % n)
         mcp = mcp_times(vault, typed, model)
+        mcp_without = mcp_times(vault, typed, None)
         rows.append({"n": n, "embed_s": secs, "notes": notes, "passages": passages, "store_mb": mb,
                      "rate": notes / secs, "typed_with": with_m, "typed_without": without,
                      "pasted_with": p_with, "pasted_without": p_without, "mcp": mcp,
+                     "mcp_without": mcp_without,
                      "index_mb": sum(os.path.getsize(os.path.join(d, f))
                                      for d, _, fs in os.walk(os.path.join(kb_dir, "index"))
                                      for f in fs) / 1e6})
@@ -174,6 +176,8 @@ def main():
     row("with / without, CLI p50", lambda r: "%.1f" % (pct(r["typed_with"], 0.5) / pct(r["typed_without"], 0.5)))
     row("typed question, with the model: kb mcp round trip p50, warm (ms)", lambda r: "%.1f" % r["mcp"]["p50_ms"])
     row("typed question, with the model: kb mcp round trip p95, warm (ms)", lambda r: "%.1f" % r["mcp"]["p95_ms"])
+    row("typed question, words only: kb mcp round trip p50, warm (ms)", lambda r: "%.1f" % r["mcp_without"]["p50_ms"])
+    row("with / without, kb mcp p50", lambda r: "%.1f" % (r["mcp"]["p50_ms"] / r["mcp_without"]["p50_ms"]))
     row("kb mcp start with the model loaded (ms)", lambda r: "%.0f" % r["mcp"]["start_ms"])
     row("pasted error, model configured: CLI p50 (ms)", lambda r: "%.1f" % pct(r["pasted_with"], 0.5))
     row("pasted error, no model: CLI p50 (ms)", lambda r: "%.1f" % pct(r["pasted_without"], 0.5))

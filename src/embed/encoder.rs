@@ -392,27 +392,71 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
         let (k, out) = (l.inp, l.out);
+        let (lw, lb) = (&l.w[..], &l.b[..]);
         let n = x.len() / k;
-        assert!(l.w.len() == k * out && l.b.len() == out && y.len() >= n * out);
-        let mut t = 0;
-        while t < n {
-            let rows = (n - t).min(ROWS);
-            for j in 0..out {
-                let w = &l.w[j * k..(j + 1) * k];
-                let mut sums = [0f32; ROWS];
-                if rows == ROWS {
-                    sums = dots4(w, &x[t * k..(t + ROWS) * k]);
-                } else {
-                    for (r, s) in sums.iter_mut().enumerate().take(rows) {
-                        *s = dot(w, &x[(t + r) * k..(t + r + 1) * k]);
+        assert!(lw.len() == k * out && lb.len() == out && y.len() >= n * out);
+        let whole = n / ROWS * ROWS;
+        // Weight rows outside, token rows inside: every weight is read from memory once (the
+        // tokens stay in the core's cache), two weight rows and four tokens at a time (eight
+        // independent sums in flight).
+        let mut j = 0;
+        while j + 2 <= out {
+            let w = &lw[j * k..(j + 2) * k];
+            for t in (0..whole).step_by(ROWS) {
+                let sums = dots2x4(w, &x[t * k..(t + ROWS) * k]);
+                for (jj, row) in sums.iter().enumerate() {
+                    for (r, s) in row.iter().enumerate() {
+                        y[(t + r) * out + j + jj] = s + lb[j + jj];
                     }
                 }
-                for (r, s) in sums.iter().enumerate().take(rows) {
-                    y[(t + r) * out + j] = s + l.b[j];
+            }
+            for t in whole..n {
+                for jj in j..j + 2 {
+                    y[t * out + jj] =
+                        dot(&lw[jj * k..(jj + 1) * k], &x[t * k..(t + 1) * k]) + lb[jj];
                 }
             }
-            t += rows;
+            j += 2;
         }
+        for j in j..out {
+            for t in 0..n {
+                y[t * out + j] = dot(&lw[j * k..(j + 1) * k], &x[t * k..(t + 1) * k]) + lb[j];
+            }
+        }
+    }
+
+    /// The two rows of `w` with each of the four rows of `x` (rows of one length, one after
+    /// another).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dots2x4(w: &[f32], x: &[f32]) -> [[f32; ROWS]; 2] {
+        let k = w.len() / 2;
+        assert!(w.len() == 2 * k && x.len() == ROWS * k);
+        let (wp, xp) = (w.as_ptr(), x.as_ptr());
+        let mut a0 = [_mm256_setzero_ps(); ROWS];
+        let mut a1 = [_mm256_setzero_ps(); ROWS];
+        let mut i = 0;
+        while i + 8 <= k {
+            // SAFETY: i + 8 <= k; weight row jj is w[jj*k..], token row r is x[r*k..]
+            // (asserted lengths).
+            let w0 = _mm256_loadu_ps(wp.add(i));
+            let w1 = _mm256_loadu_ps(wp.add(k + i));
+            for r in 0..ROWS {
+                let xv = _mm256_loadu_ps(xp.add(r * k + i));
+                a0[r] = _mm256_fmadd_ps(xv, w0, a0[r]);
+                a1[r] = _mm256_fmadd_ps(xv, w1, a1[r]);
+            }
+            i += 8;
+        }
+        let mut out = [[0f32; ROWS]; 2];
+        for r in 0..ROWS {
+            out[0][r] = sum(a0[r]);
+            out[1][r] = sum(a1[r]);
+            for m in i..k {
+                out[0][r] += x[r * k + m] * w[m];
+                out[1][r] += x[r * k + m] * w[k + m];
+            }
+        }
+        out
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -420,32 +464,6 @@ mod avx2 {
         let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let pair = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
         _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
-    }
-
-    /// `w` with each of the four rows of `x` (four times `w`'s length, one after another).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dots4(w: &[f32], x: &[f32]) -> [f32; ROWS] {
-        let k = w.len();
-        assert_eq!(x.len(), ROWS * k);
-        let (wp, xp) = (w.as_ptr(), x.as_ptr());
-        let mut acc = [_mm256_setzero_ps(); ROWS];
-        let mut i = 0;
-        while i + 8 <= k {
-            // SAFETY: i + 8 <= k; row r is x[r*k..(r+1)*k] (asserted lengths).
-            let wv = _mm256_loadu_ps(wp.add(i));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(r * k + i)), wv, *a);
-            }
-            i += 8;
-        }
-        let mut out = [0f32; ROWS];
-        for (r, o) in out.iter_mut().enumerate() {
-            *o = sum(acc[r]);
-            for m in i..k {
-                *o += x[r * k + m] * w[m];
-            }
-        }
-        out
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -583,19 +601,27 @@ mod tests {
 
     #[test]
     fn the_wide_products_equal_the_portable_ones() {
-        let (_, tensors) = model("gelu");
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let src = Source::copied(vb).pp("encoder.layer.0.intermediate.dense");
-        let l = linear(&src, 20, 36).unwrap();
-        for n in 1..=9 {
-            let x: Vec<f32> = (0..n * 20)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-                .collect();
-            let (mut a, mut b) = (vec![0f32; n * 36], vec![0f32; n * 36]);
-            matmul(&l, &x, &mut a);
-            portable(&l, &x, &mut b);
-            for (p, q) in a.iter().zip(&b) {
-                assert!((p - q).abs() < 1e-4, "{n} rows: {p} vs {q}");
+        // Even and odd numbers of weight rows, lengths below, at and above the vector width.
+        for (out, inp) in [(36, 20), (7, 13), (1, 8), (5, 3)] {
+            let v = |n: usize, m: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * m % 101) as f32 - 50.0) / 50.0)
+                    .collect()
+            };
+            let l = Linear {
+                w: Floats::Owned(v(out * inp, 37)),
+                b: Floats::Owned(v(out, 11)),
+                out,
+                inp,
+            };
+            for n in 1..=9 {
+                let x = v(n * inp, 53);
+                let (mut a, mut b) = (vec![0f32; n * out], vec![0f32; n * out]);
+                matmul(&l, &x, &mut a);
+                portable(&l, &x, &mut b);
+                for (p, q) in a.iter().zip(&b) {
+                    assert!((p - q).abs() < 1e-4, "{out}x{inp}, {n} rows: {p} vs {q}");
+                }
             }
         }
     }
