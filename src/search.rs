@@ -110,6 +110,15 @@ pub const SEMANTIC_WEIGHT: f32 = 0.6;
 /// found 0.650 of the paraphrases first (0.883 in the top five), power 2 with weight 0.6
 /// 0.750 (0.950), questions, pasted lines and symptoms unchanged (bench/EVAL.md).
 pub const SEMANTIC_POWER: i32 = 2;
+/// When the words single out one note, meaning weighs less: [`SEMANTIC_WEIGHT`] in full while
+/// the best BM25 is at most this many times the second best, nothing from
+/// [`WORDS_DECIDE`] times on, linearly between. On the real notes (questions, paraphrases,
+/// pasted lines) and the symptoms, a BM25 leader 1.7 times ahead of the second was the right
+/// note every time; without this, a short pasted line among 10,000 notes ("Error: Unsupported
+/// column type", its note 2.6 times ahead by its words) went to a note nearer in meaning.
+pub const WORDS_LEAD: f32 = 1.7;
+/// See [`WORDS_LEAD`].
+pub const WORDS_DECIDE: f32 = 2.5;
 
 /// Search the index; hits best first.
 pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
@@ -298,6 +307,9 @@ pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f
 struct Similarities {
     best: f32,
     mean: f32,
+    /// The share of meaning for this query ([`SEMANTIC_WEIGHT`], less when the words decide:
+    /// [`WORDS_LEAD`]).
+    weight: f32,
 }
 
 impl Similarities {
@@ -306,19 +318,31 @@ impl Similarities {
             .iter()
             .filter_map(|c| c.semantic.flatten())
             .collect();
+        let (mut first, mut second) = (0.0f32, 0.0f32);
+        for c in candidates {
+            if c.bm25 > first {
+                (first, second) = (c.bm25, first);
+            } else if c.bm25 > second {
+                second = c.bm25;
+            }
+        }
+        // One note alone with any of the words: too little to compare, meaning weighs fully.
+        let lead = if second > 0.0 { first / second } else { 1.0 };
+        let words_decide = ((lead - WORDS_LEAD) / (WORDS_DECIDE - WORDS_LEAD)).clamp(0.0, 1.0);
         Similarities {
             best: all.iter().copied().fold(0.0f32, f32::max),
             mean: all.iter().sum::<f32>() / all.len().max(1) as f32,
+            weight: SEMANTIC_WEIGHT * (1.0 - words_decide),
         }
     }
 
     /// The text part of typed words with meaning: BM25 (scaled to the best candidate's) and
     /// the similarity of meaning, from 0 at the candidates' mean (what any note of the vault
     /// reaches: its level depends on the model) to 1 at the best, raised to
-    /// [`SEMANTIC_POWER`] and weighed by [`SEMANTIC_WEIGHT`]. A note not embedded yet keeps
+    /// [`SEMANTIC_POWER`] and weighed by `weight`. A note not embedded yet keeps
     /// its words' part.
     fn fuse(&self, ex: &mut Explanation, semantic: Option<f32>) {
-        ex.semantic_weight = SEMANTIC_WEIGHT;
+        ex.semantic_weight = self.weight;
         let Some(s) = semantic else {
             ex.not_embedded = true;
             return;
@@ -331,7 +355,7 @@ impl Similarities {
         } else {
             0.0
         };
-        ex.text_part = (1.0 - SEMANTIC_WEIGHT) * ex.text_part + SEMANTIC_WEIGHT * part;
+        ex.text_part = (1.0 - self.weight) * ex.text_part + self.weight * part;
     }
 }
 
@@ -575,5 +599,74 @@ mod tests {
         assert_eq!(order, ["c-best-retired.md", "b-plain.md", "a-retired.md"]);
         assert!(hits[1].explanation.reordered_by_record);
         assert!(!hits[0].explanation.reordered_by_record);
+    }
+
+    fn with_meaning(rel: &str, bm25: f32, semantic: f32) -> Candidate {
+        Candidate {
+            semantic: Some(Some(semantic)),
+            ..candidate(note(rel, Vec::new(), None), 0, bm25)
+        }
+    }
+
+    #[test]
+    fn typed_words_with_meaning_lift_the_note_nearest_in_meaning_over_a_close_word_match() {
+        let p = prepare("mail keeps asking me to log in again");
+        let hits = rank(
+            &p,
+            vec![
+                with_meaning("words.md", 10.0, 0.30),
+                with_meaning("meaning.md", 8.0, 0.60),
+                with_meaning("neither.md", 1.0, 0.20),
+            ],
+            &|_| 1.0,
+        );
+        assert_eq!(hits[0].note.rel, "meaning.md");
+        let e = &hits[0].explanation;
+        assert_eq!(e.semantic, Some(0.60));
+        assert!((e.semantic_weight - SEMANTIC_WEIGHT).abs() < 1e-6);
+        // 0.4 x 8/10 + 0.6 x 1 (the best similarity, squared).
+        assert!((e.text_part - 0.92).abs() < 1e-5, "{}", e.text_part);
+        // At the candidates' mean (0.367) or below, meaning adds nothing.
+        let words = hits.iter().find(|h| h.note.rel == "words.md").unwrap();
+        assert!((words.explanation.text_part - 0.4).abs() < 1e-5);
+    }
+
+    #[test]
+    fn when_the_words_single_out_one_note_meaning_weighs_less_then_nothing() {
+        let p = prepare("Error: Unsupported column type");
+        let lead = |first: f32| {
+            rank(
+                &p,
+                vec![
+                    with_meaning("by-words.md", first, 0.30),
+                    with_meaning("by-meaning.md", 10.0, 0.36),
+                    with_meaning("other.md", 5.0, 0.10),
+                ],
+                &|_| 1.0,
+            )
+        };
+        // 1.5 times the second: meaning in full, and it wins.
+        let hits = lead(15.0);
+        assert_eq!(hits[0].note.rel, "by-meaning.md");
+        assert!((hits[0].explanation.semantic_weight - SEMANTIC_WEIGHT).abs() < 1e-6);
+        // Halfway between WORDS_LEAD and WORDS_DECIDE: half the weight.
+        let hits = lead(10.0 * (WORDS_LEAD + WORDS_DECIDE) / 2.0);
+        assert!((hits[0].explanation.semantic_weight - SEMANTIC_WEIGHT / 2.0).abs() < 1e-5);
+        // 2.6 times the second: the words decide.
+        let hits = lead(26.0);
+        assert_eq!(hits[0].note.rel, "by-words.md");
+        assert_eq!(hits[0].explanation.semantic_weight, 0.0);
+        // A single note with any of the words: nothing to compare, meaning in full.
+        let hits = rank(
+            &p,
+            vec![
+                with_meaning("only.md", 3.0, 0.10),
+                with_meaning("near.md", 0.0, 0.50),
+                with_meaning("far.md", 0.0, 0.05),
+            ],
+            &|_| 1.0,
+        );
+        assert!((hits[0].explanation.semantic_weight - SEMANTIC_WEIGHT).abs() < 1e-6);
+        assert_eq!(hits[0].note.rel, "near.md");
     }
 }
