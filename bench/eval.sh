@@ -79,8 +79,11 @@ for where in sy syrn; do
   embed "$work/$where"
   symptoms+=$(printf '%-8s %-5s %s' "$where" kb+m "$(KB_MODEL="$model" score "$kb" "$work/$where" "$sy")")$'\n'
 done
-# Pasted log lines with the model: they are ranked by their errors, the model never loaded.
+# Pasted log lines with the model: they are ranked by their errors, the model never loaded
+# (embedded first all the same: a line that read as words would be ranked with the vectors
+# there are, and a search computes missing ones in the background meanwhile).
 echo "eval: loghub with the model" >&2
+embed "$work/ev/vault"
 with_model=$(KB_MODEL="$model" python3 "$shared/eval/run_eval.py" "$kb" "$work/ev/vault" "$work/ev/queries.jsonl" | tail -1)
 
 {

@@ -42,6 +42,24 @@ pub struct Prepared {
     pub corrections: Vec<(String, String)>,
     /// [`reads_as_paste`] of the lines, decided once.
     error_paste: bool,
+    /// The text holds what only programs print ([`machine_shaped`]).
+    machine: bool,
+}
+
+/// Whether some word of `text` has a shape only programs print, even when kb's masking leaves
+/// only words of it: `key=value`, braces, `::`, a dotted name of three parts or more
+/// (`java.lang.NullPointerException`, `system.charge.show`), a camelCase name of three humps
+/// (`getRecentTasks`). People type product names (`OneDrive`, `iPhone`), file names
+/// (`outlook.exe`) and versions, not these.
+fn machine_shaped(text: &str) -> bool {
+    static SHAPES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        regex::Regex::new(
+            r"\w=\S|[{}]|\w::\w|\b[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*){2,}\b|\b[a-z]+(?:[A-Z][a-z0-9]+){2,}\b",
+        )
+        .expect("a valid pattern")
+    });
+    shapes.is_match(text)
 }
 
 /// Whether pasted lines read as a pasted error or log rather than a question or a few
@@ -79,13 +97,15 @@ impl Prepared {
     /// programs print (a code, a masked path, address, number...). A paste of plain words (a
     /// sentence that reads as an error, or a question typed as one: "printer spooler keeps
     /// stopping after update failed") is answered by the notes its words find, as typed words
-    /// are.
+    /// are. A text of a shape only programs print ([`machine_shaped`]) is what programs print
+    /// however short.
     pub fn needs_recorded_error(&self) -> bool {
-        self.is_error_paste()
-            && self
-                .lines
-                .iter()
-                .any(|l| l.tokens.iter().any(|t| !matches!(t, Token::Word(_))))
+        self.machine
+            || (self.is_error_paste()
+                && self
+                    .lines
+                    .iter()
+                    .any(|l| l.tokens.iter().any(|t| !matches!(t, Token::Word(_)))))
     }
 
     /// What a similarity to a recorded error adds to the score. For a pasted error it is the
@@ -153,6 +173,7 @@ pub fn prepare(text: &str) -> Prepared {
         sequence: Vec::new(),
         corrections: Vec::new(),
         error_paste: false,
+        machine: machine_shaped(text),
     };
     p.error_paste = reads_as_paste(&p.lines);
     // Numbers typed in words are words (`python 3`, `windows 11`); in a paste they vary.
@@ -299,6 +320,31 @@ mod tests {
             "does the mac come with python 3 once xcode is installed",
         ] {
             assert!(!prepare(q).is_error_paste(), "{q}");
+        }
+    }
+
+    #[test]
+    fn what_only_programs_print_needs_a_recorded_error_however_short() {
+        for q in [
+            "visible is system.charge.show",
+            "getRecentTasks: topActivity=ComponentInfo{com.example.notepad/NoteEditor}",
+            "java.lang.NullPointerException at startup",
+            "retries=3 then gives up",
+            "std::bad_alloc thrown",
+            "onCreateView crashes",
+        ] {
+            assert!(prepare(q).needs_recorded_error(), "{q}");
+        }
+        for q in [
+            "OneDrive keeps asking me to sign in",
+            "iPhone mail not syncing",
+            "outlook.exe crashes on start",
+            "python 3.12 venv missing",
+            "laptop fan loud after update",
+            "PowerShell execution policy",
+            "Error: Unsupported column type",
+        ] {
+            assert!(!prepare(q).needs_recorded_error(), "{q}");
         }
     }
 
