@@ -255,7 +255,12 @@ impl Model {
         let h = self.dim;
         let mut v = vec![0f32; h];
         match self.pooling {
-            Pooling::Cls => v.copy_from_slice(&rows[..h.min(rows.len())]),
+            // No token at all (a tokenizer that adds none to an empty text): a zero vector.
+            Pooling::Cls => {
+                if let Some(first) = rows.get(..h) {
+                    v.copy_from_slice(first);
+                }
+            }
             Pooling::Mean => {
                 let n = rows.len() / h;
                 for row in rows.chunks(h) {
