@@ -50,7 +50,8 @@ pub struct Source<'a> {
     vb: VarBuilder<'a>,
     /// The names `vb` is under (`encoder.layer.0`...), for finding them in the map.
     prefix: String,
-    mapped: Option<(Arc<memmap2::Mmap>, safetensors::tensor::Metadata, usize)>,
+    /// The map, its header, and where its data starts; shared by every prefix (`pp`).
+    mapped: Option<Arc<(Arc<memmap2::Mmap>, safetensors::tensor::Metadata, usize)>>,
 }
 
 impl<'a> Source<'a> {
@@ -69,7 +70,7 @@ impl<'a> Source<'a> {
         Source {
             vb,
             prefix: String::new(),
-            mapped: meta.map(|(n, m)| (map, m, 8 + n)),
+            mapped: meta.map(|(n, m)| Arc::new((map, m, 8 + n))),
         }
     }
 
@@ -95,7 +96,7 @@ impl<'a> Source<'a> {
     }
 
     fn floats(&self, shape: &[usize], name: &str) -> candle_core::Result<Floats> {
-        if let Some((map, meta, data)) = &self.mapped {
+        if let Some((map, meta, data)) = self.mapped.as_deref() {
             let full = self.path(name);
             if let Some(info) = meta.info(&full) {
                 let (from, to) = info.data_offsets;
