@@ -50,6 +50,8 @@ pub struct Library {
 enum Meaning {
     Off,
     Named(PathBuf),
+    /// Being loaded on another thread, with the question's vector ([`Library::with_early`]).
+    Early(Box<crate::embed::Early>),
     Loaded(Box<crate::embed::Model>),
     Failed,
 }
@@ -244,6 +246,15 @@ impl Library {
         self
     }
 
+    /// Use the model already being loaded (with a question's vector) on another thread, when
+    /// there is one: a process that answers that one question ([`crate::embed::Early`]).
+    pub fn with_early(mut self, early: Option<crate::embed::Early>) -> Library {
+        if let Some(e) = early {
+            self.meaning = Meaning::Early(Box::new(e));
+        }
+        self
+    }
+
     /// Load the model now if one is named (a long-running front end pays the time once,
     /// before its first question); whether one is ready.
     pub fn load_model(&mut self) -> bool {
@@ -252,6 +263,9 @@ impl Library {
 
     /// Load the model now if one is named, by `how`; whether one is ready.
     fn load(&mut self, how: fn(&std::path::Path) -> Result<crate::embed::Model>) -> bool {
+        if let Meaning::Early(_) = &self.meaning {
+            self.finish_early();
+        }
         if let Meaning::Named(path) = &self.meaning {
             self.meaning = match how(path) {
                 Ok(m) => Meaning::Loaded(Box::new(m)),
@@ -298,16 +312,48 @@ impl Library {
         self.take_notices()
     }
 
+    /// The model being loaded on another thread, once it is ready: loaded (or failed, with a
+    /// notice). The vector it computed, with its text.
+    fn finish_early(&mut self) -> Option<(String, Vec<f32>)> {
+        if !matches!(self.meaning, Meaning::Early(_)) {
+            return None;
+        }
+        let Meaning::Early(early) = std::mem::replace(&mut self.meaning, Meaning::Failed) else {
+            return None;
+        };
+        let text = early.text().to_string();
+        match early.finish() {
+            Ok((model, v)) => {
+                self.meaning = Meaning::Loaded(Box::new(model));
+                Some((text, v))
+            }
+            Err(e) => {
+                self.notices.push(format!("{e}; searching by words alone"));
+                None
+            }
+        }
+    }
+
     /// The query's meaning for typed words, when a model is configured.
     fn meaning_of(&mut self, req: &SearchRequest, p: &Prepared) -> Option<crate::embed::Semantic> {
+        if p.needs_recorded_error() {
+            return None;
+        }
+        let early = self.finish_early();
         // Loaded here, the model answers this process's question or two (a long-running
         // front end loaded it at its start): its weights are read in place.
-        if p.needs_recorded_error() || !self.load(crate::embed::Model::load_mapped) {
+        if !self.load(crate::embed::Model::load_mapped) {
             return None;
         }
         let model = self.model()?;
         let idxs: Vec<&NoteIndex> = self.shelves.iter().map(|s| &s.index).collect();
-        match crate::embed::Semantic::new(model, &req.text, &idxs) {
+        let semantic = match early {
+            Some((text, v)) if text == req.text => {
+                Ok(crate::embed::Semantic::of_vector(model, &v, &idxs))
+            }
+            _ => crate::embed::Semantic::new(model, &req.text, &idxs),
+        };
+        match semantic {
             Ok(m) => {
                 let missing = m.incomplete(&idxs);
                 self.unembedded.extend(missing);

@@ -43,6 +43,15 @@ fn check(ctx: &Context, path: Option<std::path::PathBuf>) -> Result<ExitCode> {
     let three = start.elapsed();
     let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     println!("{}", model.describe());
+    match model.copy() {
+        Some(copy) => println!(
+            "questions are read from kb's copy of it (16-bit weights): {}",
+            copy.display()
+        ),
+        None => println!(
+            "questions are read from its own files (kb's copy could not be written in the user cache folder)"
+        ),
+    }
     println!(
         "loaded in {} ms ({} ms more for batches of passages); one sentence embedded in {} ms, three in {} ms",
         load.as_millis(),

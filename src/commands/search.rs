@@ -39,13 +39,20 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
             "the query is empty: paste the error or type a few words".into()
         ));
     }
-    let mut library = super::open_library(ctx)?;
     let req = SearchRequest {
         text,
         limit: args.limit.unwrap_or(5).max(1),
         filter: args.filter.filter()?,
     };
     let prepared = search::prepare(&req.text);
+    // Typed words are read by the model (when one is configured) on another thread while the
+    // vaults are opened and searched by words.
+    let early = ctx
+        .model
+        .clone()
+        .filter(|_| !prepared.needs_recorded_error())
+        .map(|dir| crate::embed::Early::start(dir, req.text.clone()));
+    let mut library = super::open_library(ctx)?.with_early(early);
     let (hits, reports) = library.search(&req, &prepared)?;
     for r in &reports {
         super::report_warnings(ctx, r);

@@ -14,35 +14,14 @@
 //! search, measured with perf); a long-running one (`kb mcp`, `kb serve`) copies them, so
 //! that a model file replaced or cut while it runs cannot change or take away its weights.
 
+use super::compact::{Compact, Stored, Tensor};
 use candle_core::DType;
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
+use half::f16;
 use std::sync::Arc;
 
-/// A tensor's floats: copied, or in place in the mapped weights file.
-enum Floats {
-    Owned(Vec<f32>),
-    Mapped {
-        map: Arc<memmap2::Mmap>,
-        start: usize,
-        len: usize,
-    },
-}
-
-impl std::ops::Deref for Floats {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        match self {
-            Floats::Owned(v) => v,
-            // SAFETY: `start..start + 4 * len` lies inside the map and `start` is aligned for
-            // f32 (both checked by `Source::floats`), the bytes are little-endian f32 on a
-            // little-endian machine, and the map lives as long as this value.
-            Floats::Mapped { map, start, len } => unsafe {
-                std::slice::from_raw_parts(map.as_ptr().add(*start).cast::<f32>(), *len)
-            },
-        }
-    }
-}
+type Floats = Stored<f32>;
 
 /// Where the weights come from: candle's loader (any dtype, copied), or, for f32 tensors of
 /// a mapped file, the map itself.
@@ -102,18 +81,13 @@ impl<'a> Source<'a> {
                 let (from, to) = info.data_offsets;
                 let start = data + from;
                 let len = shape.iter().product::<usize>();
-                if cfg!(target_endian = "little")
-                    && info.dtype == safetensors::Dtype::F32
+                if info.dtype == safetensors::Dtype::F32
                     && info.shape == shape
                     && to.checked_sub(from) == Some(len * 4)
-                    && data + to <= map.len()
-                    && (map.as_ptr() as usize + start).is_multiple_of(std::mem::align_of::<f32>())
                 {
-                    return Ok(Floats::Mapped {
-                        map: map.clone(),
-                        start,
-                        len,
-                    });
+                    if let Some(f) = Stored::mapped(map, start, len) {
+                        return Ok(f);
+                    }
                 }
             }
         }
@@ -127,9 +101,57 @@ impl<'a> Source<'a> {
     }
 }
 
+/// A matrix, row-major: 32-bit floats (as the model's file has them), or 16-bit (kb's copy of
+/// the model, [`super::compact`]: half the bytes to read for every question).
+enum Matrix {
+    F32(Floats),
+    F16(Stored<f16>),
+}
+
+impl Matrix {
+    fn len(&self) -> usize {
+        match self {
+            Matrix::F32(v) => v.len(),
+            Matrix::F16(v) => v.len(),
+        }
+    }
+
+    /// Add row `i` (of `out.len()` values) to `out`.
+    fn add_row(&self, i: usize, out: &mut [f32]) {
+        let h = out.len();
+        match self {
+            Matrix::F32(v) => add(out, &v[i * h..(i + 1) * h]),
+            Matrix::F16(v) => {
+                for (o, w) in out.iter_mut().zip(&v[i * h..(i + 1) * h]) {
+                    *o += w.to_f32();
+                }
+            }
+        }
+    }
+
+    /// The same in 16-bit floats (as they are when already so).
+    #[cfg(test)]
+    fn halved(self) -> Matrix {
+        match self {
+            Matrix::F32(v) => {
+                Matrix::F16(Stored::Owned(v.iter().map(|x| f16::from_f32(*x)).collect()))
+            }
+            m => m,
+        }
+    }
+
+    /// To write in kb's copy: 16-bit (None: already 16-bit, not from the model's file).
+    fn to_write(&self, shape: Vec<usize>) -> Option<Tensor<'_>> {
+        match self {
+            Matrix::F32(v) => Some(Tensor::F16(v, shape)),
+            Matrix::F16(_) => None,
+        }
+    }
+}
+
 /// A dense layer: `y = x W^T + b`, `W` stored `out x inp`, row-major.
 struct Linear {
-    w: Floats,
+    w: Matrix,
     b: Floats,
     out: usize,
     inp: usize,
@@ -153,9 +175,9 @@ struct Layer {
 
 /// The weights of a BERT encoder, as plain vectors.
 pub struct Encoder {
-    word: Floats,
-    position: Floats,
-    token_type: Floats,
+    word: Matrix,
+    position: Matrix,
+    token_type: Matrix,
     norm: Norm,
     layers: Vec<Layer>,
     hidden: usize,
@@ -168,7 +190,7 @@ pub struct Encoder {
 
 fn linear(src: &Source, inp: usize, out: usize) -> candle_core::Result<Linear> {
     Ok(Linear {
-        w: src.floats(&[out, inp], "weight")?,
+        w: Matrix::F32(src.floats(&[out, inp], "weight")?),
         b: src.floats(&[out], "bias")?,
         out,
         inp,
@@ -226,16 +248,141 @@ impl Encoder {
             });
         }
         Ok(Encoder {
-            word: e.floats(&[c.vocab_size, h], "word_embeddings.weight")?,
-            position: e.floats(
+            word: Matrix::F32(e.floats(&[c.vocab_size, h], "word_embeddings.weight")?),
+            position: Matrix::F32(e.floats(
                 &[c.max_position_embeddings, h],
                 "position_embeddings.weight",
-            )?,
-            token_type: e.floats(
+            )?),
+            token_type: Matrix::F32(e.floats(
                 &[c.type_vocab_size.max(1), h],
                 "token_type_embeddings.weight",
-            )?,
+            )?),
             norm: norm(&e, h)?,
+            layers,
+            hidden: h,
+            heads: c.num_attention_heads,
+            act: c.hidden_act,
+            eps: c.layer_norm_eps as f32,
+            vocab: c.vocab_size,
+            positions: c.max_position_embeddings,
+        })
+    }
+
+    /// The same encoder with its matrices in 16-bit floats, as kb's copy of the model has
+    /// them ([`super::compact`]).
+    #[cfg(test)]
+    pub fn halved(self) -> Encoder {
+        let lin = |l: Linear| Linear {
+            w: l.w.halved(),
+            ..l
+        };
+        Encoder {
+            word: self.word.halved(),
+            position: self.position.halved(),
+            token_type: self.token_type.halved(),
+            layers: self
+                .layers
+                .into_iter()
+                .map(|l| Layer {
+                    q: lin(l.q),
+                    k: lin(l.k),
+                    v: lin(l.v),
+                    o: lin(l.o),
+                    up: lin(l.up),
+                    down: lin(l.down),
+                    ..l
+                })
+                .collect(),
+            ..self
+        }
+    }
+
+    /// Its tensors as kb's copy of the model keeps them (matrices 16-bit, the rest 32-bit),
+    /// named as [`Encoder::from_compact`] reads them; None for an encoder read from a copy.
+    pub fn to_compact(&self) -> Option<Vec<(String, Tensor<'_>)>> {
+        let h = self.hidden;
+        let mut out = vec![
+            ("word".to_string(), self.word.to_write(vec![self.vocab, h])?),
+            (
+                "position".to_string(),
+                self.position.to_write(vec![self.positions, h])?,
+            ),
+            (
+                "token_type".to_string(),
+                self.token_type
+                    .to_write(vec![self.token_type.len() / h, h])?,
+            ),
+        ];
+        fn norm<'a>(name: String, n: &'a Norm, out: &mut Vec<(String, Tensor<'a>)>) {
+            out.push((format!("{name}.g"), Tensor::F32(&n.g, vec![n.g.len()])));
+            out.push((format!("{name}.b"), Tensor::F32(&n.b, vec![n.b.len()])));
+        }
+        norm("norm".into(), &self.norm, &mut out);
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, lin) in [
+                ("q", &l.q),
+                ("k", &l.k),
+                ("v", &l.v),
+                ("o", &l.o),
+                ("up", &l.up),
+                ("down", &l.down),
+            ] {
+                out.push((
+                    format!("layer.{i}.{name}.w"),
+                    lin.w.to_write(vec![lin.out, lin.inp])?,
+                ));
+                out.push((
+                    format!("layer.{i}.{name}.b"),
+                    Tensor::F32(&lin.b, vec![lin.out]),
+                ));
+            }
+            norm(format!("layer.{i}.attn_norm"), &l.attn_norm, &mut out);
+            norm(format!("layer.{i}.out_norm"), &l.out_norm, &mut out);
+        }
+        Some(out)
+    }
+
+    /// The encoder of configuration `c` from kb's copy of the model, in place; None when the
+    /// copy lacks a tensor or has another shape.
+    pub fn from_compact(k: &Compact, c: &Config) -> Option<Encoder> {
+        let h = c.hidden_size;
+        if c.num_attention_heads == 0 || !h.is_multiple_of(c.num_attention_heads) {
+            return None;
+        }
+        let norm = |name: &str| {
+            Some(Norm {
+                g: k.floats(&format!("{name}.g"), &[h])?,
+                b: k.floats(&format!("{name}.b"), &[h])?,
+            })
+        };
+        let lin = |name: String, inp: usize, out: usize| {
+            Some(Linear {
+                w: Matrix::F16(k.halves(&format!("{name}.w"), &[out, inp])?),
+                b: k.floats(&format!("{name}.b"), &[out])?,
+                out,
+                inp,
+            })
+        };
+        let inter = c.intermediate_size;
+        let layers = (0..c.num_hidden_layers)
+            .map(|i| {
+                Some(Layer {
+                    q: lin(format!("layer.{i}.q"), h, h)?,
+                    k: lin(format!("layer.{i}.k"), h, h)?,
+                    v: lin(format!("layer.{i}.v"), h, h)?,
+                    o: lin(format!("layer.{i}.o"), h, h)?,
+                    attn_norm: norm(&format!("layer.{i}.attn_norm"))?,
+                    up: lin(format!("layer.{i}.up"), h, inter)?,
+                    down: lin(format!("layer.{i}.down"), inter, h)?,
+                    out_norm: norm(&format!("layer.{i}.out_norm"))?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Encoder {
+            word: Matrix::F16(k.halves("word", &[c.vocab_size, h])?),
+            position: Matrix::F16(k.halves("position", &[c.max_position_embeddings, h])?),
+            token_type: Matrix::F16(k.halves("token_type", &[c.type_vocab_size.max(1), h])?),
+            norm: norm("norm")?,
             layers,
             hidden: h,
             heads: c.num_attention_heads,
@@ -260,11 +407,9 @@ impl Encoder {
                 )));
             }
             let row = &mut x[t * h..(t + 1) * h];
-            let word = &self.word[id * h..(id + 1) * h];
-            let pos = &self.position[t * h..(t + 1) * h];
-            for (i, r) in row.iter_mut().enumerate() {
-                *r = word[i] + pos[i] + self.token_type[i];
-            }
+            self.word.add_row(id, row);
+            self.position.add_row(t, row);
+            self.token_type.add_row(0, row);
         }
         layer_norm(&mut x, &self.norm, self.eps);
         let (heads, d) = (self.heads, h / self.heads);
@@ -360,68 +505,178 @@ fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
 /// `y = x W^T + b` for the rows of `x`: with the processor's 256-bit fused multiply-adds
 /// where it has them (chosen when running, so one binary serves every x86-64 machine).
 fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
+    matmul_rows(l, 0..l.out, x, y);
+}
+
+/// Outputs `rows` of `y = x W^T + b` into `y` (`x`'s rows times `rows.len()` values).
+fn matmul_rows(l: &Linear, rows: std::ops::Range<usize>, x: &[f32], y: &mut [f32]) {
+    let (k, out) = (l.inp, rows.len());
+    let b = &l.b[rows.clone()];
+    let part = rows.start * k..rows.end * k;
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the processor has the features the function is compiled for.
-            unsafe { avx2::matmul(l, x, y) };
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") {
+            match &l.w {
+                // SAFETY: the processor has the features the function is compiled for.
+                Matrix::F32(w) => unsafe { avx2::matmul(&w[part], b, k, out, x, y) },
+                // SAFETY: the same, with the 16-bit float conversions.
+                Matrix::F16(w) if has!("f16c") => unsafe {
+                    avx2::matmul_f16(&w[part], b, k, out, x, y)
+                },
+                Matrix::F16(_) => portable(l, rows, x, y),
+            }
             return;
         }
     }
-    portable(l, x, y);
+    portable(l, rows, x, y);
 }
 
 /// The same without wider instructions than the target's baseline.
-fn portable(l: &Linear, x: &[f32], y: &mut [f32]) {
+fn portable(l: &Linear, rows: std::ops::Range<usize>, x: &[f32], y: &mut [f32]) {
     let k = l.inp;
-    for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(l.out)) {
-        for (j, yv) in yr.iter_mut().enumerate() {
-            *yv = plain_dot(xr, &l.w[j * k..(j + 1) * k]) + l.b[j];
+    let out = rows.len();
+    let mut row = vec![0f32; k];
+    for (o, j) in rows.enumerate() {
+        let w: &[f32] = match &l.w {
+            Matrix::F32(w) => &w[j * k..(j + 1) * k],
+            Matrix::F16(w) => {
+                for (r, h) in row.iter_mut().zip(&w[j * k..(j + 1) * k]) {
+                    *r = h.to_f32();
+                }
+                &row
+            }
+        };
+        for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(out)) {
+            yr[o] = plain_dot(xr, w) + l.b[j];
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::Linear;
+    use half::f16;
     use std::arch::x86_64::*;
 
     /// Token rows that share one pass over a weight row (each weight is read once for them).
     const ROWS: usize = 4;
 
+    /// `y = x W^T + b` (W: `out` rows of `k`, 32-bit).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
-        let (k, out) = (l.inp, l.out);
-        let (lw, lb) = (&l.w[..], &l.b[..]);
-        let n = x.len() / k;
-        assert!(lw.len() == k * out && lb.len() == out && y.len() >= n * out);
-        let whole = n / ROWS * ROWS;
-        // Weight rows outside, token rows inside: every weight is read from memory once (the
-        // tokens stay in the core's cache), two weight rows and four tokens at a time (eight
-        // independent sums in flight).
+    pub unsafe fn matmul(lw: &[f32], lb: &[f32], k: usize, out: usize, x: &[f32], y: &mut [f32]) {
+        assert!(lw.len() == k * out && lb.len() == out);
+        let tail = tail(x, k);
         let mut j = 0;
-        while j + 2 <= out {
-            let w = &lw[j * k..(j + 2) * k];
-            for t in (0..whole).step_by(ROWS) {
-                let sums = dots2x4(w, &x[t * k..(t + ROWS) * k]);
-                for (jj, row) in sums.iter().enumerate() {
-                    for (r, s) in row.iter().enumerate() {
-                        y[(t + r) * out + j + jj] = s + lb[j + jj];
-                    }
-                }
-            }
-            for t in whole..n {
-                for jj in j..j + 2 {
-                    y[t * out + jj] =
-                        dot(&lw[jj * k..(jj + 1) * k], &x[t * k..(t + 1) * k]) + lb[jj];
-                }
-            }
-            j += 2;
+        while j < out {
+            let m = (out - j).min(2);
+            // SAFETY: the processor has the features of this function.
+            unsafe {
+                block(
+                    &lw[j * k..(j + m) * k],
+                    &lb[j..j + m],
+                    j,
+                    k,
+                    out,
+                    x,
+                    &tail,
+                    y,
+                )
+            };
+            j += m;
         }
-        for j in j..out {
-            for t in 0..n {
-                y[t * out + j] = dot(&lw[j * k..(j + 1) * k], &x[t * k..(t + 1) * k]) + lb[j];
+    }
+
+    /// The last token rows of `x` that do not fill a group of [`ROWS`], followed by rows of
+    /// zeros up to one group: they go through the same kernel as the others (one sum at a
+    /// time, they took as long as all the others together).
+    fn tail(x: &[f32], k: usize) -> Vec<f32> {
+        let n = x.len() / k;
+        let mut t = x[n / ROWS * ROWS * k..n * k].to_vec();
+        if !t.is_empty() {
+            t.resize(ROWS * k, 0.0);
+        }
+        t
+    }
+
+    /// The same with the weights in 16-bit floats: each pair of weight rows is widened once
+    /// into a scratch row (in the core's first-level cache), then multiplied with every token.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn matmul_f16(
+        lw: &[f16],
+        lb: &[f32],
+        k: usize,
+        out: usize,
+        x: &[f32],
+        y: &mut [f32],
+    ) {
+        assert!(lw.len() == k * out && lb.len() == out);
+        let tail = tail(x, k);
+        let mut scratch = vec![0f32; 2 * k];
+        let mut j = 0;
+        while j < out {
+            let m = (out - j).min(2);
+            let w = &lw[j * k..(j + m) * k];
+            let mut i = 0;
+            while i + 8 <= w.len() {
+                // SAFETY: i + 8 <= w.len() <= scratch.len(); the processor has f16c (the
+                // function's features).
+                unsafe {
+                    let v = _mm256_cvtph_ps(_mm_loadu_si128(w.as_ptr().add(i).cast::<__m128i>()));
+                    _mm256_storeu_ps(scratch.as_mut_ptr().add(i), v);
+                }
+                i += 8;
+            }
+            for i in i..w.len() {
+                scratch[i] = w[i].to_f32();
+            }
+            // SAFETY: the processor has the features of this function.
+            unsafe { block(&scratch[..m * k], &lb[j..j + m], j, k, out, x, &tail, y) };
+            j += m;
+        }
+    }
+
+    /// Outputs `j..j + w.len() / k` of every token row of `x` from these weight rows (one or
+    /// two): weight rows outside, token rows inside, so that every weight is read from memory
+    /// once (the tokens stay in the core's cache); two weight rows and four tokens at a time
+    /// (eight independent sums in flight), the last tokens from `tail` ([`tail`]).
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        w: &[f32],
+        b: &[f32],
+        j: usize,
+        k: usize,
+        out: usize,
+        x: &[f32],
+        tail: &[f32],
+        y: &mut [f32],
+    ) {
+        let n = x.len() / k;
+        assert!(y.len() >= n * out && w.len() == b.len() * k);
+        let (whole, rest) = if w.len() == 2 * k {
+            (n / ROWS * ROWS, n)
+        } else {
+            (0, 0)
+        };
+        for t in (0..rest).step_by(ROWS) {
+            let rows = if t < whole {
+                &x[t * k..(t + ROWS) * k]
+            } else {
+                tail
+            };
+            // SAFETY: the processor has the features of this function.
+            let sums = unsafe { dots2x4(w, rows) };
+            for (jj, row) in sums.iter().enumerate() {
+                for (r, s) in row.iter().enumerate().take(n - t) {
+                    y[(t + r) * out + j + jj] = s + b[jj];
+                }
+            }
+        }
+        for t in rest..n {
+            for (jj, bj) in b.iter().enumerate() {
+                // SAFETY: the processor has the features of this function.
+                y[t * out + j + jj] =
+                    unsafe { dot(&w[jj * k..(jj + 1) * k], &x[t * k..(t + 1) * k]) } + bj;
             }
         }
     }
@@ -439,32 +694,28 @@ mod avx2 {
         while i + 8 <= k {
             // SAFETY: i + 8 <= k; weight row jj is w[jj*k..], token row r is x[r*k..]
             // (asserted lengths).
-            let w0 = _mm256_loadu_ps(wp.add(i));
-            let w1 = _mm256_loadu_ps(wp.add(k + i));
-            for r in 0..ROWS {
-                let xv = _mm256_loadu_ps(xp.add(r * k + i));
-                a0[r] = _mm256_fmadd_ps(xv, w0, a0[r]);
-                a1[r] = _mm256_fmadd_ps(xv, w1, a1[r]);
+            unsafe {
+                let w0 = _mm256_loadu_ps(wp.add(i));
+                let w1 = _mm256_loadu_ps(wp.add(k + i));
+                for r in 0..ROWS {
+                    let xv = _mm256_loadu_ps(xp.add(r * k + i));
+                    a0[r] = _mm256_fmadd_ps(xv, w0, a0[r]);
+                    a1[r] = _mm256_fmadd_ps(xv, w1, a1[r]);
+                }
             }
             i += 8;
         }
         let mut out = [[0f32; ROWS]; 2];
         for r in 0..ROWS {
-            out[0][r] = sum(a0[r]);
-            out[1][r] = sum(a1[r]);
+            // SAFETY: the processor has the features of this function.
+            out[0][r] = unsafe { sum(a0[r]) };
+            out[1][r] = unsafe { sum(a1[r]) };
             for m in i..k {
                 out[0][r] += x[r * k + m] * w[m];
                 out[1][r] += x[r * k + m] * w[k + m];
             }
         }
         out
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn sum(v: __m256) -> f32 {
-        let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let pair = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
-        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -475,18 +726,28 @@ mod avx2 {
         let mut i = 0;
         while i + 8 <= k {
             // SAFETY: i + 8 <= k, the length of both.
-            acc = _mm256_fmadd_ps(
-                _mm256_loadu_ps(x.as_ptr().add(i)),
-                _mm256_loadu_ps(w.as_ptr().add(i)),
-                acc,
-            );
+            acc = unsafe {
+                _mm256_fmadd_ps(
+                    _mm256_loadu_ps(x.as_ptr().add(i)),
+                    _mm256_loadu_ps(w.as_ptr().add(i)),
+                    acc,
+                )
+            };
             i += 8;
         }
-        let mut s = sum(acc);
+        // SAFETY: the processor has the features of this function.
+        let mut s = unsafe { sum(acc) };
         for m in i..k {
             s += x[m] * w[m];
         }
         s
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sum(v: __m256) -> f32 {
+        let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let pair = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
+        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
     }
 }
 
@@ -592,10 +853,13 @@ mod tests {
         let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.unwrap());
         let vb = || VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu);
         let mapped = Encoder::load(Source::mapped(vb(), map), &config).unwrap();
-        assert!(matches!(mapped.word, Floats::Mapped { .. }));
-        assert!(matches!(mapped.layers[1].down.w, Floats::Mapped { .. }));
+        assert!(matches!(mapped.word, Matrix::F32(Stored::Mapped { .. })));
+        assert!(matches!(
+            mapped.layers[1].down.w,
+            Matrix::F32(Stored::Mapped { .. })
+        ));
         let copied = Encoder::load(Source::copied(vb()), &config).unwrap();
-        assert!(matches!(copied.word, Floats::Owned(_)));
+        assert!(matches!(copied.word, Matrix::F32(Stored::Owned(_))));
         let ids = [3, 9, 27, 4, 1];
         assert_eq!(mapped.forward(&ids).unwrap(), copied.forward(&ids).unwrap());
     }
@@ -609,21 +873,83 @@ mod tests {
                     .map(|i| ((i * m % 101) as f32 - 50.0) / 50.0)
                     .collect()
             };
-            let l = Linear {
-                w: Floats::Owned(v(out * inp, 37)),
+            let wide = Linear {
+                w: Matrix::F32(Floats::Owned(v(out * inp, 37))),
                 b: Floats::Owned(v(out, 11)),
                 out,
                 inp,
             };
-            for n in 1..=9 {
-                let x = v(n * inp, 53);
-                let (mut a, mut b) = (vec![0f32; n * out], vec![0f32; n * out]);
-                matmul(&l, &x, &mut a);
-                portable(&l, &x, &mut b);
-                for (p, q) in a.iter().zip(&b) {
-                    assert!((p - q).abs() < 1e-4, "{out}x{inp}, {n} rows: {p} vs {q}");
+            let half = Linear {
+                w: Matrix::F32(Floats::Owned(v(out * inp, 37))).halved(),
+                b: Floats::Owned(v(out, 11)),
+                out,
+                inp,
+            };
+            for l in [wide, half] {
+                for n in 1..=9 {
+                    let x = v(n * inp, 53);
+                    let (mut a, mut b) = (vec![0f32; n * out], vec![0f32; n * out]);
+                    matmul(&l, &x, &mut a);
+                    portable(&l, 0..out, &x, &mut b);
+                    for (p, q) in a.iter().zip(&b) {
+                        assert!((p - q).abs() < 1e-4, "{out}x{inp}, {n} rows: {p} vs {q}");
+                    }
+                    // A part of the outputs alone: the same values.
+                    if out > 2 {
+                        let mut part = vec![0f32; n * (out - 1)];
+                        matmul_rows(&l, 1..out, &x, &mut part);
+                        for t in 0..n {
+                            assert_eq!(
+                                part[t * (out - 1)..(t + 1) * (out - 1)],
+                                a[t * out + 1..(t + 1) * out]
+                            );
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn kbs_16_bit_copy_gives_nearly_the_same_vectors() {
+        let (config, tensors) = model("gelu");
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let full = Encoder::load(Source::copied(vb), &config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copy.safetensors");
+        super::super::compact::write(&path, 5, full.to_compact().unwrap(), None).unwrap();
+        let copy = Compact::open(&path, 5).unwrap();
+        let small = Encoder::from_compact(&copy, &config).unwrap();
+        assert!(small.to_compact().is_none(), "a copy is not copied again");
+        assert!(matches!(
+            small.layers[0].q.w,
+            Matrix::F16(Stored::Mapped { .. })
+        ));
+        let mut other = config.clone();
+        other.hidden_size += 4;
+        assert!(
+            Encoder::from_compact(&copy, &other).is_none(),
+            "another shape"
+        );
+        for n in [1usize, 5, 9] {
+            let ids: Vec<u32> = (0..n as u32).map(|t| (t * 11 + 2) % 50).collect();
+            let (a, b) = (full.forward(&ids).unwrap(), small.forward(&ids).unwrap());
+            let cos = a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>()
+                / (a.iter().map(|x| x * x).sum::<f32>().sqrt()
+                    * b.iter().map(|x| x * x).sum::<f32>().sqrt());
+            assert!(cos > 0.9999, "{n} tokens: cosine {cos}");
+            // The same in memory as read from the file.
+            let halved = Encoder::load(
+                Source::copied(VarBuilder::from_tensors(
+                    model("gelu").1,
+                    DType::F32,
+                    &Device::Cpu,
+                )),
+                &config,
+            )
+            .unwrap()
+            .halved();
+            assert_eq!(halved.forward(&ids).unwrap(), b);
         }
     }
 

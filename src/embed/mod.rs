@@ -7,9 +7,12 @@
 //! changed notes only ([`update`]), never by a search, which ranks the notes not yet embedded
 //! by their words alone.
 
+mod compact;
 mod encoder;
 mod model;
 mod store;
+mod tokenizer;
+mod wordpiece;
 
 pub use model::{unit, Model, Pooling, BATCH, MAX_PASSAGES};
 pub use store::{Builder, Embeddings, Packed, Probe};
@@ -217,13 +220,18 @@ impl Semantic {
     /// For the query `text`, over these indexes.
     pub fn new(model: &Model, text: &str, idxs: &[&NoteIndex]) -> Result<Semantic> {
         let v = model.embed(&[text])?.pop().unwrap_or_default();
-        Ok(Semantic {
-            probe: Probe::new(&v),
+        Ok(Semantic::of_vector(model, &v, idxs))
+    }
+
+    /// For a query whose vector (by `model`) is `v`, over these indexes.
+    pub fn of_vector(model: &Model, v: &[f32], idxs: &[&NoteIndex]) -> Semantic {
+        Semantic {
+            probe: Probe::new(v),
             stores: idxs
                 .iter()
                 .map(|i| Embeddings::open(i.state_dir(), model.fingerprint()))
                 .collect(),
-        })
+        }
     }
 
     /// Whether some searched vault has notes without vectors (or with a changed note's old
@@ -238,6 +246,44 @@ impl Semantic {
             })
             .map(|(v, _)| v)
             .collect()
+    }
+}
+
+/// A question's vector computed on another thread, the model loaded for it with its weights
+/// read in place ([`Model::load_mapped`]), while the process does the rest of its work: a
+/// `kb search` opens its vaults and searches them by words meanwhile (on a machine of two
+/// cores the two take about as long).
+pub struct Early {
+    text: String,
+    dir: PathBuf,
+    thread: std::thread::JoinHandle<Result<(Model, Vec<f32>)>>,
+}
+
+impl Early {
+    /// Start reading `text` with the model in folder `dir`.
+    pub fn start(dir: PathBuf, text: String) -> Early {
+        let (d, t) = (dir.clone(), text.clone());
+        let thread = std::thread::spawn(move || {
+            let model = Model::load_mapped(&d)?;
+            let v = model.embed(&[&t])?.pop().unwrap_or_default();
+            Ok((model, v))
+        });
+        Early { text, dir, thread }
+    }
+
+    /// The text it reads.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The model and the text's vector, once both are ready.
+    pub fn finish(self) -> Result<(Model, Vec<f32>)> {
+        self.thread.join().unwrap_or_else(|_| {
+            Err(crate::error::KbError::Model {
+                path: self.dir,
+                reason: "reading the question stopped unexpectedly".into(),
+            })
+        })
     }
 }
 

@@ -4,7 +4,9 @@
 //! optionally `1_Pooling/config.json` (mean or CLS pooling), `modules.json` (whether the
 //! vectors are normalised) and `sentence_bert_config.json` (the length it was trained for).
 
+use super::compact::{self, Compact};
 use super::encoder::{Encoder, Source};
+use super::wordpiece::Words;
 use crate::error::{KbError, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -31,10 +33,17 @@ pub struct Model {
     bert: std::sync::OnceLock<std::result::Result<BertModel, String>>,
     config: Config,
     weights: PathBuf,
-    tokenizer: Tokenizer,
+    /// tokenizers' tokenizer, for batches and passages: made when first needed (a question
+    /// is read by `words` when it can be) from the file's bytes.
+    tokenizer: std::sync::OnceLock<std::result::Result<Tokenizer, String>>,
+    tokenizer_json: Vec<u8>,
     /// The same without padding or truncation, for cutting passages (made when first needed:
     /// a search never cuts passages).
     plain: std::sync::OnceLock<Tokenizer>,
+    /// A question's tokens, without building tokenizers' tokenizer (a BERT one).
+    words: Option<Words>,
+    /// kb's copy of the model the question is read from, when there is one.
+    copy: Option<PathBuf>,
     pooling: Pooling,
     normalize: bool,
     max_tokens: usize,
@@ -92,10 +101,8 @@ impl Model {
                 ));
             }
         }
-        let tokenizer_bytes = read(dir, "tokenizer.json")?;
-        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
-            .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
         let weights_path = dir.join("model.safetensors");
+        let tokenizer_bytes = read(dir, "tokenizer.json")?;
         let meta = std::fs::metadata(&weights_path)
             .map_err(|e| bad(dir, format!("model.safetensors: {e}")))?;
         let bytes = meta.len();
@@ -122,21 +129,6 @@ impl Model {
             h.update(&mtime.to_le_bytes());
             h.digest()
         };
-        let encoder = weights(&weights_path)
-            .and_then(|vb| {
-                let src = if mapped {
-                    Source::mapped(vb, Arc::new(map(&weights_path)?))
-                } else {
-                    Source::copied(vb)
-                };
-                Encoder::load(src, &config)
-            })
-            .map_err(|e| {
-                bad(
-                    dir,
-                    format!("model.safetensors does not fit config.json: {e}"),
-                )
-            })?;
         let trained = json(dir, "sentence_bert_config.json")
             .and_then(|c| c.get("max_seq_length")?.as_u64())
             .map(|n| n as usize);
@@ -161,22 +153,66 @@ impl Model {
                 }))
             })
             .unwrap_or(false);
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..Default::default()
-            }))
-            .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
+        // A question is read from kb's copy of the model when there is one; else from the
+        // model's files, and the copy is written for next time (the question read from it).
+        let copy_path = compact::path(fingerprint);
+        let from_copy = |path: &Option<PathBuf>| {
+            let c = Compact::open(path.as_deref()?, fingerprint)?;
+            Some((Encoder::from_compact(&c, &config)?, c.words()))
+        };
+        let tokenizer = std::sync::OnceLock::new();
+        let (encoder, words, copy) = match from_copy(&copy_path) {
+            Some((encoder, words)) => (encoder, words, copy_path),
+            None => {
+                let t = configured(&tokenizer_bytes, max_tokens)
+                    .map_err(|e| bad(dir, format!("tokenizer.json: {e}")))?;
+                let encoder = weights(&weights_path)
+                    .and_then(|vb| {
+                        let src = if mapped {
+                            Source::mapped(vb, Arc::new(map(&weights_path)?))
+                        } else {
+                            Source::copied(vb)
+                        };
+                        Encoder::load(src, &config)
+                    })
+                    .map_err(|e| {
+                        bad(
+                            dir,
+                            format!("model.safetensors does not fit config.json: {e}"),
+                        )
+                    })?;
+                let words = Words::of(&t, max_tokens);
+                let _ = tokenizer.set(Ok(t));
+                let written =
+                    copy_path
+                        .as_deref()
+                        .zip(encoder.to_compact())
+                        .and_then(|(p, tensors)| {
+                            compact::write(
+                                p,
+                                fingerprint,
+                                tensors,
+                                words.as_ref().map(|w| (&w.settings, &w.table)),
+                            )
+                            .ok()
+                        });
+                match written.and_then(|_| from_copy(&copy_path)) {
+                    Some((encoder, words)) => (encoder, words, copy_path),
+                    // No cache folder to write in (or a full or read-only one): the question
+                    // is read with the model's own 32-bit weights.
+                    None => (encoder, words, None),
+                }
+            }
+        };
         Ok(Model {
             encoder,
             bert: std::sync::OnceLock::new(),
             weights: weights_path,
             tokenizer,
+            tokenizer_json: tokenizer_bytes,
             plain: std::sync::OnceLock::new(),
+            words,
+            copy,
             pooling,
             normalize,
             max_tokens,
@@ -221,16 +257,32 @@ impl Model {
         )
     }
 
+    /// kb's copy of the model a question is read from (16-bit weights), when there is one.
+    pub fn copy(&self) -> Option<&Path> {
+        self.copy.as_deref()
+    }
+
+    /// tokenizers' tokenizer (padding a batch to its longest, cutting at the model's length).
+    fn tokenizer(&self) -> Result<&Tokenizer> {
+        self.tokenizer
+            .get_or_init(|| configured(&self.tokenizer_json, self.max_tokens))
+            .as_ref()
+            .map_err(|e| bad(&self.path, format!("tokenizer.json: {e}")))
+    }
+
     /// Unit vectors of the texts, in their order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
+        if let (Some(w), [one]) = (&self.words, texts) {
+            return Ok(vec![self.one(&w.ids(one, self.max_tokens)).map_err(run)?]);
+        }
         let enc = self
-            .tokenizer
+            .tokenizer()?
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?;
-        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
         if let [one] = enc.as_slice() {
             return Ok(vec![self.one(one.get_ids()).map_err(run)?]);
         }
@@ -316,7 +368,7 @@ impl Model {
         let room = |used: usize| self.max_tokens.saturating_sub(used + 2).max(16);
         let title_tokens = self.count_tokens(title);
         let per = room(title_tokens);
-        let Ok(enc) = self.plain().encode(text, false) else {
+        let Some(enc) = self.plain().and_then(|p| p.encode(text, false).ok()) else {
             return vec![format!("{title}\n{text}")];
         };
         let offsets = enc.get_offsets();
@@ -338,22 +390,38 @@ impl Model {
         out
     }
 
-    fn plain(&self) -> &Tokenizer {
-        self.plain.get_or_init(|| {
-            let mut t = self.tokenizer.clone();
+    fn plain(&self) -> Option<&Tokenizer> {
+        let t = self.tokenizer().ok()?;
+        Some(self.plain.get_or_init(|| {
+            let mut t = t.clone();
             t.with_padding(None);
             // Removing the truncation cannot fail (only a stride longer than it can).
             let _ = t.with_truncation(None);
             t
-        })
+        }))
     }
 
     fn count_tokens(&self, text: &str) -> usize {
         self.plain()
-            .encode(text, false)
-            .map(|e| e.len())
-            .unwrap_or(0)
+            .and_then(|p| p.encode(text, false).ok())
+            .map_or(0, |e| e.len())
     }
+}
+
+/// The tokenizer in `json` (a `tokenizer.json`), padding a batch to its longest text and
+/// cutting texts at `max_tokens`.
+fn configured(json: &[u8], max_tokens: usize) -> std::result::Result<Tokenizer, String> {
+    let mut t = super::tokenizer::from_bytes(json)?;
+    t.with_padding(Some(PaddingParams {
+        strategy: PaddingStrategy::BatchLongest,
+        ..Default::default()
+    }));
+    t.with_truncation(Some(TruncationParams {
+        max_length: max_tokens,
+        ..Default::default()
+    }))
+    .map_err(|e| e.to_string())?;
+    Ok(t)
 }
 
 /// The weights in `path`, to copy into the model's own memory.

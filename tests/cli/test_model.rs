@@ -208,6 +208,41 @@ fn kb_model_check_loads_embeds_and_says_what_the_model_is() {
     );
     assert!(r.stdout.contains("loaded in"), "{}", r.stdout);
     assert!(r.stderr.contains("KB_MODEL"), "how to use it: {}", r.stderr);
+    // kb's copy of the model (16-bit weights and the tokenizer's table) is written in the
+    // user cache folder, named in the output, and read from the next time.
+    let copies = env.home.join(".cache/kb/models");
+    let copy = std::fs::read_dir(&copies)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        r.stdout.contains("kb's copy") && r.stdout.contains(copy.to_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+    let again = env.kb(&["model", "check", model.to_str().unwrap()]).ok();
+    assert!(
+        again.stdout.contains(copy.to_str().unwrap()),
+        "{}",
+        again.stdout
+    );
+    // A damaged copy is written again; no cache folder to write in: the model's own files.
+    std::fs::write(&copy, b"not a model").unwrap();
+    let r = env.kb(&["model", "check", model.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("kb's copy"), "{}", r.stdout);
+    assert!(std::fs::metadata(&copy).unwrap().len() > 1000);
+    let not_a_folder = env.home.join("cache-file");
+    std::fs::write(&not_a_folder, b"").unwrap();
+    let r = env
+        .kb_env(
+            &["model", "check", model.to_str().unwrap()],
+            &[("XDG_CACHE_HOME", not_a_folder.to_str().unwrap())],
+        )
+        .ok();
+    assert!(r.stdout.contains("its own files"), "{}", r.stdout);
+    assert!(r.stdout.contains("similar sentences"), "{}", r.stdout);
     // The configured one when no PATH is given.
     let r = with_model(&env, &model, &["model", "check"]).ok();
     assert!(r.stdout.contains("32 dimensions"), "{}", r.stdout);
