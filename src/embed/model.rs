@@ -73,15 +73,17 @@ fn json(dir: &Path, name: &str) -> Option<serde_json::Value> {
 }
 
 impl Model {
-    /// Load the model in folder `dir`, its weights copied into kb's memory (for a process
-    /// that runs long: a model file replaced or cut meanwhile does not touch them).
+    /// Load the model in folder `dir` for a process that runs long. Questions are read from
+    /// kb's copy of the model ([`super::compact`], written now if missing), in place: kb
+    /// replaces that file only by a rename. Without a copy, the weights a question needs are
+    /// copied into kb's memory (a model file replaced or cut meanwhile does not touch them).
     pub fn load(dir: &Path) -> Result<Model> {
         Model::open(dir, false)
     }
 
-    /// Load the model in folder `dir` for a process that answers a question or two: the
-    /// weights a question needs are read in place from the file's map (copying 90 MB was
-    /// most of such a process's time).
+    /// Load the model in folder `dir` for a process that answers a question or two: from
+    /// kb's copy, or without one the weights a question needs are read in place from the
+    /// model file's map (copying 90 MB was most of such a process's time).
     pub fn load_mapped(dir: &Path) -> Result<Model> {
         Model::open(dir, true)
     }
