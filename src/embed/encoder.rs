@@ -9,10 +9,13 @@
 //! row so that each weight is read once; the same arithmetic as candle's BertModel, checked
 //! against it by the tests (`same_vectors_as_candle`).
 //!
-//! A process that answers one question (`kb search`) reads the weights where the file's map
-//! puts them instead of copying 90 MB into fresh memory (which was two thirds of such a
-//! search, measured with perf); a long-running one (`kb mcp`, `kb serve`) copies them, so
-//! that a model file replaced or cut while it runs cannot change or take away its weights.
+//! Questions are normally read from kb's copy of the model ([`super::compact`]): the
+//! matrices in 16-bit floats, widened a pair of rows at a time (half the bytes to bring from
+//! memory), read in place. Without a copy, a process that answers one question (`kb search`)
+//! reads the model file's 32-bit weights where its map puts them instead of copying 90 MB
+//! into fresh memory (two thirds of such a search, measured with perf); a long-running one
+//! (`kb mcp`, `kb serve`) copies them, so that a model file replaced or cut while it runs
+//! cannot change or take away its weights.
 
 use super::compact::{Compact, Stored, Tensor};
 use candle_core::DType;
