@@ -313,22 +313,37 @@ impl Library {
     }
 
     /// The model being loaded on another thread, once it is ready: loaded (or failed, with a
-    /// notice). The vector it computed, with its text.
-    fn finish_early(&mut self) -> Option<(String, Vec<f32>)> {
+    /// notice); the vector it computed is not used.
+    fn finish_early(&mut self) {
         if !matches!(self.meaning, Meaning::Early(_)) {
-            return None;
+            return;
         }
-        let Meaning::Early(early) = std::mem::replace(&mut self.meaning, Meaning::Failed) else {
-            return None;
-        };
-        let text = early.text().to_string();
-        match early.finish() {
-            Ok((model, v)) => {
-                self.meaning = Meaning::Loaded(Box::new(model));
-                Some((text, v))
-            }
+        if let Meaning::Early(early) = std::mem::replace(&mut self.meaning, Meaning::Failed) {
+            self.early_done(early.finish().map(|(model, _)| model));
+        }
+    }
+
+    /// What became of the model loaded on another thread.
+    fn early_done(&mut self, result: Result<crate::embed::Model>) {
+        self.meaning = match result {
+            Ok(model) => Meaning::Loaded(Box::new(model)),
             Err(e) => {
                 self.notices.push(format!("{e}; searching by words alone"));
+                Meaning::Failed
+            }
+        };
+    }
+
+    /// The model being loaded on another thread with this query's vector, taken to be
+    /// waited for when the search needs it (typed words, the same text).
+    fn early_for(&mut self, req: &SearchRequest, p: &Prepared) -> Option<crate::embed::Early> {
+        if p.needs_recorded_error() {
+            return None;
+        }
+        match std::mem::replace(&mut self.meaning, Meaning::Failed) {
+            Meaning::Early(e) if e.text() == req.text => Some(*e),
+            other => {
+                self.meaning = other;
                 None
             }
         }
@@ -339,7 +354,6 @@ impl Library {
         if p.needs_recorded_error() {
             return None;
         }
-        let early = self.finish_early();
         // Loaded here, the model answers this process's question or two (a long-running
         // front end loaded it at its start): its weights are read in place.
         if !self.load(crate::embed::Model::load_mapped) {
@@ -347,13 +361,7 @@ impl Library {
         }
         let model = self.model()?;
         let idxs: Vec<&NoteIndex> = self.shelves.iter().map(|s| &s.index).collect();
-        let semantic = match early {
-            Some((text, v)) if text == req.text => {
-                Ok(crate::embed::Semantic::of_vector(model, &v, &idxs))
-            }
-            _ => crate::embed::Semantic::new(model, &req.text, &idxs),
-        };
-        match semantic {
+        match crate::embed::Semantic::new(model, &req.text, &idxs) {
             Ok(m) => {
                 let missing = m.incomplete(&idxs);
                 self.unembedded.extend(missing);
@@ -375,12 +383,57 @@ impl Library {
         req: &SearchRequest,
         prepared: &Prepared,
     ) -> Result<(Vec<Hit>, Vec<UpdateReport>)> {
-        let meaning = self.meaning_of(req, prepared);
+        // The query's meaning, asked for by the search once it has the notes found by their
+        // words: a question read on another thread ([`Library::with_early`]) is waited for
+        // only then.
+        let meaning = std::cell::OnceCell::new();
+        let early = self.early_for(req, prepared);
+        if early.is_none() {
+            let _ = meaning.set(self.meaning_of(req, prepared));
+        }
+        let dirs: Vec<PathBuf> = self
+            .shelves
+            .iter()
+            .map(|s| s.index.state_dir().to_path_buf())
+            .collect();
+        let early = std::cell::Cell::new(early);
+        let joined = std::cell::RefCell::new(None);
+        let get = || {
+            meaning
+                .get_or_init(|| {
+                    let (model, v) = match early.take()?.finish() {
+                        Ok(done) => done,
+                        Err(e) => {
+                            *joined.borrow_mut() = Some(Err(e));
+                            return None;
+                        }
+                    };
+                    let m = crate::embed::Semantic::of_vector(
+                        &model,
+                        &v,
+                        dirs.iter().map(PathBuf::as_path),
+                    );
+                    *joined.borrow_mut() = Some(Ok(model));
+                    Some(m)
+                })
+                .as_ref()
+        };
         let run = |shelves: &[Shelf]| {
             let idxs: Vec<&NoteIndex> = shelves.iter().map(|s| &s.index).collect();
-            search::search_many(&idxs, req, prepared, meaning.as_ref())
+            search::search_many(&idxs, req, prepared, &get)
         };
-        let mut hits = run(&self.shelves)?;
+        let hits = run(&self.shelves);
+        // The other thread is waited for whatever the search needed.
+        get();
+        if let Some(result) = joined.take() {
+            self.early_done(result);
+            if let Some(m) = meaning.get().and_then(Option::as_ref) {
+                let idxs: Vec<&NoteIndex> = self.shelves.iter().map(|s| &s.index).collect();
+                let missing = m.incomplete(&idxs);
+                self.unembedded.extend(missing);
+            }
+        }
+        let mut hits = hits?;
         self.unembedded.extend(
             hits.iter()
                 .filter(|h| h.explanation.not_embedded)

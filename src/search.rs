@@ -122,7 +122,7 @@ pub const WORDS_DECIDE: f32 = 2.5;
 
 /// Search the index; hits best first.
 pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
-    search_many(&[idx], req, &prepare(&req.text), None)
+    search_many(&[idx], req, &prepare(&req.text), &|| None)
 }
 
 /// Search several indexes (vaults) as one: BM25 statistics (note counts, term frequencies,
@@ -132,11 +132,11 @@ pub fn search(idx: &NoteIndex, req: &SearchRequest) -> Result<Vec<Hit>> {
 /// `idxs`. With `meaning` (an embedding model's view of the query), typed words also find
 /// the notes nearest in meaning, and their similarity weighs in the ranking; a pasted error
 /// is ranked by its words and errors alone.
-pub fn search_many(
+pub fn search_many<'m>(
     idxs: &[&NoteIndex],
     req: &SearchRequest,
     p: &Prepared,
-    meaning: Option<&crate::embed::Semantic>,
+    meaning: &dyn Fn() -> Option<&'m crate::embed::Semantic>,
 ) -> Result<Vec<Hit>> {
     if idxs.is_empty()
         || (p.words.is_empty() && p.key_tokens.is_empty() && p.masked_words.is_empty())
@@ -171,6 +171,13 @@ pub fn search_many(
             }
         }
     }
+    // Asked for now, once the notes found by their words are known: a question read by the
+    // model on another thread had that long.
+    let meaning = if q.needs_recorded_error() {
+        None
+    } else {
+        meaning()
+    };
     let mut candidates = Vec::new();
     for (vault, top) in text.into_iter().enumerate() {
         // For a pasted error, the notes found by their recorded errors are candidates too,

@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, args: MissesArgs) -> Result<ExitCode> {
                 filter: Default::default(),
             };
             let prepared = search::prepare(&req.text);
-            let hits = search::search_many(&idxs, &req, &prepared, None)?;
+            let hits = search::search_many(&idxs, &req, &prepared, &|| None)?;
             if !search::answers_as(m.paste, &hits) {
                 open.push(m);
             }

@@ -189,7 +189,7 @@ impl Picker {
             Vec::new()
         } else {
             let idxs: Vec<&NoteIndex> = opened.iter().map(|o| &o.index).collect();
-            search::search_many(&idxs, &req, &search::prepare(&req.text), None)?
+            search::search_many(&idxs, &req, &search::prepare(&req.text), &|| None)?
         };
         // Hits are labelled with their vault when several are searched.
         self.labels = if opened.len() > 1 {

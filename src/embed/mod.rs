@@ -220,16 +220,25 @@ impl Semantic {
     /// For the query `text`, over these indexes.
     pub fn new(model: &Model, text: &str, idxs: &[&NoteIndex]) -> Result<Semantic> {
         let v = model.embed(&[text])?.pop().unwrap_or_default();
-        Ok(Semantic::of_vector(model, &v, idxs))
+        Ok(Semantic::of_vector(
+            model,
+            &v,
+            idxs.iter().map(|i| i.state_dir()),
+        ))
     }
 
-    /// For a query whose vector (by `model`) is `v`, over these indexes.
-    pub fn of_vector(model: &Model, v: &[f32], idxs: &[&NoteIndex]) -> Semantic {
+    /// For a query whose vector (by `model`) is `v`, over the vaults whose kb folders are
+    /// `dirs`.
+    pub fn of_vector<'a>(
+        model: &Model,
+        v: &[f32],
+        dirs: impl IntoIterator<Item = &'a Path>,
+    ) -> Semantic {
         Semantic {
             probe: Probe::new(v),
-            stores: idxs
-                .iter()
-                .map(|i| Embeddings::open(i.state_dir(), model.fingerprint()))
+            stores: dirs
+                .into_iter()
+                .map(|d| Embeddings::open(d, model.fingerprint()))
                 .collect(),
         }
     }
