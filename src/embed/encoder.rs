@@ -399,6 +399,39 @@ impl Encoder {
     /// The last layer's vector of every token of one sequence (`ids`, token type 0, no
     /// padding), row after row.
     pub fn forward(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+        let mut x = self.tokens(ids)?;
+        let (h, n) = (self.hidden, x.len() / self.hidden);
+        // Two cores: each computes the layers of half the tokens (every weight read by both,
+        // the second mostly from the shared cache), and they trade their keys and values once
+        // per layer. Each token's numbers are the same either way.
+        let two =
+            n >= 2 * ROWS_APART && std::thread::available_parallelism().is_ok_and(|c| c.get() >= 2);
+        if !two {
+            return Ok(self.layers_of(x, 0, n, None));
+        }
+        let m = n / 2;
+        let theirs = x.split_off(m * h);
+        let (to_b, from_a) = std::sync::mpsc::channel();
+        let (to_a, from_b) = std::sync::mpsc::channel();
+        let (mut first, second) = std::thread::scope(|s| {
+            let b = s.spawn(move || self.layers_of(theirs, m, n, Some((to_a, from_a))));
+            let first = self.layers_of(x, 0, n, Some((to_b, from_b)));
+            (first, b.join())
+        });
+        match second {
+            Ok(second) => {
+                first.extend(second);
+                Ok(first)
+            }
+            Err(_) => Err(candle_core::Error::Msg(
+                "the encoder's second thread stopped".into(),
+            )),
+        }
+    }
+
+    /// The embedded tokens of `ids` (word, position and token type, normalised), row after
+    /// row; at most as many as the model has positions.
+    fn tokens(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
         let (n, h) = (ids.len().min(self.positions), self.hidden);
         let mut x = vec![0f32; n * h];
         for (t, &id) in ids.iter().take(n).enumerate() {
@@ -415,30 +448,55 @@ impl Encoder {
             self.token_type.add_row(0, row);
         }
         layer_norm(&mut x, &self.norm, self.eps);
+        Ok(x)
+    }
+
+    /// The layers for token rows `at..at + x.len() / hidden` of the `n` of a text; with a
+    /// `peer` computing the others, the keys and values are traded with it at each layer.
+    fn layers_of(&self, mut x: Vec<f32>, at: usize, n: usize, peer: Option<Peer>) -> Vec<f32> {
+        let h = self.hidden;
+        let mine = x.len() / h;
         let (heads, d) = (self.heads, h / self.heads);
         let scale = 1.0 / (d as f32).sqrt();
-        let mut q = vec![0f32; n * h];
-        let mut k = vec![0f32; n * h];
-        let mut v = vec![0f32; n * h];
-        let mut ctx = vec![0f32; n * h];
-        let mut tmp = vec![0f32; n * h];
+        let mut q = vec![0f32; mine * h];
+        let mut k = vec![0f32; mine * h];
+        let mut v = vec![0f32; mine * h];
+        let mut ctx = vec![0f32; mine * h];
+        let mut tmp = vec![0f32; mine * h];
         let mut scores = vec![0f32; n];
         for l in &self.layers {
             matmul(&l.q, &x, &mut q);
             matmul(&l.k, &x, &mut k);
             matmul(&l.v, &x, &mut v);
+            // Every token's keys and values, in order.
+            let (keys, values) = match &peer {
+                None => (k.clone(), v.clone()),
+                Some((send, receive)) => {
+                    // The peer stopped (it cannot, short of a panic): its rows are zeros, and
+                    // its own failure is reported when it is joined.
+                    let _ = send.send((k.clone(), v.clone()));
+                    let (ok, ov) = receive
+                        .recv()
+                        .unwrap_or_else(|_| (vec![0.0; (n - mine) * h], vec![0.0; (n - mine) * h]));
+                    if at == 0 {
+                        ([&k[..], &ok[..]].concat(), [&v[..], &ov[..]].concat())
+                    } else {
+                        ([&ok[..], &k[..]].concat(), [&ov[..], &v[..]].concat())
+                    }
+                }
+            };
             for head in 0..heads {
                 let part = head * d..(head + 1) * d;
-                for i in 0..n {
+                for i in 0..mine {
                     let qi = &q[i * h..][part.clone()];
                     for (j, s) in scores.iter_mut().enumerate() {
-                        *s = plain_dot(qi, &k[j * h..][part.clone()]) * scale;
+                        *s = plain_dot(qi, &keys[j * h..][part.clone()]) * scale;
                     }
                     softmax(&mut scores);
                     let c = &mut ctx[i * h..][part.clone()];
                     c.fill(0.0);
                     for (j, &p) in scores.iter().enumerate() {
-                        for (ci, vj) in c.iter_mut().zip(&v[j * h..][part.clone()]) {
+                        for (ci, vj) in c.iter_mut().zip(&values[j * h..][part.clone()]) {
                             *ci += p * vj;
                         }
                     }
@@ -447,7 +505,7 @@ impl Encoder {
             matmul(&l.o, &ctx, &mut tmp);
             add(&mut x, &tmp);
             layer_norm(&mut x, &l.attn_norm, self.eps);
-            let mut inter = vec![0f32; n * l.up.out];
+            let mut inter = vec![0f32; mine * l.up.out];
             matmul(&l.up, &x, &mut inter);
             for z in &mut inter {
                 *z = activate(self.act, *z);
@@ -456,9 +514,20 @@ impl Encoder {
             add(&mut x, &tmp);
             layer_norm(&mut x, &l.out_norm, self.eps);
         }
-        Ok(x)
+        x
     }
 }
+
+/// The other thread of a text's layers: where this one's keys and values go, and where its
+/// come from.
+type Peer = (
+    std::sync::mpsc::Sender<(Vec<f32>, Vec<f32>)>,
+    std::sync::mpsc::Receiver<(Vec<f32>, Vec<f32>)>,
+);
+
+/// A text is shared between two threads from this many tokens per thread on (fewer: the
+/// trading costs more than the half saved).
+const ROWS_APART: usize = 4;
 
 fn add(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {
@@ -953,6 +1022,19 @@ mod tests {
             .unwrap()
             .halved();
             assert_eq!(halved.forward(&ids).unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn two_threads_give_the_same_numbers_as_one() {
+        let (config, tensors) = model("gelu");
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let ours = Encoder::load(Source::copied(vb), &config).unwrap();
+        // Below and from the length that is shared between two threads, even and odd.
+        for n in [7u32, 8, 9, 13, 16] {
+            let ids: Vec<u32> = (0..n).map(|t| (t * 13 + 5) % 50).collect();
+            let one = ours.layers_of(ours.tokens(&ids).unwrap(), 0, n as usize, None);
+            assert_eq!(ours.forward(&ids).unwrap(), one, "{n} tokens");
         }
     }
 
