@@ -250,25 +250,38 @@ impl Encoder {
                 out_norm: norm(&l.pp("output"), h)?,
             });
         }
-        Ok(Encoder {
-            word: Matrix::F32(e.floats(&[c.vocab_size, h], "word_embeddings.weight")?),
-            position: Matrix::F32(e.floats(
-                &[c.max_position_embeddings, h],
-                "position_embeddings.weight",
-            )?),
-            token_type: Matrix::F32(e.floats(
-                &[c.type_vocab_size.max(1), h],
-                "token_type_embeddings.weight",
-            )?),
-            norm: norm(&e, h)?,
+        let embeddings = [
+            (c.vocab_size, "word_embeddings.weight"),
+            (c.max_position_embeddings, "position_embeddings.weight"),
+            (c.type_vocab_size.max(1), "token_type_embeddings.weight"),
+        ]
+        .map(|(rows, name)| e.floats(&[rows, h], name).map(Matrix::F32));
+        let [word, position, token_type] = embeddings;
+        Ok(Encoder::of(
+            c,
+            [word?, position?, token_type?],
+            norm(&e, h)?,
             layers,
-            hidden: h,
+        ))
+    }
+
+    /// The encoder of configuration `c` with these word, position and token type embeddings,
+    /// normalisation of them, and layers.
+    fn of(c: &Config, embeddings: [Matrix; 3], norm: Norm, layers: Vec<Layer>) -> Encoder {
+        let [word, position, token_type] = embeddings;
+        Encoder {
+            word,
+            position,
+            token_type,
+            norm,
+            layers,
+            hidden: c.hidden_size,
             heads: c.num_attention_heads,
             act: c.hidden_act,
             eps: c.layer_norm_eps as f32,
             vocab: c.vocab_size,
             positions: c.max_position_embeddings,
-        })
+        }
     }
 
     /// The same encoder with its matrices in 16-bit floats, as kb's copy of the model has
@@ -381,19 +394,13 @@ impl Encoder {
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Encoder {
-            word: Matrix::F16(k.halves("word", &[c.vocab_size, h])?),
-            position: Matrix::F16(k.halves("position", &[c.max_position_embeddings, h])?),
-            token_type: Matrix::F16(k.halves("token_type", &[c.type_vocab_size.max(1), h])?),
-            norm: norm("norm")?,
-            layers,
-            hidden: h,
-            heads: c.num_attention_heads,
-            act: c.hidden_act,
-            eps: c.layer_norm_eps as f32,
-            vocab: c.vocab_size,
-            positions: c.max_position_embeddings,
-        })
+        let half = |name, rows| k.halves(name, &[rows, h]).map(Matrix::F16);
+        let embeddings = [
+            half("word", c.vocab_size)?,
+            half("position", c.max_position_embeddings)?,
+            half("token_type", c.type_vocab_size.max(1))?,
+        ];
+        Some(Encoder::of(c, embeddings, norm("norm")?, layers))
     }
 
     /// The last layer's vector of every token of one sequence (`ids`, token type 0, no
