@@ -263,9 +263,7 @@ impl Library {
 
     /// Load the model now if one is named, by `how`; whether one is ready.
     fn load(&mut self, how: fn(&std::path::Path) -> Result<crate::embed::Model>) -> bool {
-        if let Meaning::Early(_) = &self.meaning {
-            self.finish_early();
-        }
+        self.finish_early();
         if let Meaning::Named(path) = &self.meaning {
             self.meaning = match how(path) {
                 Ok(m) => Meaning::Loaded(Box::new(m)),
@@ -315,11 +313,20 @@ impl Library {
     /// The model being loaded on another thread, once it is ready: loaded (or failed, with a
     /// notice); the vector it computed is not used.
     fn finish_early(&mut self) {
-        if !matches!(self.meaning, Meaning::Early(_)) {
-            return;
-        }
-        if let Meaning::Early(early) = std::mem::replace(&mut self.meaning, Meaning::Failed) {
+        if let Some(early) = self.take_early() {
             self.early_done(early.finish().map(|(model, _)| model));
+        }
+    }
+
+    /// The model being loaded on another thread, taken out (the meaning is then what
+    /// [`Library::early_done`] makes of it).
+    fn take_early(&mut self) -> Option<crate::embed::Early> {
+        match std::mem::replace(&mut self.meaning, Meaning::Failed) {
+            Meaning::Early(e) => Some(*e),
+            other => {
+                self.meaning = other;
+                None
+            }
         }
     }
 
@@ -340,13 +347,12 @@ impl Library {
         if p.needs_recorded_error() {
             return None;
         }
-        match std::mem::replace(&mut self.meaning, Meaning::Failed) {
-            Meaning::Early(e) if e.text() == req.text => Some(*e),
-            other => {
-                self.meaning = other;
-                None
-            }
+        let early = self.take_early()?;
+        if early.text() == req.text {
+            return Some(early);
         }
+        self.meaning = Meaning::Early(Box::new(early));
+        None
     }
 
     /// The query's meaning for typed words, when a model is configured.

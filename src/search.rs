@@ -193,9 +193,7 @@ pub fn search_many<'m>(
             .filter(|r| seen.insert(*r))
             .map(|r| (0.0, r))
             .collect();
-        let store = meaning
-            .filter(|_| !q.needs_recorded_error())
-            .and_then(|m| m.stores[vault].as_ref().map(|s| (m, s)));
+        let store = meaning.and_then(|m| m.stores[vault].as_ref().map(|s| (m, s)));
         // The notes nearest in meaning are candidates too, whatever their words.
         let mut nearest = Vec::new();
         if let Some((m, s)) = store {
