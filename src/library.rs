@@ -407,18 +407,17 @@ impl Library {
         let get = || {
             meaning
                 .get_or_init(|| {
-                    let (model, v) = match early.take()?.finish() {
+                    let early = early.take()?;
+                    // The vaults' vectors are opened while the question is still being read.
+                    let stores = crate::embed::Semantic::open(dirs.iter().map(PathBuf::as_path));
+                    let (model, v) = match early.finish() {
                         Ok(done) => done,
                         Err(e) => {
                             *joined.borrow_mut() = Some(Err(e));
                             return None;
                         }
                     };
-                    let m = crate::embed::Semantic::of_vector(
-                        &model,
-                        &v,
-                        dirs.iter().map(PathBuf::as_path),
-                    );
+                    let m = crate::embed::Semantic::of_vector(&model, &v, stores);
                     *joined.borrow_mut() = Some(Ok(model));
                     Some(m)
                 })

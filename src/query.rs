@@ -62,6 +62,37 @@ fn machine_shaped(text: &str) -> bool {
     shapes.is_match(text)
 }
 
+/// Whether `text` may be typed words rather than what programs print, from its characters
+/// alone, before [`prepare`] reads it (whose patterns take a few milliseconds to build in a
+/// new process): one line of letters, spaces and a sentence's punctuation (no quotes: a
+/// quoted name is masked as a program's), no camelCase name of two humps or more. False for anything else, which [`prepare`] decides (a question with
+/// a number or a file name in it is typed words too). When true,
+/// [`Prepared::needs_recorded_error`] is false (tested on both kinds of text).
+pub fn may_be_typed_words(text: &str) -> bool {
+    let text = text.trim();
+    let mut chars = text.chars().peekable();
+    let (mut prev, mut humps) = (' ', 0);
+    while let Some(c) = chars.next() {
+        let ok = c.is_alphabetic()
+            || matches!(c, ' ' | ',' | '?' | '!' | '\'' | '(' | ')' | '-')
+            // A full stop ends a sentence; inside a word it is a file or host name.
+            || (c == '.' && chars.peek().is_none_or(|n| *n == ' '));
+        if !ok {
+            return false;
+        }
+        humps = match c {
+            ' ' => 0,
+            c if c.is_uppercase() && prev.is_lowercase() => humps + 1,
+            _ => humps,
+        };
+        if humps >= 2 {
+            return false;
+        }
+        prev = c;
+    }
+    !text.is_empty()
+}
+
 /// Whether pasted lines read as a pasted error or log rather than a question or a few
 /// keywords: a line holds an error code or variable parts kb masked (paths, addresses,
 /// identifiers, several numbers...), or reads as an error and is a sentence long (a few
@@ -345,6 +376,44 @@ mod tests {
             "Error: Unsupported column type",
         ] {
             assert!(!prepare(q).needs_recorded_error(), "{q}");
+        }
+    }
+
+    #[test]
+    fn what_may_be_typed_words_is_read_as_typed_words() {
+        let typed = [
+            "OneDrive keeps asking me to sign in",
+            "iPhone mail not syncing",
+            "laptop fan loud after update",
+            "PowerShell execution policy",
+            "Error: Unsupported column type",
+            "mail keeps asking me to log in again.",
+            "why won't the printer print? it's offline (again)",
+            "sign-in loop, every morning!",
+            "Überweisung schlägt fehl",
+        ];
+        for q in typed {
+            assert!(!prepare(q).needs_recorded_error(), "{q}");
+            assert!(may_be_typed_words(q) || q.contains(':'), "{q}");
+        }
+        // What programs print, or may print: decided by `prepare`.
+        for q in [
+            "visible is system.charge.show",
+            "java.lang.NullPointerException at startup",
+            "retries=3 then gives up",
+            "std::bad_alloc thrown",
+            "onCreateView crashes",
+            "Error 0x80070005: access is denied",
+            "/usr/bin/python3: No module named pip",
+            "ERROR_ACCESS_DENIED when saving",
+            "outlook.exe crashes on start",
+            "vpn error 809",
+            "first line\nsecond line",
+            "the printer says \"offline\"",
+            "",
+            "   ",
+        ] {
+            assert!(!may_be_typed_words(q), "{q:?}");
         }
     }
 

@@ -171,14 +171,26 @@ pub fn search_many<'m>(
             }
         }
     }
-    // Asked for now, once the notes found by their words are known: a question read by the
-    // model on another thread had that long.
-    let meaning = if q.needs_recorded_error() {
-        None
-    } else {
-        meaning()
-    };
+    // The notes found by their words (and, for a pasted error, by its recorded errors),
+    // read and compared with the query's errors before its meaning is asked for: a question
+    // read by the model on another thread has that long.
+    let weights = TokenWeights::new(&set);
+    let weight = |t: &str| weights.weight(t);
+    let found =
+        |vault: usize, r: NoteRef, bm25: f32, verbatim: bool| -> Result<Option<Candidate>> {
+            let note = set.stored(vault, r)?;
+            Ok(req.filter.keeps(&note).then(|| Candidate {
+                errors: Some(error_match(q, &note, &weight)),
+                note,
+                vault,
+                bm25,
+                verbatim,
+                fuzzy,
+                semantic: None,
+            }))
+        };
     let mut candidates = Vec::new();
+    let mut seen: Vec<HashSet<NoteRef>> = Vec::new();
     for (vault, top) in text.into_iter().enumerate() {
         // For a pasted error, the notes found by their recorded errors are candidates too,
         // wherever the text ranking put them.
@@ -187,45 +199,44 @@ pub fn search_many<'m>(
         } else {
             Default::default()
         };
-        let mut seen: HashSet<NoteRef> = top.iter().map(|(_, r)| *r).collect();
+        let mut these: HashSet<NoteRef> = top.iter().map(|(_, r)| *r).collect();
         let errors_only: Vec<(f32, NoteRef)> = by_errors
             .into_iter()
-            .filter(|r| seen.insert(*r))
+            .filter(|r| these.insert(*r))
             .map(|r| (0.0, r))
             .collect();
-        let store = meaning.and_then(|m| m.stores[vault].as_ref().map(|s| (m, s)));
+        for (bm25, r) in top.into_iter().chain(errors_only) {
+            candidates.extend(found(vault, r, bm25, verbatim.contains(&r))?);
+        }
+        seen.push(these);
+    }
+    let meaning = if q.needs_recorded_error() {
+        None
+    } else {
+        meaning()
+    };
+    if let Some(m) = meaning {
         // The notes nearest in meaning are candidates too, whatever their words.
-        let mut nearest = Vec::new();
-        if let Some((m, s)) = store {
+        for (vault, seen) in seen.iter_mut().enumerate() {
+            let Some(s) = m.stores[vault].as_ref() else {
+                continue;
+            };
             for (i, _) in s.nearest(&m.probe, want) {
                 if let Some(r) = set.by_path(vault, s.rel(i))? {
                     if seen.insert(r) {
-                        nearest.push((0.0, r));
+                        candidates.extend(found(vault, r, 0.0, false)?);
                     }
                 }
             }
         }
-        for (bm25, r) in top.into_iter().chain(errors_only).chain(nearest) {
-            let note = set.stored(vault, r)?;
-            let semantic = store.map(|(m, s)| {
-                s.find(&note.rel)
-                    .filter(|&i| s.hash(i) == note.hash)
+        for c in &mut candidates {
+            c.semantic = m.stores[c.vault].as_ref().map(|s| {
+                s.find(&c.note.rel)
+                    .filter(|&i| s.hash(i) == c.note.hash)
                     .map(|i| s.score(i, &m.probe))
-            });
-            if !req.filter.keeps(&note) {
-                continue;
-            }
-            candidates.push(Candidate {
-                note,
-                vault,
-                bm25,
-                verbatim: verbatim.contains(&r),
-                fuzzy,
-                semantic,
             });
         }
     }
-    let weights = TokenWeights::new(&set);
     let mut hits = rank(q, candidates, &|t| weights.weight(t));
     // Tags are part of every candidate query too; here every hit passes the whole filter (a
     // filter field added later cannot be skipped by one front end).
@@ -248,6 +259,9 @@ pub struct Candidate {
     /// With meaning in the ranking: the cosine of the query to the note (None inside: the
     /// note is not embedded yet). None: meaning is not used for this query.
     pub semantic: Option<Option<f32>>,
+    /// Its recorded errors compared with the query already ([`error_match`]; None: [`rank`]
+    /// compares them).
+    pub errors: Option<ErrorMatch>,
 }
 
 /// Orders the candidates for the query, best first: the text part (BM25 scaled to the best
@@ -284,7 +298,9 @@ pub fn rank(p: &Prepared, candidates: Vec<Candidate>, weight: &dyn Fn(&str) -> f
             if let Some(sem) = c.semantic {
                 meaning.fuse(&mut ex, sem);
             }
-            error_match(p, &c.note, weight, &mut ex);
+            c.errors
+                .unwrap_or_else(|| error_match(p, &c.note, weight))
+                .explain(&mut ex);
             let score = ex.text_part
                 + p.error_weight(ex.error_similarity)
                 + if ex.verbatim { VERBATIM_WEIGHT } else { 0.0 };
@@ -483,13 +499,30 @@ impl<'a> TokenWeights<'a> {
     }
 }
 
-/// Fill in how well the paste matches the note's recorded errors.
-fn error_match(
-    p: &Prepared,
-    note: &StoredNote,
-    weight: &dyn Fn(&str) -> f32,
-    ex: &mut Explanation,
-) {
+/// How well the query matches a note's recorded errors (the error fields of an
+/// [`Explanation`]).
+#[derive(Clone, Debug, Default)]
+pub struct ErrorMatch {
+    pub similarity: f32,
+    pub matched_error: Option<String>,
+    pub pasted_line: Option<String>,
+    pub codes: Vec<String>,
+    pub other_code: bool,
+}
+
+impl ErrorMatch {
+    fn explain(self, ex: &mut Explanation) {
+        ex.error_similarity = self.similarity;
+        ex.matched_error = self.matched_error;
+        ex.pasted_line = self.pasted_line;
+        ex.codes = self.codes;
+        ex.other_code = self.other_code;
+    }
+}
+
+/// How well the paste matches the note's recorded errors.
+pub fn error_match(p: &Prepared, note: &StoredNote, weight: &dyn Fn(&str) -> f32) -> ErrorMatch {
+    let mut ex = ErrorMatch::default();
     let codes: Vec<&str> = note
         .errkeys
         .iter()
@@ -527,7 +560,8 @@ fn error_match(
             }
         }
     }
-    ex.error_similarity = best;
+    ex.similarity = best;
+    ex
 }
 
 /// What a recorded error's similarity keeps when it carries other codes than the query's.
@@ -560,6 +594,7 @@ mod tests {
             verbatim: false,
             fuzzy: false,
             semantic: None,
+            errors: None,
         }
     }
 

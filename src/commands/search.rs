@@ -44,14 +44,23 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         limit: args.limit.unwrap_or(5).max(1),
         filter: args.filter.filter()?,
     };
-    let prepared = search::prepare(&req.text);
     // Typed words are read by the model (when one is configured) on another thread while the
-    // vaults are opened and searched by words.
+    // vaults are opened and searched by words; the model is loaded while the query is
+    // prepared if its characters already tell it may be typed words (a pasted error does not
+    // pay for a model it does not use).
+    let start =
+        |dir: &std::path::PathBuf| crate::embed::Early::start(dir.clone(), req.text.clone());
     let early = ctx
         .model
-        .clone()
-        .filter(|_| !prepared.needs_recorded_error())
-        .map(|dir| crate::embed::Early::start(dir, req.text.clone()));
+        .as_ref()
+        .filter(|_| crate::query::may_be_typed_words(&req.text))
+        .map(start);
+    let prepared = search::prepare(&req.text);
+    let early = match early {
+        _ if prepared.needs_recorded_error() => None,
+        Some(e) => Some(e.go()),
+        None => ctx.model.as_ref().map(start).map(crate::embed::Early::go),
+    };
     let mut library = super::open_library(ctx)?.with_early(early);
     let (hits, reports) = library.search(&req, &prepared)?;
     for r in &reports {

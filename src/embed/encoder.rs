@@ -403,16 +403,30 @@ impl Encoder {
         Some(Encoder::of(c, embeddings, norm("norm")?, layers))
     }
 
+    /// Have the layers' weights read from kb's copy of the model mapped now (a question
+    /// reads every one of them; the word embeddings, mostly unread, are left).
+    pub fn prefetch(&self) {
+        for l in &self.layers {
+            for m in [&l.q, &l.k, &l.v, &l.o, &l.up, &l.down] {
+                if let Matrix::F16(w) = &m.w {
+                    w.prefetch();
+                }
+            }
+        }
+    }
+
     /// The last layer's vector of every token of one sequence (`ids`, token type 0, no
-    /// padding), row after row.
-    pub fn forward(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+    /// padding), row after row; if `share`, a text long enough is shared with a second
+    /// thread.
+    pub fn forward_on(&self, ids: &[u32], share: bool) -> candle_core::Result<Vec<f32>> {
         let mut x = self.tokens(ids)?;
         let (h, n) = (self.hidden, x.len() / self.hidden);
         // Two cores: each computes the layers of half the tokens (every weight read by both,
         // the second mostly from the shared cache), and they trade their keys and values once
         // per layer. Each token's numbers are the same either way.
-        let two =
-            n >= 2 * ROWS_APART && std::thread::available_parallelism().is_ok_and(|c| c.get() >= 2);
+        let two = share
+            && n >= 2 * ROWS_APART
+            && std::thread::available_parallelism().is_ok_and(|c| c.get() >= 2);
         if !two {
             return Ok(self.layers_of(x, 0, n, None));
         }
@@ -514,9 +528,7 @@ impl Encoder {
             layer_norm(&mut x, &l.attn_norm, self.eps);
             let mut inter = vec![0f32; mine * l.up.out];
             matmul(&l.up, &x, &mut inter);
-            for z in &mut inter {
-                *z = activate(self.act, *z);
-            }
+            activate(self.act, &mut inter);
             matmul(&l.down, &inter, &mut tmp);
             add(&mut x, &tmp);
             layer_norm(&mut x, &l.out_norm, self.eps);
@@ -566,57 +578,155 @@ fn softmax(s: &mut [f32]) {
     }
 }
 
-fn activate(act: HiddenAct, x: f32) -> f32 {
+fn activate(act: HiddenAct, xs: &mut [f32]) {
     match act {
-        HiddenAct::Gelu => 0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2)),
+        HiddenAct::Gelu => gelu(xs),
         HiddenAct::GeluApproximate => {
             let c = (2.0 / std::f32::consts::PI).sqrt();
-            0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+            for x in xs {
+                *x = 0.5 * *x * (1.0 + (c * (*x + 0.044715 * *x * *x * *x)).tanh());
+            }
         }
-        HiddenAct::Relu => x.max(0.0),
+        HiddenAct::Relu => {
+            for x in xs {
+                *x = x.max(0.0);
+            }
+        }
     }
+}
+
+/// GELU, `x (1 + erf(x / sqrt 2)) / 2`, for every value: most of a question's time outside
+/// the matrix products was calls of `erff`, one value at a time. Here erf is a ratio of two
+/// polynomials (within 1e-6 of it, tested), with no branch, so the loop runs on the
+/// processor's widest vectors (AVX2 where it has them, chosen when running).
+fn gelu(xs: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2.
+            unsafe { gelu_avx2(xs) };
+            return;
+        }
+    }
+    gelu_plain(xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gelu_avx2(xs: &mut [f32]) {
+    gelu_plain(xs);
+}
+
+#[inline(always)]
+fn gelu_plain(xs: &mut [f32]) {
+    for x in xs {
+        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// The error function, as a ratio of an odd polynomial of degree 13 and an even one of
+/// degree 8 on [-4, 4] (erf is 1 to single precision beyond), the monomial form used by
+/// Eigen and XLA for single precision.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    const A: [f32; 7] = [
+        -1.609_603_3e-2,
+        -2.954_6e-3,
+        -7.349_906_3e-4,
+        -5.692_506_4e-5,
+        -2.101_024e-6,
+        2.770_681_4e-8,
+        -2.726_142_3e-10,
+    ];
+    const B: [f32; 5] = [
+        -1.426_474e-2,
+        -7.373_329e-3,
+        -1.682_827e-3,
+        -2.133_740_6e-4,
+        -1.456_607_2e-5,
+    ];
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = A[6];
+    for a in A[..6].iter().rev() {
+        p = p * x2 + a;
+    }
+    let mut q = B[4];
+    for b in B[..4].iter().rev() {
+        q = q * x2 + b;
+    }
+    x * p / q
 }
 
 fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// `y = x W^T + b` for the rows of `x`: with the processor's 256-bit fused multiply-adds
-/// where it has them (chosen when running, so one binary serves every x86-64 machine).
-fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
-    matmul_rows(l, 0..l.out, x, y);
+/// The widest instructions the processor has for the matrix products, chosen when running
+/// (one binary serves every x86-64 machine).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Wide {
+    /// 512-bit vectors: twice the multiply-adds per instruction (for the 16-bit weights; the
+    /// 32-bit ones take the 256-bit path).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// 256-bit fused multiply-adds and 16-bit float conversions.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// Nothing beyond the target's baseline.
+    Portable,
 }
 
-/// Outputs `rows` of `y = x W^T + b` into `y` (`x`'s rows times `rows.len()` values).
-fn matmul_rows(l: &Linear, rows: std::ops::Range<usize>, x: &[f32], y: &mut [f32]) {
-    let (k, out) = (l.inp, rows.len());
-    let b = &l.b[rows.clone()];
-    let part = rows.start * k..rows.end * k;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx2") && has!("fma") {
-            match &l.w {
-                // SAFETY: the processor has the features the function is compiled for.
-                Matrix::F32(w) => unsafe { avx2::matmul(&w[part], b, k, out, x, y) },
-                // SAFETY: the same, with the 16-bit float conversions.
-                Matrix::F16(w) if has!("f16c") => unsafe {
-                    avx2::matmul_f16(&w[part], b, k, out, x, y)
-                },
-                Matrix::F16(_) => portable(l, rows, x, y),
+impl Wide {
+    /// Every path this processor can run, widest first.
+    fn available() -> Vec<Wide> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            // Every processor with 512-bit vectors has the 256-bit features too (the 32-bit
+            // weights take the 256-bit path there).
+            if has!("avx2") && has!("fma") && has!("f16c") {
+                if has!("avx512f") {
+                    all.push(Wide::Avx512);
+                }
+                all.push(Wide::Avx2);
             }
-            return;
         }
+        all.push(Wide::Portable);
+        all
     }
-    portable(l, rows, x, y);
+
+    fn widest() -> Wide {
+        static WIDEST: std::sync::OnceLock<Wide> = std::sync::OnceLock::new();
+        *WIDEST.get_or_init(|| Wide::available()[0])
+    }
+}
+
+/// `y = x W^T + b` for the rows of `x`, with the widest instructions the processor has.
+fn matmul(l: &Linear, x: &[f32], y: &mut [f32]) {
+    matmul_with(Wide::widest(), l, x, y)
+}
+
+fn matmul_with(wide: Wide, l: &Linear, x: &[f32], y: &mut [f32]) {
+    let (k, out, b) = (l.inp, l.out, &l.b[..]);
+    match (wide, &l.w) {
+        // SAFETY (each): `Wide::available` found the features the function is compiled for.
+        #[cfg(target_arch = "x86_64")]
+        (Wide::Avx512, Matrix::F16(w)) => unsafe { avx512::matmul_f16(w, b, k, out, x, y) },
+        #[cfg(target_arch = "x86_64")]
+        (Wide::Avx2, Matrix::F16(w)) => unsafe { avx2::matmul_f16(w, b, k, out, x, y) },
+        #[cfg(target_arch = "x86_64")]
+        (Wide::Avx512 | Wide::Avx2, Matrix::F32(w)) => unsafe { avx2::matmul(w, b, k, out, x, y) },
+        _ => portable(l, x, y),
+    }
 }
 
 /// The same without wider instructions than the target's baseline.
-fn portable(l: &Linear, rows: std::ops::Range<usize>, x: &[f32], y: &mut [f32]) {
-    let k = l.inp;
-    let out = rows.len();
+fn portable(l: &Linear, x: &[f32], y: &mut [f32]) {
+    let (k, out) = (l.inp, l.out);
     let mut row = vec![0f32; k];
-    for (o, j) in rows.enumerate() {
+    for j in 0..out {
         let w: &[f32] = match &l.w {
             Matrix::F32(w) => &w[j * k..(j + 1) * k],
             Matrix::F16(w) => {
@@ -627,206 +737,235 @@ fn portable(l: &Linear, rows: std::ops::Range<usize>, x: &[f32], y: &mut [f32]) 
             }
         };
         for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(out)) {
-            yr[o] = plain_dot(xr, w) + l.b[j];
+            yr[j] = plain_dot(xr, w) + l.b[j];
         }
     }
 }
 
+/// The kernels of the 16-bit weights, the same for each vector width: inside a module that
+/// defines `V` (a vector of `LANES` floats) and its `zero`, `load`, `fmadd`, `total` and
+/// `widen` (`LANES` 16-bit floats to 32-bit), compiled for `$features`.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use half::f16;
+macro_rules! kernels {
+    ($features:literal) => {
+        /// Token rows that share one pass over a weight row (each weight is read once for
+        /// them).
+        const ROWS: usize = 4;
+
+        /// `y = x W^T + b` (W: `out` rows of `k` 16-bit floats): each pair of weight rows is
+        /// widened once into a scratch row (in the core's first-level cache), then multiplied
+        /// with every token.
+        #[target_feature(enable = $features)]
+        pub unsafe fn matmul_f16(
+            lw: &[half::f16],
+            lb: &[f32],
+            k: usize,
+            out: usize,
+            x: &[f32],
+            y: &mut [f32],
+        ) {
+            assert!(lw.len() == k * out && lb.len() == out);
+            let mut scratch = vec![0f32; 2 * k];
+            let mut j = 0;
+            while j < out {
+                let m = (out - j).min(2);
+                let w = &lw[j * k..(j + m) * k];
+                let mut i = 0;
+                while i + LANES <= w.len() {
+                    // SAFETY: i + LANES <= w.len() <= scratch.len().
+                    unsafe { widen(w.as_ptr().add(i), scratch.as_mut_ptr().add(i)) };
+                    i += LANES;
+                }
+                for i in i..w.len() {
+                    scratch[i] = w[i].to_f32();
+                }
+                // SAFETY: the processor has the features of this function.
+                unsafe { block(&scratch[..m * k], &lb[j..j + m], j, k, out, x, y) };
+                j += m;
+            }
+        }
+
+        /// Outputs `j..j + w.len() / k` of every token row of `x` from these weight rows
+        /// (one or two): weight rows outside, token rows inside, so that every weight is read
+        /// from memory once (the tokens stay in the core's cache); two weight rows and up to
+        /// [`ROWS`] tokens at a time (eight independent sums in flight).
+        #[target_feature(enable = $features)]
+        unsafe fn block(
+            w: &[f32],
+            b: &[f32],
+            j: usize,
+            k: usize,
+            out: usize,
+            x: &[f32],
+            y: &mut [f32],
+        ) {
+            let n = x.len() / k;
+            assert!(y.len() >= n * out && w.len() == b.len() * k);
+            if w.len() != 2 * k {
+                for t in 0..n {
+                    for (jj, bj) in b.iter().enumerate() {
+                        // SAFETY: the processor has the features of this function.
+                        let d = unsafe {
+                            dots::<1, 1>(&w[jj * k..(jj + 1) * k], &x[t * k..(t + 1) * k])
+                        };
+                        y[t * out + j + jj] = d[0][0] + bj;
+                    }
+                }
+                return;
+            }
+            let mut put = |t: usize, sums: [&[f32]; 2]| {
+                for (jj, row) in sums.iter().enumerate() {
+                    for (r, s) in row.iter().enumerate() {
+                        y[(t + r) * out + j + jj] = s + b[jj];
+                    }
+                }
+            };
+            let mut t = 0;
+            while t < n {
+                let r = (n - t).min(ROWS);
+                let rows = &x[t * k..(t + r) * k];
+                // SAFETY (each): the processor has the features of this function.
+                match r {
+                    4 => {
+                        let s = unsafe { dots::<2, 4>(w, rows) };
+                        put(t, [&s[0], &s[1]]);
+                    }
+                    3 => {
+                        let s = unsafe { dots::<2, 3>(w, rows) };
+                        put(t, [&s[0], &s[1]]);
+                    }
+                    2 => {
+                        let s = unsafe { dots::<2, 2>(w, rows) };
+                        put(t, [&s[0], &s[1]]);
+                    }
+                    _ => {
+                        let s = unsafe { dots::<2, 1>(w, rows) };
+                        put(t, [&s[0], &s[1]]);
+                    }
+                }
+                t += ROWS;
+            }
+        }
+
+        /// Each of the `W` rows of `w` with each of the `R` rows of `x` (rows of one length,
+        /// one after another).
+        #[target_feature(enable = $features)]
+        unsafe fn dots<const W: usize, const R: usize>(w: &[f32], x: &[f32]) -> [[f32; R]; W] {
+            let k = w.len() / W;
+            assert!(w.len() == W * k && x.len() == R * k);
+            let (wp, xp) = (w.as_ptr(), x.as_ptr());
+            let mut acc = [[zero(); R]; W];
+            let mut i = 0;
+            while i + LANES <= k {
+                // SAFETY: i + LANES <= k; weight row jj is w[jj*k..], token row r is
+                // x[r*k..] (asserted lengths).
+                unsafe {
+                    let mut wv = [zero(); W];
+                    for (jj, v) in wv.iter_mut().enumerate() {
+                        *v = load(wp.add(jj * k + i));
+                    }
+                    for r in 0..R {
+                        let xv = load(xp.add(r * k + i));
+                        for jj in 0..W {
+                            acc[jj][r] = fmadd(xv, wv[jj], acc[jj][r]);
+                        }
+                    }
+                }
+                i += LANES;
+            }
+            let mut out = [[0f32; R]; W];
+            for jj in 0..W {
+                for r in 0..R {
+                    out[jj][r] = total(acc[jj][r]);
+                    for m in i..k {
+                        out[jj][r] += x[r * k + m] * w[jj * k + m];
+                    }
+                }
+            }
+            out
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
     use std::arch::x86_64::*;
 
-    /// Token rows that share one pass over a weight row (each weight is read once for them).
-    const ROWS: usize = 4;
+    type V = __m512;
+    const LANES: usize = 16;
 
-    /// `y = x W^T + b` (W: `out` rows of `k`, 32-bit).
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn matmul(lw: &[f32], lb: &[f32], k: usize, out: usize, x: &[f32], y: &mut [f32]) {
-        assert!(lw.len() == k * out && lb.len() == out);
-        let tail = tail(x, k);
-        let mut j = 0;
-        while j < out {
-            let m = (out - j).min(2);
-            // SAFETY: the processor has the features of this function.
-            unsafe {
-                block(
-                    &lw[j * k..(j + m) * k],
-                    &lb[j..j + m],
-                    j,
-                    k,
-                    out,
-                    x,
-                    &tail,
-                    y,
-                )
-            };
-            j += m;
-        }
+    #[target_feature(enable = "avx512f")]
+    fn zero() -> V {
+        _mm512_setzero_ps()
+    }
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(p: *const f32) -> V {
+        // SAFETY: the caller's: LANES floats at p.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[target_feature(enable = "avx512f")]
+    fn fmadd(a: V, b: V, c: V) -> V {
+        _mm512_fmadd_ps(a, b, c)
+    }
+    #[target_feature(enable = "avx512f")]
+    fn total(v: V) -> f32 {
+        _mm512_reduce_add_ps(v)
+    }
+    #[target_feature(enable = "avx512f")]
+    unsafe fn widen(from: *const half::f16, to: *mut f32) {
+        // SAFETY: the caller's: LANES values at each.
+        unsafe { _mm512_storeu_ps(to, _mm512_cvtph_ps(_mm256_loadu_si256(from.cast()))) }
     }
 
-    /// The last token rows of `x` that do not fill a group of [`ROWS`], followed by rows of
-    /// zeros up to one group: they go through the same kernel as the others (one sum at a
-    /// time, they took as long as all the others together).
-    fn tail(x: &[f32], k: usize) -> Vec<f32> {
-        let n = x.len() / k;
-        let mut t = x[n / ROWS * ROWS * k..n * k].to_vec();
-        if !t.is_empty() {
-            t.resize(ROWS * k, 0.0);
-        }
-        t
-    }
+    kernels!("avx512f");
+}
 
-    /// The same with the weights in 16-bit floats: each pair of weight rows is widened once
-    /// into a scratch row (in the core's first-level cache), then multiplied with every token.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    type V = __m256;
+    const LANES: usize = 8;
+
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn matmul_f16(
-        lw: &[f16],
-        lb: &[f32],
-        k: usize,
-        out: usize,
-        x: &[f32],
-        y: &mut [f32],
-    ) {
-        assert!(lw.len() == k * out && lb.len() == out);
-        let tail = tail(x, k);
-        let mut scratch = vec![0f32; 2 * k];
-        let mut j = 0;
-        while j < out {
-            let m = (out - j).min(2);
-            let w = &lw[j * k..(j + m) * k];
-            let mut i = 0;
-            while i + 8 <= w.len() {
-                // SAFETY: i + 8 <= w.len() <= scratch.len(); the processor has f16c (the
-                // function's features).
-                unsafe {
-                    let v = _mm256_cvtph_ps(_mm_loadu_si128(w.as_ptr().add(i).cast::<__m128i>()));
-                    _mm256_storeu_ps(scratch.as_mut_ptr().add(i), v);
-                }
-                i += 8;
-            }
-            for i in i..w.len() {
-                scratch[i] = w[i].to_f32();
-            }
-            // SAFETY: the processor has the features of this function.
-            unsafe { block(&scratch[..m * k], &lb[j..j + m], j, k, out, x, &tail, y) };
-            j += m;
-        }
+    fn zero() -> V {
+        _mm256_setzero_ps()
     }
-
-    /// Outputs `j..j + w.len() / k` of every token row of `x` from these weight rows (one or
-    /// two): weight rows outside, token rows inside, so that every weight is read from memory
-    /// once (the tokens stay in the core's cache); two weight rows and four tokens at a time
-    /// (eight independent sums in flight), the last tokens from `tail` ([`tail`]).
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn block(
-        w: &[f32],
-        b: &[f32],
-        j: usize,
-        k: usize,
-        out: usize,
-        x: &[f32],
-        tail: &[f32],
-        y: &mut [f32],
-    ) {
-        let n = x.len() / k;
-        assert!(y.len() >= n * out && w.len() == b.len() * k);
-        let (whole, rest) = if w.len() == 2 * k {
-            (n / ROWS * ROWS, n)
-        } else {
-            (0, 0)
-        };
-        for t in (0..rest).step_by(ROWS) {
-            let rows = if t < whole {
-                &x[t * k..(t + ROWS) * k]
-            } else {
-                tail
-            };
-            // SAFETY: the processor has the features of this function.
-            let sums = unsafe { dots2x4(w, rows) };
-            for (jj, row) in sums.iter().enumerate() {
-                for (r, s) in row.iter().enumerate().take(n - t) {
-                    y[(t + r) * out + j + jj] = s + b[jj];
-                }
-            }
-        }
-        for t in rest..n {
-            for (jj, bj) in b.iter().enumerate() {
-                // SAFETY: the processor has the features of this function.
-                y[t * out + j + jj] =
-                    unsafe { dot(&w[jj * k..(jj + 1) * k], &x[t * k..(t + 1) * k]) } + bj;
-            }
-        }
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn load(p: *const f32) -> V {
+        // SAFETY: the caller's: LANES floats at p.
+        unsafe { _mm256_loadu_ps(p) }
     }
-
-    /// The two rows of `w` with each of the four rows of `x` (rows of one length, one after
-    /// another).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dots2x4(w: &[f32], x: &[f32]) -> [[f32; ROWS]; 2] {
-        let k = w.len() / 2;
-        assert!(w.len() == 2 * k && x.len() == ROWS * k);
-        let (wp, xp) = (w.as_ptr(), x.as_ptr());
-        let mut a0 = [_mm256_setzero_ps(); ROWS];
-        let mut a1 = [_mm256_setzero_ps(); ROWS];
-        let mut i = 0;
-        while i + 8 <= k {
-            // SAFETY: i + 8 <= k; weight row jj is w[jj*k..], token row r is x[r*k..]
-            // (asserted lengths).
-            unsafe {
-                let w0 = _mm256_loadu_ps(wp.add(i));
-                let w1 = _mm256_loadu_ps(wp.add(k + i));
-                for r in 0..ROWS {
-                    let xv = _mm256_loadu_ps(xp.add(r * k + i));
-                    a0[r] = _mm256_fmadd_ps(xv, w0, a0[r]);
-                    a1[r] = _mm256_fmadd_ps(xv, w1, a1[r]);
-                }
-            }
-            i += 8;
-        }
-        let mut out = [[0f32; ROWS]; 2];
-        for r in 0..ROWS {
-            // SAFETY: the processor has the features of this function.
-            out[0][r] = unsafe { sum(a0[r]) };
-            out[1][r] = unsafe { sum(a1[r]) };
-            for m in i..k {
-                out[0][r] += x[r * k + m] * w[m];
-                out[1][r] += x[r * k + m] * w[k + m];
-            }
-        }
-        out
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn fmadd(a: V, b: V, c: V) -> V {
+        _mm256_fmadd_ps(a, b, c)
     }
-
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot(w: &[f32], x: &[f32]) -> f32 {
-        let k = w.len();
-        assert_eq!(x.len(), k);
-        let mut acc = _mm256_setzero_ps();
-        let mut i = 0;
-        while i + 8 <= k {
-            // SAFETY: i + 8 <= k, the length of both.
-            acc = unsafe {
-                _mm256_fmadd_ps(
-                    _mm256_loadu_ps(x.as_ptr().add(i)),
-                    _mm256_loadu_ps(w.as_ptr().add(i)),
-                    acc,
-                )
-            };
-            i += 8;
-        }
-        // SAFETY: the processor has the features of this function.
-        let mut s = unsafe { sum(acc) };
-        for m in i..k {
-            s += x[m] * w[m];
-        }
-        s
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn sum(v: __m256) -> f32 {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn total(v: V) -> f32 {
         let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let pair = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
         _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
+    }
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn widen(from: *const half::f16, to: *mut f32) {
+        // SAFETY: the caller's: LANES values at each.
+        unsafe { _mm256_storeu_ps(to, _mm256_cvtph_ps(_mm_loadu_si128(from.cast()))) }
+    }
+
+    kernels!("avx2,fma,f16c");
+
+    /// `y = x W^T + b` with the weights in 32-bit floats (the model's own file): the same
+    /// kernel as the 16-bit weights, without widening.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn matmul(lw: &[f32], lb: &[f32], k: usize, out: usize, x: &[f32], y: &mut [f32]) {
+        assert!(lw.len() == k * out && lb.len() == out);
+        let mut j = 0;
+        while j < out {
+            let m = (out - j).min(2);
+            // SAFETY: the processor has the features of this function.
+            unsafe { block(&lw[j * k..(j + m) * k], &lb[j..j + m], j, k, out, x, y) };
+            j += m;
+        }
     }
 }
 
@@ -899,7 +1038,7 @@ mod tests {
             // 1 to 9 tokens: fewer than, exactly and more than the rows that share a pass.
             for n in 1..=9u32 {
                 let ids: Vec<u32> = (0..n).map(|t| (t * 7 + 3) % 50).collect();
-                let mine = ours.forward(&ids).unwrap();
+                let mine = ours.forward_on(&ids, true).unwrap();
                 let t = Tensor::new(ids.as_slice(), &Device::Cpu)
                     .unwrap()
                     .unsqueeze(0)
@@ -940,7 +1079,10 @@ mod tests {
         let copied = Encoder::load(Source::copied(vb()), &config).unwrap();
         assert!(matches!(copied.word, Matrix::F32(Stored::Owned(_))));
         let ids = [3, 9, 27, 4, 1];
-        assert_eq!(mapped.forward(&ids).unwrap(), copied.forward(&ids).unwrap());
+        assert_eq!(
+            mapped.forward_on(&ids, true).unwrap(),
+            copied.forward_on(&ids, true).unwrap()
+        );
     }
 
     #[test]
@@ -967,20 +1109,15 @@ mod tests {
             for l in [wide, half] {
                 for n in 1..=9 {
                     let x = v(n * inp, 53);
-                    let (mut a, mut b) = (vec![0f32; n * out], vec![0f32; n * out]);
-                    matmul(&l, &x, &mut a);
-                    portable(&l, 0..out, &x, &mut b);
-                    for (p, q) in a.iter().zip(&b) {
-                        assert!((p - q).abs() < 1e-4, "{out}x{inp}, {n} rows: {p} vs {q}");
-                    }
-                    // A part of the outputs alone: the same values.
-                    if out > 2 {
-                        let mut part = vec![0f32; n * (out - 1)];
-                        matmul_rows(&l, 1..out, &x, &mut part);
-                        for t in 0..n {
-                            assert_eq!(
-                                part[t * (out - 1)..(t + 1) * (out - 1)],
-                                a[t * out + 1..(t + 1) * out]
+                    let mut want = vec![0f32; n * out];
+                    portable(&l, &x, &mut want);
+                    for path in Wide::available() {
+                        let mut got = vec![0f32; n * out];
+                        matmul_with(path, &l, &x, &mut got);
+                        for (p, q) in got.iter().zip(&want) {
+                            assert!(
+                                (p - q).abs() < 1e-4,
+                                "{path:?}, {out}x{inp}, {n} rows: {p} vs {q}"
                             );
                         }
                     }
@@ -1023,13 +1160,16 @@ mod tests {
         .halved();
         for n in [1usize, 5, 9] {
             let ids: Vec<u32> = (0..n as u32).map(|t| (t * 11 + 2) % 50).collect();
-            let (a, b) = (full.forward(&ids).unwrap(), small.forward(&ids).unwrap());
+            let (a, b) = (
+                full.forward_on(&ids, true).unwrap(),
+                small.forward_on(&ids, true).unwrap(),
+            );
             let cos = a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>()
                 / (a.iter().map(|x| x * x).sum::<f32>().sqrt()
                     * b.iter().map(|x| x * x).sum::<f32>().sqrt());
             assert!(cos > 0.9999, "{n} tokens: cosine {cos}");
             // The same in memory as read from the file.
-            assert_eq!(halved.forward(&ids).unwrap(), b);
+            assert_eq!(halved.forward_on(&ids, true).unwrap(), b);
         }
     }
 
@@ -1042,7 +1182,31 @@ mod tests {
         for n in [7u32, 8, 9, 13, 16] {
             let ids: Vec<u32> = (0..n).map(|t| (t * 13 + 5) % 50).collect();
             let one = ours.layers_of(ours.tokens(&ids).unwrap(), 0, n as usize, None);
-            assert_eq!(ours.forward(&ids).unwrap(), one, "{n} tokens");
+            assert_eq!(ours.forward_on(&ids, true).unwrap(), one, "{n} tokens");
+            assert_eq!(ours.forward_on(&ids, false).unwrap(), one, "{n} tokens");
+        }
+    }
+
+    #[test]
+    fn erf_is_within_a_millionth_of_libms() {
+        let mut worst = 0f64;
+        for i in -600_000..=600_000 {
+            let x = i as f32 / 100_000.0;
+            let e = (erf(x) as f64 - libm::erf(x as f64)).abs();
+            worst = worst.max(e);
+        }
+        assert!(worst < 1e-6, "{worst}");
+        for x in [f32::INFINITY, 50.0, -50.0, f32::NEG_INFINITY] {
+            assert!((erf(x) - x.signum()).abs() < 1e-6, "{x}");
+        }
+        let mut xs: Vec<f32> = (-2000..2000).map(|i| i as f32 / 250.0).collect();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&x| 0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2)))
+            .collect();
+        gelu(&mut xs);
+        for (g, w) in xs.iter().zip(&want) {
+            assert!((g - w).abs() < 4e-6, "{g} vs {w}");
         }
     }
 
@@ -1051,7 +1215,7 @@ mod tests {
         let (config, tensors) = model("gelu");
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
         let ours = Encoder::load(Source::copied(vb), &config).unwrap();
-        assert!(ours.forward(&[3, 50]).is_err());
-        assert!(ours.forward(&[]).unwrap().is_empty());
+        assert!(ours.forward_on(&[3, 50], true).is_err());
+        assert!(ours.forward_on(&[], true).unwrap().is_empty());
     }
 }

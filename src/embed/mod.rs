@@ -220,25 +220,32 @@ impl Semantic {
     /// For the query `text`, over these indexes.
     pub fn new(model: &Model, text: &str, idxs: &[&NoteIndex]) -> Result<Semantic> {
         let v = model.embed(&[text])?.pop().unwrap_or_default();
-        Ok(Semantic::of_vector(
-            model,
-            &v,
-            idxs.iter().map(|i| i.state_dir()),
-        ))
+        let stores = Semantic::open(idxs.iter().map(|i| i.state_dir()));
+        Ok(Semantic::of_vector(model, &v, stores))
     }
 
-    /// For a query whose vector (by `model`) is `v`, over the vaults whose kb folders are
-    /// `dirs`.
-    pub fn of_vector<'a>(
-        model: &Model,
-        v: &[f32],
-        dirs: impl IntoIterator<Item = &'a Path>,
-    ) -> Semantic {
+    /// The vectors of the vaults whose kb folders are `dirs`, whichever model made them,
+    /// their pages mapped: opened while a question is still being read.
+    pub fn open<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Vec<Option<Embeddings>> {
+        dirs.into_iter()
+            .map(|d| {
+                let e = Embeddings::open_any(d);
+                if let Some(e) = &e {
+                    e.prefetch();
+                }
+                e
+            })
+            .collect()
+    }
+
+    /// For a query whose vector (by `model`) is `v`, over the vaults' `stores`
+    /// ([`Semantic::open`]; the vectors of another model are none).
+    pub fn of_vector(model: &Model, v: &[f32], stores: Vec<Option<Embeddings>>) -> Semantic {
         Semantic {
             probe: Probe::new(v),
-            stores: dirs
+            stores: stores
                 .into_iter()
-                .map(|d| Embeddings::open(d, model.fingerprint()))
+                .map(|s| s.and_then(|s| s.of_model(model.fingerprint())))
                 .collect(),
         }
     }
@@ -260,24 +267,47 @@ impl Semantic {
 
 /// A question's vector computed on another thread, the model loaded for it with its weights
 /// read in place ([`Model::load_mapped`]), while the process does the rest of its work: a
-/// `kb search` opens its vaults and searches them by words meanwhile (at 10,000 notes about
-/// 2 ms of the 8-10 the model takes, measured).
+/// `kb search` reads the query and opens its vaults meanwhile. The model is loaded at once;
+/// the text is read by it only once [`Early::go`] says it is wanted (a pasted error is not
+/// read by meaning: its cores stay with the search).
 pub struct Early {
     text: String,
     dir: PathBuf,
+    go: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<Result<(Model, Vec<f32>)>>,
 }
 
 impl Early {
-    /// Start reading `text` with the model in folder `dir`.
+    /// Start loading the model in folder `dir` to read `text`.
     pub fn start(dir: PathBuf, text: String) -> Early {
         let (d, t) = (dir.clone(), text.clone());
+        let (go, wanted) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let model = Model::load_mapped(&d)?;
-            let v = model.embed(&[&t])?.pop().unwrap_or_default();
+            // While the main thread prepares the query.
+            model.prefetch();
+            if wanted.recv().is_err() {
+                return Err(crate::error::KbError::Model {
+                    path: d,
+                    reason: "the question was not to be read by meaning".into(),
+                });
+            }
+            let v = model.embed_alone(&t)?;
             Ok((model, v))
         });
-        Early { text, dir, thread }
+        Early {
+            text,
+            dir,
+            go,
+            thread,
+        }
+    }
+
+    /// The text is to be read: from now on it takes the cores it needs. Dropped without
+    /// this, the thread stops once the model is loaded.
+    pub fn go(self) -> Early {
+        let _ = self.go.send(());
+        self
     }
 
     /// The text it reads.
@@ -285,8 +315,10 @@ impl Early {
         &self.text
     }
 
-    /// The model and the text's vector, once both are ready.
+    /// The model and the text's vector, once both are ready (the text is read now if
+    /// [`Early::go`] was not called).
     pub fn finish(self) -> Result<(Model, Vec<f32>)> {
+        let _ = self.go.send(());
         self.thread.join().unwrap_or_else(|_| {
             Err(crate::error::KbError::Model {
                 path: self.dir,

@@ -279,14 +279,16 @@ impl Model {
         }
         let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
         if let (Some(w), [one]) = (&self.words, texts) {
-            return Ok(vec![self.one(&w.ids(one, self.max_tokens)).map_err(run)?]);
+            return Ok(vec![self
+                .one(&w.ids(one, self.max_tokens), true)
+                .map_err(run)?]);
         }
         let enc = self
             .tokenizer()?
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?;
         if let [one] = enc.as_slice() {
-            return Ok(vec![self.one(one.get_ids()).map_err(run)?]);
+            return Ok(vec![self.one(one.get_ids(), true).map_err(run)?]);
         }
         self.forward(self.batches()?, &enc).map_err(run)
     }
@@ -303,9 +305,32 @@ impl Model {
             .map_err(|e| bad(&self.path, format!("model.safetensors: {e}")))
     }
 
-    /// One text's vector through the hand-written encoder (no padding to mask).
-    fn one(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
-        let rows = self.encoder.forward(ids)?;
+    /// Have the weights a question reads mapped now ([`Encoder::prefetch`]): done while
+    /// the process has other work for its main thread, the question is read sooner.
+    pub fn prefetch(&self) {
+        self.encoder.prefetch();
+    }
+
+    /// One text's vector on this thread alone (the process's other work has the other
+    /// cores): [`Model::embed`] of one text otherwise.
+    pub fn embed_alone(&self, text: &str) -> Result<Vec<f32>> {
+        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
+        let ids = match &self.words {
+            Some(w) => w.ids(text, self.max_tokens),
+            None => self
+                .tokenizer()?
+                .encode(text, true)
+                .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?
+                .get_ids()
+                .to_vec(),
+        };
+        self.one(&ids, false).map_err(run)
+    }
+
+    /// One text's vector through the hand-written encoder (no padding to mask), shared
+    /// with a second thread if `share` ([`Encoder::forward_on`]).
+    fn one(&self, ids: &[u32], share: bool) -> candle_core::Result<Vec<f32>> {
+        let rows = self.encoder.forward_on(ids, share)?;
         let h = self.dim;
         let mut v = vec![0f32; h];
         match self.pooling {

@@ -118,36 +118,50 @@ impl Embeddings {
     /// The vectors in `dir` made by the model with this fingerprint; None when there are none,
     /// they are another model's, or the file is not whole.
     pub fn open(dir: &Path, fingerprint: u64) -> Option<Embeddings> {
+        Embeddings::open_any(dir).and_then(|e| e.of_model(fingerprint))
+    }
+
+    /// The vectors in `dir`, whichever model made them ([`Embeddings::of_model`] checks it
+    /// later: a search opens them while its question is still being read).
+    ///
+    /// Only the sizes of the header are checked here (at once, whatever the number of
+    /// notes); a note's entry that points outside the file or at a name that is not UTF-8,
+    /// in a file kb did not write whole (or did not write), reads as a note without vectors
+    /// or name where it is used.
+    pub fn open_any(dir: &Path) -> Option<Embeddings> {
         let file = std::fs::File::open(dir.join(FILE)).ok()?;
         // SAFETY: the file is only ever replaced by a rename, never written in place, so the
         // mapped bytes do not change under the map.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        if map.len() < HEADER || &map[..8] != MAGIC || u64_at(&map, 8) != fingerprint {
+        if map.len() < HEADER || &map[..8] != MAGIC {
             return None;
         }
         let (dim, notes, passages) = (u32_at(&map, 16), u32_at(&map, 20), u32_at(&map, 24));
-        let e = Embeddings {
-            map,
-            dim,
-            notes,
-            passages,
-        };
-        // Sizes from a file kb did not write whole (or did not write) are checked before
-        // anything is read by them.
         let fixed = notes
             .checked_mul(ENTRY)
             .and_then(|t| passages.checked_mul(dim + 4).and_then(|p| p.checked_add(t)))
             .and_then(|n| n.checked_add(HEADER))?;
-        if dim == 0 || fixed > e.map.len() {
+        if dim == 0 || fixed > map.len() {
             return None;
         }
-        let whole = (0..notes).all(|i| {
-            let (off, len) = (u32_at(&e.map, e.entry(i)), u32_at(&e.map, e.entry(i) + 4));
-            fixed + off + len <= e.map.len()
-                && e.first(i) + e.count(i) <= passages
-                && std::str::from_utf8(&e.map[fixed + off..fixed + off + len]).is_ok()
-        });
-        whole.then_some(e)
+        Some(Embeddings {
+            map,
+            dim,
+            notes,
+            passages,
+        })
+    }
+
+    /// These vectors if the model with this fingerprint made them.
+    pub fn of_model(self, fingerprint: u64) -> Option<Embeddings> {
+        (u64_at(&self.map, 8) == fingerprint).then_some(self)
+    }
+
+    /// Have the system map the file's pages now, in one go (a search compares the question
+    /// with every vector).
+    pub fn prefetch(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = self.map.advise(memmap2::Advice::PopulateRead);
     }
 
     fn entry(&self, i: usize) -> usize {
@@ -176,12 +190,15 @@ impl Embeddings {
         self.dim
     }
 
-    /// The path of note `i`.
+    /// The path of note `i` (empty if the file does not hold it whole).
     pub fn rel(&self, i: usize) -> &str {
         let at = self.entry(i);
         let (off, len) = (u32_at(&self.map, at), u32_at(&self.map, at + 4));
-        let start = self.names_at() + off;
-        std::str::from_utf8(&self.map[start..start + len]).unwrap_or_default()
+        let start = self.names_at().saturating_add(off);
+        self.map
+            .get(start..start.saturating_add(len))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
     }
 
     /// The hash of the bytes note `i` was embedded from.
@@ -189,12 +206,14 @@ impl Embeddings {
         u64_at(&self.map, self.entry(i) + 8)
     }
 
-    fn first(&self, i: usize) -> usize {
-        u32_at(&self.map, self.entry(i) + 16)
-    }
-
-    fn count(&self, i: usize) -> usize {
-        u32_at(&self.map, self.entry(i) + 20)
+    /// The passages of note `i` (none if they lie outside the file's).
+    fn passages_of(&self, i: usize) -> std::ops::Range<usize> {
+        let first = u32_at(&self.map, self.entry(i) + 16);
+        let count = u32_at(&self.map, self.entry(i) + 20);
+        match first.checked_add(count) {
+            Some(end) if end <= self.passages => first..end,
+            _ => 0..0,
+        }
     }
 
     /// The note at `rel`, if it has vectors.
@@ -225,7 +244,7 @@ impl Embeddings {
 
     /// The passages of note `i`, as stored.
     pub fn packed(&self, i: usize) -> Vec<Packed> {
-        (self.first(i)..self.first(i) + self.count(i))
+        self.passages_of(i)
             .map(|p| Packed {
                 scale: self.scale(p),
                 bytes: self.bytes(p).to_vec(),
@@ -241,12 +260,12 @@ impl Embeddings {
             return 0.0;
         }
         let cos = |p: usize| dot(self.bytes(p), &q.0.bytes) as f32 * self.scale(p) * q.0.scale;
-        let (first, count) = (self.first(i), self.count(i));
-        if count == 0 {
+        let mut passages = self.passages_of(i);
+        let Some(first) = passages.next() else {
             return 0.0;
-        }
+        };
         let head = cos(first);
-        let best = (first + 1..first + count).map(cos).fold(head, f32::max);
+        let best = passages.map(cos).fold(head, f32::max);
         (1.0 - HEAD_SHARE) * best + HEAD_SHARE * head
     }
 
@@ -395,15 +414,36 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_or_foreign_file_is_no_vectors() {
+    fn a_cut_damaged_or_foreign_file_gives_no_vectors() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = Builder::default();
         w.add("a.md".into(), 1, vec![Packed::of(&[0.6, 0.8])]);
         let path = w.write(dir.path(), 5, 2).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let q = Probe::new(&[0.6, 0.8]);
+        assert!(Embeddings::open(dir.path(), 5).unwrap().score(0, &q) > 0.99);
+        // Cut in its vectors: nothing.
+        std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
         assert!(Embeddings::open(dir.path(), 5).is_none());
+        // Cut in its names: the note has no name, so no note has these vectors.
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let e = Embeddings::open(dir.path(), 5).unwrap();
+        assert_eq!((e.rel(0), e.find("a.md")), ("", None));
+        // A name that is not UTF-8, a note's passages outside the file's: no name, no
+        // vectors (nothing read outside the file).
+        let mut bad = bytes.clone();
+        let name = bad.len() - 4;
+        bad[name] = 0xff;
+        bad[HEADER + 16..HEADER + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&path, &bad).unwrap();
+        let e = Embeddings::open(dir.path(), 5).unwrap();
+        assert_eq!((e.rel(0), e.score(0, &q)), ("", 0.0));
+        assert!(e.packed(0).is_empty());
         std::fs::write(&path, b"not vectors at all, just some text").unwrap();
         assert!(Embeddings::open(dir.path(), 5).is_none());
+        // Another model's vectors.
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(Embeddings::open(dir.path(), 6).is_none());
+        assert!(Embeddings::open_any(dir.path()).unwrap().of_model(5).is_some());
     }
 }
