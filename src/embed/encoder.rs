@@ -477,14 +477,12 @@ impl Encoder {
     fn layers_of(&self, mut x: Vec<f32>, at: usize, n: usize, peer: Option<Peer>) -> Vec<f32> {
         let h = self.hidden;
         let mine = x.len() / h;
-        let (heads, d) = (self.heads, h / self.heads);
-        let scale = 1.0 / (d as f32).sqrt();
+        let heads = self.heads;
         let mut q = vec![0f32; mine * h];
         let mut k = vec![0f32; mine * h];
         let mut v = vec![0f32; mine * h];
         let mut ctx = vec![0f32; mine * h];
         let mut tmp = vec![0f32; mine * h];
-        let mut scores = vec![0f32; n];
         for l in &self.layers {
             matmul(&l.q, &x, &mut q);
             matmul(&l.k, &x, &mut k);
@@ -506,23 +504,7 @@ impl Encoder {
                     }
                 }
             };
-            for head in 0..heads {
-                let part = head * d..(head + 1) * d;
-                for i in 0..mine {
-                    let qi = &q[i * h..][part.clone()];
-                    for (j, s) in scores.iter_mut().enumerate() {
-                        *s = plain_dot(qi, &keys[j * h..][part.clone()]) * scale;
-                    }
-                    softmax(&mut scores);
-                    let c = &mut ctx[i * h..][part.clone()];
-                    c.fill(0.0);
-                    for (j, &p) in scores.iter().enumerate() {
-                        for (ci, vj) in c.iter_mut().zip(&values[j * h..][part.clone()]) {
-                            *ci += p * vj;
-                        }
-                    }
-                }
-            }
+            attend(&q, &keys, &values, heads, h, &mut ctx);
             matmul(&l.o, &ctx, &mut tmp);
             add(&mut x, &tmp);
             layer_norm(&mut x, &l.attn_norm, self.eps);
@@ -534,6 +516,72 @@ impl Encoder {
             layer_norm(&mut x, &l.out_norm, self.eps);
         }
         x
+    }
+}
+
+/// Self-attention of these query rows (`q`, some of the text's tokens, rows of `h` values:
+/// `heads` heads one after another) over all the text's `keys` and `values`, into `ctx`.
+/// The keys are transposed first, so that a query's scores against every key are sums of
+/// whole rows (the processor's widest vectors, chosen when running) rather than one short
+/// dot product per key: for a passage of 256 tokens those were a third of the time.
+fn attend(q: &[f32], keys: &[f32], values: &[f32], heads: usize, h: usize, ctx: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2.
+            unsafe { attend_avx2(q, keys, values, heads, h, ctx) };
+            return;
+        }
+    }
+    attend_plain(q, keys, values, heads, h, ctx);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn attend_avx2(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    heads: usize,
+    h: usize,
+    ctx: &mut [f32],
+) {
+    attend_plain(q, keys, values, heads, h, ctx);
+}
+
+#[inline(always)]
+fn attend_plain(q: &[f32], keys: &[f32], values: &[f32], heads: usize, h: usize, ctx: &mut [f32]) {
+    let (mine, n, d) = (q.len() / h, keys.len() / h, h / heads);
+    let scale = 1.0 / (d as f32).sqrt();
+    // Column c of the keys as row c.
+    let mut kt = vec![0f32; n * h];
+    for (j, row) in keys.chunks_exact(h).enumerate() {
+        for (c, &k) in row.iter().enumerate() {
+            kt[c * n + j] = k;
+        }
+    }
+    let mut scores = vec![0f32; n];
+    for head in 0..heads {
+        let part = head * d..(head + 1) * d;
+        for i in 0..mine {
+            scores.fill(0.0);
+            for (c, &a) in part.clone().zip(&q[i * h..][part.clone()]) {
+                for (s, k) in scores.iter_mut().zip(&kt[c * n..(c + 1) * n]) {
+                    *s += a * k;
+                }
+            }
+            for s in &mut scores {
+                *s *= scale;
+            }
+            softmax(&mut scores);
+            let c = &mut ctx[i * h..][part.clone()];
+            c.fill(0.0);
+            for (j, &p) in scores.iter().enumerate() {
+                for (ci, vj) in c.iter_mut().zip(&values[j * h..][part.clone()]) {
+                    *ci += p * vj;
+                }
+            }
+        }
     }
 }
 

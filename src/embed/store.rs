@@ -444,6 +444,9 @@ mod tests {
         // Another model's vectors.
         std::fs::write(&path, &bytes).unwrap();
         assert!(Embeddings::open(dir.path(), 6).is_none());
-        assert!(Embeddings::open_any(dir.path()).unwrap().of_model(5).is_some());
+        assert!(Embeddings::open_any(dir.path())
+            .unwrap()
+            .of_model(5)
+            .is_some());
     }
 }
