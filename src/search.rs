@@ -522,7 +522,7 @@ impl ErrorMatch {
 
 /// How well the paste matches the note's recorded errors.
 pub fn error_match(p: &Prepared, note: &StoredNote, weight: &dyn Fn(&str) -> f32) -> ErrorMatch {
-    let mut ex = ErrorMatch::default();
+    let mut m = ErrorMatch::default();
     let codes: Vec<&str> = note
         .errkeys
         .iter()
@@ -530,8 +530,8 @@ pub fn error_match(p: &Prepared, note: &StoredNote, weight: &dyn Fn(&str) -> f32
         .filter(|t| p.codes.iter().any(|c| c == t))
         .collect();
     for c in codes {
-        if !ex.codes.iter().any(|x| x == c) {
-            ex.codes.push(c.to_string());
+        if !m.codes.iter().any(|x| x == c) {
+            m.codes.push(c.to_string());
         }
     }
     let mut best = 0.0f32;
@@ -542,26 +542,26 @@ pub fn error_match(p: &Prepared, note: &StoredNote, weight: &dyn Fn(&str) -> f32
             let s = crate::matcher::line_similarity(&q, &e, line.is_error, weight);
             if s > best {
                 best = s;
-                ex.matched_error = Some(key.clone());
-                ex.pasted_line = Some(q.join(" "));
+                m.matched_error = Some(key.clone());
+                m.pasted_line = Some(q.join(" "));
             }
         }
     }
     // `windows update error 0x80070002` is not `windows update error 0x800f081f`: codes name
     // errors, so a recorded error whose codes are all others is another error.
-    if !p.codes.is_empty() && ex.codes.is_empty() {
-        if let Some(key) = &ex.matched_error {
+    if !p.codes.is_empty() && m.codes.is_empty() {
+        if let Some(key) = &m.matched_error {
             let has_code = key
                 .split(' ')
                 .any(|t| matches!(normalize::normalize(t).as_slice(), [Token::Code(_)]));
             if has_code {
                 best *= OTHER_CODE_FACTOR;
-                ex.other_code = true;
+                m.other_code = true;
             }
         }
     }
-    ex.similarity = best;
-    ex
+    m.similarity = best;
+    m
 }
 
 /// What a recorded error's similarity keeps when it carries other codes than the query's.

@@ -790,6 +790,12 @@ fn portable(l: &Linear, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Token rows that go through the weights together: a question's tokens are one group; a
+/// passage of 256 is cut into groups (each weight row widened once per group) whose rows stay
+/// in the core's nearest caches, rather than read again from farther away for every pair of
+/// weight rows (kb's encoder on 300 passages: 12.5 -> 11.4 s; 16 and 32 rows did less).
+const TOKEN_ROWS: usize = 24;
+
 /// The kernels of the 16-bit weights, the same for each vector width: inside a module that
 /// defines `V` (a vector of `LANES` floats) and its `zero`, `load`, `fmadd`, `total` and
 /// `widen` (`LANES` 16-bit floats to 32-bit), compiled for `$features`.
@@ -814,22 +820,30 @@ macro_rules! kernels {
         ) {
             assert!(lw.len() == k * out && lb.len() == out);
             let mut scratch = vec![0f32; 2 * k];
-            let mut j = 0;
-            while j < out {
-                let m = (out - j).min(2);
-                let w = &lw[j * k..(j + m) * k];
-                let mut i = 0;
-                while i + LANES <= w.len() {
-                    // SAFETY: i + LANES <= w.len() <= scratch.len().
-                    unsafe { widen(w.as_ptr().add(i), scratch.as_mut_ptr().add(i)) };
-                    i += LANES;
+            let n = x.len() / k;
+            for t in (0..n).step_by(super::TOKEN_ROWS) {
+                let rows = t..(t + super::TOKEN_ROWS).min(n);
+                let (x, y) = (
+                    &x[rows.start * k..rows.end * k],
+                    &mut y[rows.start * out..rows.end * out],
+                );
+                let mut j = 0;
+                while j < out {
+                    let m = (out - j).min(2);
+                    let w = &lw[j * k..(j + m) * k];
+                    let mut i = 0;
+                    while i + LANES <= w.len() {
+                        // SAFETY: i + LANES <= w.len() <= scratch.len().
+                        unsafe { widen(w.as_ptr().add(i), scratch.as_mut_ptr().add(i)) };
+                        i += LANES;
+                    }
+                    for i in i..w.len() {
+                        scratch[i] = w[i].to_f32();
+                    }
+                    // SAFETY: the processor has the features of this function.
+                    unsafe { block(&scratch[..m * k], &lb[j..j + m], j, k, out, x, y) };
+                    j += m;
                 }
-                for i in i..w.len() {
-                    scratch[i] = w[i].to_f32();
-                }
-                // SAFETY: the processor has the features of this function.
-                unsafe { block(&scratch[..m * k], &lb[j..j + m], j, k, out, x, y) };
-                j += m;
             }
         }
 

@@ -272,28 +272,48 @@ impl Model {
             .map_err(|e| bad(&self.path, format!("tokenizer.json: {e}")))
     }
 
-    /// Unit vectors of the texts, in their order.
+    /// Unit vectors of the texts, in their order, through kb's encoder: one text is shared
+    /// with a second thread when long enough; several are read one after another on this
+    /// thread (`kb index` gives each core its own batches).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
+        let share = texts.len() == 1;
+        self.ids(texts)?
+            .iter()
+            .map(|ids| self.one(ids, share).map_err(run))
+            .collect()
+    }
+
+    /// The same through candle, the texts padded into one batch, with the model file's
+    /// 32-bit weights: the reference `kb model check` compares kb's encoder with.
+    pub fn embed_reference(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
-        }
-        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
-        if let (Some(w), [one]) = (&self.words, texts) {
-            return Ok(vec![self
-                .one(&w.ids(one, self.max_tokens), true)
-                .map_err(run)?]);
         }
         let enc = self
             .tokenizer()?
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?;
-        if let [one] = enc.as_slice() {
-            return Ok(vec![self.one(one.get_ids(), true).map_err(run)?]);
-        }
-        self.forward(self.batches()?, &enc).map_err(run)
+        self.forward(self.batches()?, &enc)
+            .map_err(|e| bad(&self.path, format!("running the model: {e}")))
     }
 
-    /// candle's model, for batches of passages (loaded at the first call).
+    /// The token ids of each text, cut to the model's length: kb's reading of the vocabulary
+    /// when it gives the tokenizer's ids ([`super::wordpiece`]), else the tokenizer's.
+    fn ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        if let Some(w) = &self.words {
+            return Ok(texts.iter().map(|t| w.ids(t, self.max_tokens)).collect());
+        }
+        Ok(self
+            .tokenizer()?
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?
+            .iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
+    }
+
+    /// candle's model, the reference ([`Model::embed_reference`]; loaded at the first call).
     pub fn batches(&self) -> Result<&BertModel> {
         self.bert
             .get_or_init(|| {
@@ -314,17 +334,9 @@ impl Model {
     /// One text's vector on this thread alone (the process's other work has the other
     /// cores): [`Model::embed`] of one text otherwise.
     pub fn embed_alone(&self, text: &str) -> Result<Vec<f32>> {
-        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
-        let ids = match &self.words {
-            Some(w) => w.ids(text, self.max_tokens),
-            None => self
-                .tokenizer()?
-                .encode(text, true)
-                .map_err(|e| bad(&self.path, format!("tokenizing: {e}")))?
-                .get_ids()
-                .to_vec(),
-        };
-        self.one(&ids, false).map_err(run)
+        let ids = self.ids(&[text])?.pop().unwrap_or_default();
+        self.one(&ids, false)
+            .map_err(|e| bad(&self.path, format!("running the model: {e}")))
     }
 
     /// One text's vector through the hand-written encoder (no padding to mask), shared
