@@ -66,6 +66,33 @@ fn dot(a: &[i8], b: &[i8]) -> i32 {
     plain_dot(a, b)
 }
 
+/// The dot products of `q` with each row of `q.len()` bytes of `rows`: one call for all the
+/// vectors of a vault (one per passage, one after another in the file).
+fn dots(rows: &[i8], q: &[i8]) -> Vec<i32> {
+    if q.is_empty() {
+        return Vec::new();
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2.
+            return unsafe { dots_avx2(rows, q) };
+        }
+    }
+    rows.chunks_exact(q.len())
+        .map(|r| plain_dot(r, q))
+        .collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dots_avx2(rows: &[i8], q: &[i8]) -> Vec<i32> {
+    rows.chunks_exact(q.len())
+        // SAFETY: the processor has AVX2 (this function's feature).
+        .map(|r| unsafe { dot_avx2(r, q) })
+        .collect()
+}
+
 fn plain_dot(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
 }
@@ -74,6 +101,7 @@ fn plain_dot(a: &[i8], b: &[i8]) -> i32 {
 /// unsigned), pairs summed to 16 bits (at most 2 x 127 x 127, no saturation), then to 32.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn dot_avx2(a: &[i8], b: &[i8]) -> i32 {
     use std::arch::x86_64::*;
     let n = a.len().min(b.len());
@@ -259,7 +287,13 @@ impl Embeddings {
         if q.0.bytes.len() != self.dim {
             return 0.0;
         }
-        let cos = |p: usize| dot(self.bytes(p), &q.0.bytes) as f32 * self.scale(p) * q.0.scale;
+        self.combined(i, |p| {
+            dot(self.bytes(p), &q.0.bytes) as f32 * self.scale(p) * q.0.scale
+        })
+    }
+
+    /// Note `i`'s similarity from its passages' cosines ([`Embeddings::score`]).
+    fn combined(&self, i: usize, cos: impl Fn(usize) -> f32) -> f32 {
         let mut passages = self.passages_of(i);
         let Some(first) = passages.next() else {
             return 0.0;
@@ -271,7 +305,18 @@ impl Embeddings {
 
     /// The `k` notes nearest the query (by their best passage), nearest first.
     pub fn nearest(&self, q: &Probe, k: usize) -> Vec<(usize, f32)> {
-        let mut all: Vec<(usize, f32)> = (0..self.notes).map(|i| (i, self.score(i, q))).collect();
+        if q.0.bytes.len() != self.dim {
+            return Vec::new();
+        }
+        let at = self.vectors_at();
+        let rows = &self.map[at..at + self.passages * self.dim];
+        // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
+        let rows = unsafe { std::slice::from_raw_parts(rows.as_ptr().cast::<i8>(), rows.len()) };
+        let dots = dots(rows, &q.0.bytes);
+        let cos = |p: usize| dots[p] as f32 * self.scale(p) * q.0.scale;
+        let mut all: Vec<(usize, f32)> = (0..self.notes)
+            .map(|i| (i, self.combined(i, cos)))
+            .collect();
         let k = k.min(all.len());
         if k == 0 {
             return Vec::new();
@@ -389,6 +434,14 @@ mod tests {
         assert_eq!(
             near.iter().map(|n| e.rel(n.0)).collect::<Vec<_>>(),
             ["a/first.md", "m/mid.md"]
+        );
+        // The scan of all the vectors at once gives each note's own score.
+        for (i, s) in e.nearest(&q, 4) {
+            assert_eq!(s, e.score(i, &q), "{}", e.rel(i));
+        }
+        assert!(
+            e.nearest(&Probe::new(&[1.0, 0.0]), 4).is_empty(),
+            "another length"
         );
         let exact: f32 = a.iter().zip(&c).map(|(x, y)| x * y).sum();
         assert!((near[1].1 - exact).abs() < 0.02, "{} vs {exact}", near[1].1);
