@@ -9,8 +9,12 @@ on a generated vault (../shared/bench/gen_corpus.py), whole `kb` processes, warm
   model and without (KB_MODEL empty), CLI p50/p95, and `kb mcp` round trips with and without;
 - pasted errors (gen_corpus queries) with the model configured and without.
 
+With --questions-100k the questions are also timed on 100,000 notes whose vectors were
+computed beforehand (by an earlier run, or now, untimed: hours on 2 cores); the time to compute
+them is then estimated from the first size's throughput. --embed-100k times that too.
+
 Writes its section of bench/RESULTS.md (between the markers below; bench/run.sh runs it after
-bench.py).   python3 bench/meaning.py [--notes 10000] [--embed-100k]
+bench.py).   python3 bench/meaning.py [--notes 10000] [--embed-100k | --questions-100k]
 """
 import argparse
 import json
@@ -87,10 +91,23 @@ def state_dir(vault):
     return max(dirs, key=lambda d: os.path.getmtime(os.path.join(d, "dirs.bin")))
 
 
-def embed(vault, model):
+def stored(store):
+    """Notes and passages in a vectors' file (its header: magic, fingerprint, dim, notes,
+    passages)."""
+    with open(store, "rb") as f:
+        head = f.read(32)
+    return int.from_bytes(head[20:24], "little"), int.from_bytes(head[24:28], "little")
+
+
+def embed(vault, model, timed=True):
     subprocess.run([KB, "--dir", vault, "-q", "index"], env=env_with(None), check=True)
     kb_dir = state_dir(vault)
     store = os.path.join(kb_dir, "embeddings.bin")
+    if not timed:
+        log("computing the vectors that are missing (not timed)")
+        subprocess.run([KB, "--dir", vault, "-q", "index"], env=env_with(model), check=True)
+        notes, passages = stored(store)
+        return None, notes, passages, os.path.getsize(store) / 1e6, kb_dir
     if os.path.exists(store):
         os.remove(store)
     t0 = time.perf_counter()
@@ -119,6 +136,8 @@ def main():
     ap.add_argument("--notes", type=int, default=10000)
     ap.add_argument("--embed-100k", action="store_true",
                     help="also compute the vectors of 100,000 notes (hours on 2 cores)")
+    ap.add_argument("--questions-100k", action="store_true",
+                    help="also time the questions on 100,000 notes, their vectors computed beforehand")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
     model = subprocess.run(["bash", os.path.join(ROOT, "tests", "fetch_model.sh")], cwd=ROOT,
@@ -130,11 +149,13 @@ def main():
     rows = []
     log("model load")
     load_ms, first_ms = model_load(model)
-    sizes = [args.notes] + ([100000] if args.embed_100k else [])
+    big = args.embed_100k or args.questions_100k
+    sizes = [args.notes] + ([100000] if big else [])
     for n in sizes:
         vault, queries = vault_of(work, n)
+        timed = n == args.notes or args.embed_100k
         log("%d: computing every note's vectors" % n)
-        secs, notes, passages, mb, kb_dir = embed(vault, model)
+        secs, notes, passages, mb, kb_dir = embed(vault, model, timed)
         pasted = [json.loads(l)["query"] for l in open(queries)]
         pasted = random.Random(7).sample(pasted, 20)
         log("%d: typed questions and pasted errors, with and without the model" % n)
@@ -146,7 +167,7 @@ def main():
         mcp = mcp_times(vault, typed, model)
         mcp_without = mcp_times(vault, typed, None)
         rows.append({"n": n, "embed_s": secs, "notes": notes, "passages": passages, "store_mb": mb,
-                     "rate": notes / secs, "typed_with": with_m, "typed_without": without,
+                     "rate": notes / secs if secs else None, "typed_with": with_m, "typed_without": without,
                      "pasted_with": p_with, "pasted_without": p_without, "mcp": mcp,
                      "mcp_without": mcp_without,
                      "index_mb": sum(os.path.getsize(os.path.join(d, f))
@@ -165,8 +186,9 @@ def main():
     def row(name, f):
         lines.append("| %s | %s |" % (name, " | ".join(f(r) for r in rows)))
 
-    row("computing every note's vectors (`kb index`, s)", lambda r: "%.0f" % r["embed_s"])
-    row("notes/s (2 cores)", lambda r: "%.1f" % r["rate"])
+    row("computing every note's vectors (`kb index`, s)",
+        lambda r: "%.0f" % r["embed_s"] if r["embed_s"] else "computed beforehand, not timed")
+    row("notes/s (2 cores)", lambda r: "%.1f" % r["rate"] if r["rate"] else "-")
     row("passages", lambda r: "%d" % r["passages"])
     row("vectors on disk (MB)", lambda r: "%.1f" % r["store_mb"])
     row("index on disk without them (MB)", lambda r: "%.1f" % r["index_mb"])
@@ -184,7 +206,7 @@ def main():
     lines += ["", "Model load (`kb model check`, median of 5): %d ms; one sentence embedded in %d ms." % (load_ms, first_ms)]
     if not args.embed_100k:
         lines.append("Computing the vectors of 100,000 such notes, estimated from the throughput above"
-                     " (not run: --embed-100k): %.1f h; 10,000: %.0f min." % (100000 / rate / 3600, 10000 / rate / 60))
+                     " (not timed: --embed-100k): %.1f h; 10,000: %.0f min." % (100000 / rate / 3600, 10000 / rate / 60))
     lines += ["", END]
     section = "\n".join(lines)
     path = os.path.join(ROOT, "bench", "RESULTS.md")
