@@ -75,7 +75,7 @@ def model_load(model):
     loads, firsts = [], []
     for _ in range(5):
         p = subprocess.run([KB, "model", "check", model], capture_output=True, text=True, check=True)
-        m = re.search(r"loaded in (\d+) ms .*; one sentence embedded in (\d+) ms", p.stdout)
+        m = re.search(r"loaded in (\d+) ms.*?; one sentence embedded in (\d+) ms", p.stdout)
         loads.append(int(m.group(1)))
         firsts.append(int(m.group(2)))
     return statistics.median(loads), statistics.median(firsts)
