@@ -237,7 +237,7 @@ pub fn search_many<'m>(
             });
         }
     }
-    let mut hits = rank(q, candidates, &|t| weights.weight(t));
+    let mut hits = rank(q, candidates, &weight);
     // Tags are part of every candidate query too; here every hit passes the whole filter (a
     // filter field added later cannot be skipped by one front end).
     hits.retain(|h| req.filter.keeps(&h.note));

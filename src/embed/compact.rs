@@ -59,30 +59,37 @@ impl<T: Plain> Stored<T> {
 }
 
 impl<T: Plain> Stored<T> {
-    /// Values in place in a file: have the system map their pages now, in one go, rather
-    /// than one fault at a time as they are first read (Linux; elsewhere a read of a byte
-    /// per page). Nothing to do for values in memory.
+    /// Values in place in a file: their pages mapped now ([`populate`]). Nothing to do for
+    /// values in memory.
     pub fn prefetch(&self) {
         let Stored::Mapped { map, start, len } = self else {
             return;
         };
-        let end = start + len * std::mem::size_of::<T>();
-        const PAGE: usize = 4096;
-        let from = start / PAGE * PAGE;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if map
-            .advise_range(memmap2::Advice::PopulateRead, from, end - from)
-            .is_ok()
-        {
-            return;
-        }
-        // Older systems refuse the advice: read a byte of each page.
-        let mut sum = 0u8;
-        for at in (from..end).step_by(PAGE) {
-            sum = sum.wrapping_add(map[at]);
-        }
-        std::hint::black_box(sum);
+        populate(map, *start..start + len * std::mem::size_of::<T>());
     }
+}
+
+/// Have the system map the pages of `bytes` of `map` now, in one go, rather than one fault at
+/// a time as they are first read: Linux's `MADV_POPULATE_READ`; where the system has no such
+/// advice (or refuses it), a read of a byte of each page.
+pub fn populate(map: &memmap2::Mmap, bytes: std::ops::Range<usize>) {
+    const PAGE: usize = 4096;
+    let (from, end) = (bytes.start / PAGE * PAGE, bytes.end.min(map.len()));
+    if from >= end {
+        return;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if map
+        .advise_range(memmap2::Advice::PopulateRead, from, end - from)
+        .is_ok()
+    {
+        return;
+    }
+    let mut sum = 0u8;
+    for at in (from..end).step_by(PAGE) {
+        sum = sum.wrapping_add(map[at]);
+    }
+    std::hint::black_box(sum);
 }
 
 impl<T: Plain> std::ops::Deref for Stored<T> {

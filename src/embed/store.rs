@@ -185,11 +185,10 @@ impl Embeddings {
         (u64_at(&self.map, 8) == fingerprint).then_some(self)
     }
 
-    /// Have the system map the file's pages now, in one go (a search compares the question
-    /// with every vector).
+    /// Have the file's pages mapped now ([`super::compact::populate`]): a search compares
+    /// the question with every vector, and does this while the question is still being read.
     pub fn prefetch(&self) {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let _ = self.map.advise(memmap2::Advice::PopulateRead);
+        super::compact::populate(&self.map, 0..self.map.len());
     }
 
     fn entry(&self, i: usize) -> usize {
