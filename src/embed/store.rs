@@ -66,6 +66,11 @@ fn dot(a: &[i8], b: &[i8]) -> i32 {
     plain_dot(a, b)
 }
 
+/// Vectors' bytes from which [`Embeddings::nearest`] shares the work with a second thread:
+/// one core alone does not draw them from memory as fast as two (about 20,000 passages of 384
+/// dimensions).
+const SHARED_SCAN: usize = 8 << 20;
+
 /// The dot products of `q` with each row of `q.len()` bytes of `rows`: one call for all the
 /// vectors of a vault (one per passage, one after another in the file).
 fn dots(rows: &[i8], q: &[i8]) -> Vec<i32> {
@@ -74,14 +79,72 @@ fn dots(rows: &[i8], q: &[i8]) -> Vec<i32> {
     }
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: the processor has AVX-512 F, BW and VNNI.
+            return unsafe { dots_vnni(rows, q) };
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2.
             return unsafe { dots_avx2(rows, q) };
         }
     }
+    plain_dots(rows, q)
+}
+
+fn plain_dots(rows: &[i8], q: &[i8]) -> Vec<i32> {
     rows.chunks_exact(q.len())
         .map(|r| plain_dot(r, q))
         .collect()
+}
+
+/// [`dots`] 64 bytes at a time with VNNI, four rows at once. `vpdpbusd` multiplies unsigned
+/// bytes by signed ones: each row's bytes are read as unsigned with 128 added (their top bit
+/// flipped), and 128 times the query's sum is taken off again (exact for every byte).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn dots_vnni(rows: &[i8], q: &[i8]) -> Vec<i32> {
+    use std::arch::x86_64::*;
+    let dim = q.len();
+    let n = rows.len() / dim;
+    let steps = dim.div_ceil(64);
+    // The last step's bytes past the row are masked out of the loads.
+    let tail: __mmask64 = match dim % 64 {
+        0 => !0,
+        r => (1u64 << r) - 1,
+    };
+    let mask = |s: usize| if s + 1 == steps { tail } else { !0 };
+    // SAFETY: every load is within `q` (masked at its end).
+    let qs: Vec<__m512i> = (0..steps)
+        .map(|s| unsafe { _mm512_maskz_loadu_epi8(mask(s), q.as_ptr().add(s * 64).cast()) })
+        .collect();
+    let offset = 128 * q.iter().map(|&b| b as i32).sum::<i32>();
+    let flip = _mm512_set1_epi8(-128);
+    let mut out = Vec::with_capacity(n);
+    let mut r = 0;
+    while r < n {
+        let rows_now = (n - r).min(4);
+        let mut acc = [_mm512_setzero_si512(); 4];
+        for (s, qv) in qs.iter().enumerate() {
+            for (j, a) in acc.iter_mut().enumerate().take(rows_now) {
+                // SAFETY: row r + j < n lies within `rows`, the load within it (masked).
+                let x = unsafe {
+                    _mm512_maskz_loadu_epi8(
+                        mask(s),
+                        rows.as_ptr().add((r + j) * dim + s * 64).cast(),
+                    )
+                };
+                // Bytes masked out read 128 once flipped, times the query's 0 there.
+                *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(x, flip), *qv);
+            }
+        }
+        for a in acc.iter().take(rows_now) {
+            out.push(_mm512_reduce_add_epi32(*a) - offset);
+        }
+        r += rows_now;
+    }
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -302,28 +365,103 @@ impl Embeddings {
         (1.0 - HEAD_SHARE) * best + HEAD_SHARE * head
     }
 
-    /// The `k` notes nearest the query (by their best passage), nearest first.
+    /// The `k` notes nearest the query (by their best passage), nearest first (of equals,
+    /// the first in the file).
     pub fn nearest(&self, q: &Probe, k: usize) -> Vec<(usize, f32)> {
-        if q.0.bytes.len() != self.dim {
+        self.nearest_by(q, k, self.passages * self.dim >= SHARED_SCAN)
+    }
+
+    /// [`Embeddings::nearest`], the notes' second half on another thread if `shared`.
+    fn nearest_by(&self, q: &Probe, k: usize, shared: bool) -> Vec<(usize, f32)> {
+        if q.0.bytes.len() != self.dim || k == 0 {
             return Vec::new();
         }
+        let all = 0..self.notes;
+        if !shared || self.notes < 2 {
+            return self.nearest_in(all, q, k);
+        }
+        let half = self.notes / 2;
+        let (mut near, other) = std::thread::scope(|s| {
+            let other = std::thread::Builder::new()
+                .spawn_scoped(s, || self.nearest_in(half..self.notes, q, k))
+                .ok();
+            (self.nearest_in(0..half, q, k), other.map(|t| t.join()))
+        });
+        // A thread that could not start (or stopped) leaves its half to this one.
+        near.extend(match other {
+            Some(Ok(n)) => n,
+            _ => self.nearest_in(half..self.notes, q, k),
+        });
+        near.sort_by_key(|&(i, s)| std::cmp::Reverse(Near(s, i)));
+        near.truncate(k);
+        near
+    }
+
+    /// The first passage of note `i` (the end of all if `i` is the last), within the file's.
+    fn first_passage(&self, i: usize) -> usize {
+        if i >= self.notes {
+            return self.passages;
+        }
+        u32_at(&self.map, self.entry(i) + 16).min(self.passages)
+    }
+
+    /// [`Embeddings::nearest`] among `notes`: their passages' dot products in one call (kb
+    /// writes a note's passages after the previous note's; any other passage is compared on
+    /// its own).
+    fn nearest_in(&self, notes: std::ops::Range<usize>, q: &Probe, k: usize) -> Vec<(usize, f32)> {
+        let from = self.first_passage(notes.start);
+        let to = self.first_passage(notes.end).max(from);
         let at = self.vectors_at();
-        let rows = &self.map[at..at + self.passages * self.dim];
+        let rows = &self.map[at + from * self.dim..at + to * self.dim];
         // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
         let rows = unsafe { std::slice::from_raw_parts(rows.as_ptr().cast::<i8>(), rows.len()) };
         let dots = dots(rows, &q.0.bytes);
-        let cos = |p: usize| dots[p] as f32 * self.scale(p) * q.0.scale;
-        let mut all: Vec<(usize, f32)> = (0..self.notes)
-            .map(|i| (i, self.combined(i, cos)))
-            .collect();
-        let k = k.min(all.len());
-        if k == 0 {
-            return Vec::new();
+        let cos = |p: usize| {
+            let d = match p.checked_sub(from).and_then(|i| dots.get(i)) {
+                Some(&d) => d,
+                None => dot(self.bytes(p), &q.0.bytes),
+            };
+            d as f32 * self.scale(p) * q.0.scale
+        };
+        // The k best so far, the least of them on top: most notes are compared with it alone.
+        let mut top = std::collections::BinaryHeap::with_capacity(k + 1);
+        for i in notes {
+            let near = std::cmp::Reverse(Near(self.combined(i, cos), i));
+            if top.len() < k {
+                top.push(near);
+            } else if top.peek().is_some_and(|least| near < *least) {
+                top.pop();
+                top.push(near);
+            }
         }
-        all.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        all.truncate(k);
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        all
+        top.into_sorted_vec()
+            .into_iter()
+            .map(|std::cmp::Reverse(Near(s, i))| (i, s))
+            .collect()
+    }
+}
+
+/// A note's similarity and its place in the file, ordered by similarity (the first in the
+/// file ahead of an equal one later).
+struct Near(f32, usize);
+
+impl PartialEq for Near {
+    fn eq(&self, other: &Near) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Near {}
+
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Near) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Near {
+    fn cmp(&self, other: &Near) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
     }
 }
 
@@ -445,6 +583,87 @@ mod tests {
         let exact: f32 = a.iter().zip(&c).map(|(x, y)| x * y).sum();
         assert!((near[1].1 - exact).abs() < 0.02, "{} vs {exact}", near[1].1);
         assert_eq!(e.packed(0).len(), 2);
+    }
+
+    #[test]
+    fn the_nearest_notes_are_those_of_every_score_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Builder::default();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % 2001) as f32 / 1000.0 - 1.0
+        };
+        let vectors: Vec<Vec<f32>> = (0..40)
+            .map(|_| unit((0..8).map(|_| next()).collect()))
+            .collect();
+        for n in 0..300 {
+            // Some notes alike (equal scores), some of several passages.
+            let ps = (0..1 + n % 3)
+                .map(|p| Packed::of(&vectors[(n * 7 + p) % 40]))
+                .collect();
+            w.add(format!("n{n:04}.md"), n as u64, ps);
+        }
+        w.write(dir.path(), 1, 8).unwrap();
+        let e = Embeddings::open(dir.path(), 1).unwrap();
+        let q = Probe::new(&vectors[3]);
+        let mut all: Vec<(usize, f32)> = (0..e.len()).map(|i| (i, e.score(i, &q))).collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for k in [1, 2, 10, 50, 299, 300, 1000] {
+            for shared in [false, true] {
+                let near = e.nearest_by(&q, k, shared);
+                assert_eq!(near, all[..k.min(300)].to_vec(), "{k} {shared}");
+            }
+        }
+        assert!(e.nearest(&q, 0).is_empty());
+        // A file kb did not write: a note's passages elsewhere than after the previous
+        // note's (in the other half) are compared too.
+        drop(e);
+        let path = dir.path().join(FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let first = |i: usize| HEADER + i * ENTRY + 16;
+        let far = bytes[first(290)..first(290) + 4].to_vec();
+        bytes[first(10)..first(10) + 4].copy_from_slice(&far);
+        std::fs::write(&path, bytes).unwrap();
+        let e = Embeddings::open(dir.path(), 1).unwrap();
+        let mut all: Vec<(usize, f32)> = (0..e.len()).map(|i| (i, e.score(i, &q))).collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for shared in [false, true] {
+            assert_eq!(e.nearest_by(&q, 300, shared), all, "{shared}");
+        }
+    }
+
+    #[test]
+    fn every_scan_of_all_vectors_gives_the_exact_dot_products() {
+        // Lengths below, at and past the vector widths; in the rows every byte value, -128
+        // included (a file kb did not write); a query's bytes are within ±127 (`Packed::of`).
+        for dim in [1usize, 5, 32, 63, 64, 65, 384, 390] {
+            for rows in [0usize, 1, 3, 4, 5, 9] {
+                let all: Vec<i8> = (0..rows * dim)
+                    .map(|i| (i * 37 % 256) as u8 as i8)
+                    .collect();
+                let q: Vec<i8> = (0..dim).map(|i| (i * 91 % 255) as i8 - 127).collect();
+                let want = plain_dots(&all, &q);
+                assert_eq!(want.len(), rows);
+                assert_eq!(dots(&all, &q), want, "{dim} x {rows}");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2.
+                    assert_eq!(unsafe { dots_avx2(&all, &q) }, want, "{dim} x {rows}");
+                }
+                let ends = vec![-128i8; rows * dim];
+                let top = vec![127i8; dim];
+                assert!(dots(&ends, &top)
+                    .iter()
+                    .all(|&d| d == -128 * 127 * dim as i32));
+                let bottom = vec![-127i8; dim];
+                assert!(dots(&ends, &bottom)
+                    .iter()
+                    .all(|&d| d == 128 * 127 * dim as i32));
+            }
+        }
     }
 
     #[test]
