@@ -43,6 +43,10 @@ pub struct Library {
     /// Vaults (their positions) whose notes are not all embedded: the front end may start
     /// `kb index` for them ([`Library::claim_embedding`]).
     unembedded: std::collections::BTreeSet<usize>,
+    /// The vectors the last search compared its question with, kept mapped until the next
+    /// one: unmapping tens of megabytes costs about a millisecond, which a `kb search`
+    /// process leaves to its end (the system frees them in one go).
+    compared: Option<crate::embed::Semantic>,
 }
 
 /// The embedding model of the library: none, named but not loaded yet (it is loaded by the
@@ -168,6 +172,7 @@ impl Library {
                     meaning: Meaning::Off,
                     notices: Vec::new(),
                     unembedded: Default::default(),
+                    compared: None,
                 },
                 warnings,
             )),
@@ -456,6 +461,7 @@ impl Library {
         if !reports.is_empty() {
             hits = run(&self.shelves)?;
         }
+        self.compared = meaning.into_inner().flatten();
         Ok((hits, reports))
     }
 
