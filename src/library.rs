@@ -370,9 +370,10 @@ impl Library {
         if !self.load(crate::embed::Model::load_mapped) {
             return None;
         }
+        let earlier = self.compared.take();
         let model = self.model()?;
         let idxs: Vec<&NoteIndex> = self.shelves.iter().map(|s| &s.index).collect();
-        match crate::embed::Semantic::new(model, &req.text, &idxs) {
+        match crate::embed::Semantic::new(model, &req.text, &idxs, earlier) {
             Ok(m) => {
                 let missing = m.incomplete(&idxs);
                 self.unembedded.extend(missing);
@@ -461,7 +462,9 @@ impl Library {
         if !reports.is_empty() {
             hits = run(&self.shelves)?;
         }
-        self.compared = meaning.into_inner().flatten();
+        if let Some(m) = meaning.into_inner().flatten() {
+            self.compared = Some(m);
+        }
         Ok((hits, reports))
     }
 

@@ -217,23 +217,43 @@ pub struct Semantic {
 }
 
 impl Semantic {
-    /// For the query `text`, over these indexes.
-    pub fn new(model: &Model, text: &str, idxs: &[&NoteIndex]) -> Result<Semantic> {
+    /// For the query `text`, over these indexes; the vectors an earlier question was
+    /// compared with (`earlier`, by vault) are kept where they are still current.
+    pub fn new(
+        model: &Model,
+        text: &str,
+        idxs: &[&NoteIndex],
+        earlier: Option<Semantic>,
+    ) -> Result<Semantic> {
         let v = model.embed(&[text])?.pop().unwrap_or_default();
-        let stores = Semantic::open(idxs.iter().map(|i| i.state_dir()));
+        let kept = earlier.map(|s| s.stores).unwrap_or_default();
+        let stores = Semantic::open_keeping(idxs.iter().map(|i| i.state_dir()), kept);
         Ok(Semantic::of_vector(model, &v, stores))
     }
 
     /// The vectors of the vaults whose kb folders are `dirs`, whichever model made them,
     /// their pages mapped: opened while a question is still being read.
     pub fn open<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Vec<Option<Embeddings>> {
+        Semantic::open_keeping(dirs, Vec::new())
+    }
+
+    /// [`Semantic::open`], keeping those of `kept` (by vault) still current: mapping and
+    /// populating tens of megabytes again costs a question at 100,000 notes about 1.5 ms.
+    fn open_keeping<'a>(
+        dirs: impl IntoIterator<Item = &'a Path>,
+        mut kept: Vec<Option<Embeddings>>,
+    ) -> Vec<Option<Embeddings>> {
         dirs.into_iter()
-            .map(|d| {
-                let e = Embeddings::open_any(d);
-                if let Some(e) = &e {
-                    e.prefetch();
+            .enumerate()
+            .map(|(v, d)| match kept.get_mut(v).and_then(Option::take) {
+                Some(e) if e.is_current(d) => Some(e),
+                _ => {
+                    let e = Embeddings::open_any(d);
+                    if let Some(e) = &e {
+                        e.prefetch();
+                    }
+                    e
                 }
-                e
             })
             .collect()
     }

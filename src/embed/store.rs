@@ -195,6 +195,34 @@ pub struct Embeddings {
     dim: usize,
     notes: usize,
     passages: usize,
+    /// Which file was mapped ([`Embeddings::is_current`]).
+    file: FileId,
+}
+
+/// What tells one vectors' file from the next `kb index` writes in its place (a new file
+/// renamed over it): its path, size and modification time, and where the system has them
+/// its device and inode.
+#[derive(Debug, PartialEq)]
+struct FileId {
+    path: PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl FileId {
+    fn of(path: PathBuf, meta: &std::fs::Metadata) -> FileId {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            path,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        }
+    }
 }
 
 fn u32_at(b: &[u8], at: usize) -> usize {
@@ -220,7 +248,9 @@ impl Embeddings {
     /// in a file kb did not write whole (or did not write), reads as a note without vectors
     /// or name where it is used.
     pub fn open_any(dir: &Path) -> Option<Embeddings> {
-        let file = std::fs::File::open(dir.join(FILE)).ok()?;
+        let path = dir.join(FILE);
+        let file = std::fs::File::open(&path).ok()?;
+        let id = FileId::of(path, &file.metadata().ok()?);
         // SAFETY: the file is only ever replaced by a rename, never written in place, so the
         // mapped bytes do not change under the map.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
@@ -240,7 +270,17 @@ impl Embeddings {
             dim,
             notes,
             passages,
+            file: id,
         })
+    }
+
+    /// Whether these are still the vectors in `dir` (no `kb index` replaced them since they
+    /// were opened): a long-running front end keeps them mapped from one question to the
+    /// next.
+    pub fn is_current(&self, dir: &Path) -> bool {
+        let path = dir.join(FILE);
+        path == self.file.path
+            && std::fs::metadata(&path).is_ok_and(|m| FileId::of(path.clone(), &m) == self.file)
     }
 
     /// These vectors if the model with this fingerprint made them.

@@ -118,13 +118,25 @@ async def writes(kb, vault):
 
 
 async def meaning(kb, vault):
-    """With KB_MODEL set: typed words carry a semantic score, a pasted error does not."""
+    """With KB_MODEL set: typed words carry a semantic score, a pasted error does not; the
+    vectors `kb index` writes meanwhile are the ones the next question is compared with."""
     async def body(session, tools):
         err, r = await call(session, "search", {"query": "printer spooler stops"})
         check(not err and r["hits"] and all("semantic" in h for h in r["hits"]), "typed words carry a semantic score", r)
         err, r = await call(session, "search", {"query": "The Print Spooler service terminated unexpectedly. Error 0x800706b9"})
         check(not err and r["hits"] and r["hits"][0]["id"] == "printing/spooler", "a pasted error finds its note", r)
         check(all("semantic" not in h for h in r["hits"]), "a pasted error is ranked without the model", r)
+        err, r = await call(session, "search", {"query": "scanner shows offline"})
+        check(not err and all(h["id"] != "hardware/scanner" for h in r["hits"]), "no scanner note yet", r)
+        os.makedirs(os.path.join(vault, "hardware"), exist_ok=True)
+        with open(os.path.join(vault, "hardware", "scanner.md"), "w") as f:
+            f.write("---\ntitle: Scanner shows offline\ntags: [hardware]\ncreated: 2026-01-01T00:00:00Z\n---\n\n"
+                    "# Scanner shows offline\n\n## Fix\n\nPower cycle the scanner and add it again.\n")
+        p = subprocess.run([kb, "--dir", vault, "index"], capture_output=True, text=True)
+        check(p.returncode == 0, "kb index beside the server", p.stderr)
+        err, r = await call(session, "search", {"query": "scanner shows offline"})
+        hit = [h for h in r["hits"] if h["id"] == "hardware/scanner"] if not err else []
+        check(hit and "semantic" in hit[0], "the note kb index embedded meanwhile is compared by meaning", r)
     await scenario(kb, [], body)
 
 
