@@ -14,6 +14,7 @@ pub mod commands;
 pub mod complete;
 pub mod config;
 pub mod context;
+pub mod cores;
 pub mod editor;
 pub mod embed;
 pub mod error;

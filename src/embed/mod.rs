@@ -315,6 +315,8 @@ impl Early {
             let v = model.embed_alone(&t)?;
             Ok((model, v))
         });
+        // Its own core from the start, beside the search by words.
+        crate::cores::elsewhere(&thread);
         Early {
             text,
             dir,

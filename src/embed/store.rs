@@ -421,10 +421,16 @@ impl Embeddings {
             return self.nearest_in(all, q, k);
         }
         let half = self.notes / 2;
+        let here = crate::cores::current();
         let (mut near, other) = std::thread::scope(|s| {
             let other = std::thread::Builder::new()
-                .spawn_scoped(s, || self.nearest_in(half..self.notes, q, k))
+                .spawn_scoped(s, || {
+                    crate::cores::leave(here);
+                    self.nearest_in(half..self.notes, q, k)
+                })
                 .ok();
+            // The new thread, placed on this core, moves to another now.
+            std::thread::yield_now();
             (self.nearest_in(0..half, q, k), other.map(|t| t.join()))
         });
         // A thread that could not start (or stopped) leaves its half to this one.
