@@ -45,9 +45,9 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         filter: args.filter.filter()?,
     };
     // Typed words are read by the model (when one is configured) on another thread while the
-    // vaults are opened and searched by words; the model is loaded while the query is
-    // prepared if its characters already tell it may be typed words (a pasted error does not
-    // pay for a model it does not use).
+    // vaults are opened and searched by words; the model is loaded and the question read
+    // while the query is prepared if its characters already tell it may be typed words (a
+    // pasted error does not pay for a model it does not use).
     let start =
         |dir: &std::path::PathBuf| crate::embed::Early::start(dir.clone(), req.text.clone());
     let early = ctx
@@ -56,10 +56,11 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
         .filter(|_| crate::query::may_be_typed_words(&req.text))
         .map(start);
     let prepared = search::prepare(&req.text);
+    // A pasted error is not read by meaning: the thread started for it stops.
     let early = match early {
         _ if prepared.needs_recorded_error() => None,
-        Some(e) => Some(e.go()),
-        None => ctx.model.as_ref().map(start).map(crate::embed::Early::go),
+        Some(e) => Some(e),
+        None => ctx.model.as_ref().map(start),
     };
     let mut library = super::open_library(ctx)?.with_early(early);
     let (hits, reports) = library.search(&req, &prepared)?;

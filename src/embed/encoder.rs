@@ -428,15 +428,20 @@ impl Encoder {
             && n >= 2 * ROWS_APART
             && std::thread::available_parallelism().is_ok_and(|c| c.get() >= 2);
         if !two {
-            return Ok(self.layers_of(x, 0, n, None));
+            return Ok(self.layers_of(x, 0, n, None, None).unwrap_or_default());
         }
         let m = n / 2;
         let theirs = x.split_off(m * h);
         let (to_b, from_a) = std::sync::mpsc::channel();
         let (to_a, from_b) = std::sync::mpsc::channel();
         let (mut first, second) = std::thread::scope(|s| {
-            let b = s.spawn(move || self.layers_of(theirs, m, n, Some((to_a, from_a))));
-            let first = self.layers_of(x, 0, n, Some((to_b, from_b)));
+            let b = s.spawn(move || {
+                self.layers_of(theirs, m, n, Some((to_a, from_a)), None)
+                    .unwrap_or_default()
+            });
+            let first = self
+                .layers_of(x, 0, n, Some((to_b, from_b)), None)
+                .unwrap_or_default();
             (first, b.join())
         });
         match second {
@@ -448,6 +453,18 @@ impl Encoder {
                 "the encoder's second thread stopped".into(),
             )),
         }
+    }
+
+    /// [`Encoder::forward_on`] on this thread alone, given up before the next layer once
+    /// `stop` is set (None then).
+    pub fn forward_unless(
+        &self,
+        ids: &[u32],
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> candle_core::Result<Option<Vec<f32>>> {
+        let x = self.tokens(ids)?;
+        let n = x.len() / self.hidden;
+        Ok(self.layers_of(x, 0, n, None, Some(stop)))
     }
 
     /// The embedded tokens of `ids` (word, position and token type, normalised), row after
@@ -474,7 +491,15 @@ impl Encoder {
 
     /// The layers for token rows `at..at + x.len() / hidden` of the `n` of a text; with a
     /// `peer` computing the others, the keys and values are traded with it at each layer.
-    fn layers_of(&self, mut x: Vec<f32>, at: usize, n: usize, peer: Option<Peer>) -> Vec<f32> {
+    /// None if `stop` is set before a layer.
+    fn layers_of(
+        &self,
+        mut x: Vec<f32>,
+        at: usize,
+        n: usize,
+        peer: Option<Peer>,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Option<Vec<f32>> {
         let h = self.hidden;
         let mine = x.len() / h;
         let heads = self.heads;
@@ -484,6 +509,9 @@ impl Encoder {
         let mut ctx = vec![0f32; mine * h];
         let mut tmp = vec![0f32; mine * h];
         for l in &self.layers {
+            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                return None;
+            }
             matmul(&l.q, &x, &mut q);
             matmul(&l.k, &x, &mut k);
             matmul(&l.v, &x, &mut v);
@@ -515,7 +543,7 @@ impl Encoder {
             add(&mut x, &tmp);
             layer_norm(&mut x, &l.out_norm, self.eps);
         }
-        x
+        Some(x)
     }
 }
 
@@ -1257,10 +1285,27 @@ mod tests {
         // Below and from the length that is shared between two threads, even and odd.
         for n in [7u32, 8, 9, 13, 16] {
             let ids: Vec<u32> = (0..n).map(|t| (t * 13 + 5) % 50).collect();
-            let one = ours.layers_of(ours.tokens(&ids).unwrap(), 0, n as usize, None);
+            let one = ours
+                .layers_of(ours.tokens(&ids).unwrap(), 0, n as usize, None, None)
+                .unwrap();
             assert_eq!(ours.forward_on(&ids, true).unwrap(), one, "{n} tokens");
             assert_eq!(ours.forward_on(&ids, false).unwrap(), one, "{n} tokens");
         }
+    }
+
+    #[test]
+    fn a_question_no_longer_wanted_is_given_up_and_one_wanted_is_the_same() {
+        use std::sync::atomic::AtomicBool;
+        let (config, tensors) = model("gelu");
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let ours = Encoder::load(Source::copied(vb), &config).unwrap();
+        let ids: Vec<u32> = (0..9).map(|t| (t * 7 + 3) % 50).collect();
+        let wanted = ours.forward_unless(&ids, &AtomicBool::new(false)).unwrap();
+        assert_eq!(wanted, Some(ours.forward_on(&ids, false).unwrap()));
+        assert_eq!(
+            ours.forward_unless(&ids, &AtomicBool::new(true)).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -287,49 +287,44 @@ impl Semantic {
 
 /// A question's vector computed on another thread, the model loaded for it with its weights
 /// read in place ([`Model::load_mapped`]), while the process does the rest of its work: a
-/// `kb search` reads the query and opens its vaults meanwhile. The model is loaded at once;
-/// the text is read by it only once [`Early::go`] says it is wanted (a pasted error is not
-/// read by meaning: its cores stay with the search).
+/// `kb search` prepares the query and searches by words meanwhile. The model is loaded and
+/// the text read at once; dropped before [`Early::finish`] (a text that turned out to be a
+/// pasted error, which is not read by meaning), the thread gives up before its next layer.
 pub struct Early {
     text: String,
     dir: PathBuf,
-    go: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<Result<(Model, Vec<f32>)>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<Read>>>,
 }
 
+/// The model loaded and the question's vector.
+type Read = (Model, Vec<f32>);
+
 impl Early {
-    /// Start loading the model in folder `dir` to read `text`.
+    /// Start loading the model in folder `dir` and reading `text` with it.
     pub fn start(dir: PathBuf, text: String) -> Early {
         let (d, t) = (dir.clone(), text.clone());
-        let (go, wanted) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::spawn(move || {
             let model = Model::load_mapped(&d)?;
-            // While the main thread prepares the query.
             model.prefetch();
-            if wanted.recv().is_err() {
-                return Err(crate::error::KbError::Model {
+            match model.embed_alone(&t, &stopped)? {
+                Some(v) => Ok((model, v)),
+                None => Err(crate::error::KbError::Model {
                     path: d,
                     reason: "the question was not to be read by meaning".into(),
-                });
+                }),
             }
-            let v = model.embed_alone(&t)?;
-            Ok((model, v))
         });
         // Its own core from the start, beside the search by words.
         crate::cores::elsewhere(&thread);
         Early {
             text,
             dir,
-            go,
-            thread,
+            stop,
+            thread: Some(thread),
         }
-    }
-
-    /// The text is to be read: from now on it takes the cores it needs. Dropped without
-    /// this, the thread stops once the model is loaded.
-    pub fn go(self) -> Early {
-        let _ = self.go.send(());
-        self
     }
 
     /// The text it reads.
@@ -337,16 +332,24 @@ impl Early {
         &self.text
     }
 
-    /// The model and the text's vector, once both are ready (the text is read now if
-    /// [`Early::go`] was not called).
-    pub fn finish(self) -> Result<(Model, Vec<f32>)> {
-        let _ = self.go.send(());
-        self.thread.join().unwrap_or_else(|_| {
-            Err(crate::error::KbError::Model {
-                path: self.dir,
-                reason: "reading the question stopped unexpectedly".into(),
-            })
-        })
+    /// The model and the text's vector, once both are ready.
+    pub fn finish(mut self) -> Result<(Model, Vec<f32>)> {
+        let dir = std::mem::take(&mut self.dir);
+        let stopped = || crate::error::KbError::Model {
+            path: dir.clone(),
+            reason: "reading the question stopped unexpectedly".into(),
+        };
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or_else(|_| Err(stopped())),
+            None => Err(stopped()),
+        }
+    }
+}
+
+impl Drop for Early {
+    /// Not finished: the question is not wanted, its thread stops at the next layer.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -332,17 +332,27 @@ impl Model {
     }
 
     /// One text's vector on this thread alone (the process's other work has the other
-    /// cores): [`Model::embed`] of one text otherwise.
-    pub fn embed_alone(&self, text: &str) -> Result<Vec<f32>> {
+    /// cores): [`Model::embed`] of one text otherwise. None if `stop` is set before it is
+    /// done (checked at each layer).
+    pub fn embed_alone(
+        &self,
+        text: &str,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<Vec<f32>>> {
+        let run = |e: candle_core::Error| bad(&self.path, format!("running the model: {e}"));
         let ids = self.ids(&[text])?.pop().unwrap_or_default();
-        self.one(&ids, false)
-            .map_err(|e| bad(&self.path, format!("running the model: {e}")))
+        let rows = self.encoder.forward_unless(&ids, stop).map_err(run)?;
+        Ok(rows.map(|r| self.pooled(&r)))
     }
 
     /// One text's vector through the hand-written encoder (no padding to mask), shared
     /// with a second thread if `share` ([`Encoder::forward_on`]).
     fn one(&self, ids: &[u32], share: bool) -> candle_core::Result<Vec<f32>> {
-        let rows = self.encoder.forward_on(ids, share)?;
+        Ok(self.pooled(&self.encoder.forward_on(ids, share)?))
+    }
+
+    /// A text's vector from its tokens' last rows, pooled and of unit length.
+    fn pooled(&self, rows: &[f32]) -> Vec<f32> {
         let h = self.dim;
         let mut v = vec![0f32; h];
         match self.pooling {
@@ -365,7 +375,7 @@ impl Model {
             }
         }
         unit(&mut v);
-        Ok(v)
+        v
     }
 
     fn forward(
