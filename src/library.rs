@@ -43,9 +43,10 @@ pub struct Library {
     /// Vaults (their positions) whose notes are not all embedded: the front end may start
     /// `kb index` for them ([`Library::claim_embedding`]).
     unembedded: std::collections::BTreeSet<usize>,
-    /// The vectors the last search compared its question with, kept mapped until the next
-    /// one: unmapping tens of megabytes costs about a millisecond, which a `kb search`
-    /// process leaves to its end (the system frees them in one go).
+    /// The vectors the last search compared its question with, kept mapped: the next
+    /// question keeps those still current ([`crate::embed::Semantic::new`]), and a `kb
+    /// search` process leaves their unmapping (most of a millisecond at 100,000 notes) to its
+    /// end, where the system frees them in one go.
     compared: Option<crate::embed::Semantic>,
 }
 

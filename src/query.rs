@@ -67,8 +67,9 @@ fn machine_shaped(text: &str) -> bool {
 /// new process): one line of letters, spaces and a sentence's punctuation (no quotes: a
 /// quoted name is masked as a program's), no camelCase name of two humps or more. False for anything else, which [`prepare`] decides (a question with
 /// a number or a file name in it is typed words too). A text for which it is true and that
-/// [`Prepared::needs_recorded_error`] still reads as a program's costs only the model's
-/// loading on another core (none of the texts of its test does).
+/// [`Prepared::needs_recorded_error`] still reads as a program's costs the model's loading
+/// and at most one layer of the question on another core (none of the texts of its test
+/// does).
 pub fn may_be_typed_words(text: &str) -> bool {
     let text = text.trim();
     let mut chars = text.chars().peekable();
